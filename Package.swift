@@ -1,0 +1,71 @@
+// swift-tools-version:6.0
+// FilterLens: train a CNN, dissect it filter by filter, and report (see README.md).
+import PackageDescription
+
+/// Compiler settings for the numerical hot paths: release builds drop bounds checks there.
+let fastMath: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "FilterLens",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "filterlens", targets: ["filterlens"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+    ],
+    targets: [
+        // C libraries, seen through pkg-config (Debian: libcairo2-dev, libhdf5-dev, libopenblas-dev).
+        .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        // Swift wrappers: the only modules that import the C modules.
+        .target(name: "HDF5", dependencies: ["CHDF5"]),
+        .target(name: "Cairo", dependencies: ["CCairo"]),
+        .target(name: "BLAS", dependencies: ["COpenBLAS"], swiftSettings: fastMath),
+
+        // Data and numerics.
+        .target(name: "Tensor", swiftSettings: fastMath),
+        .target(name: "CIFAR"),
+
+        // The public HDF5 layout of run and analysis files (docs/hdf5-layout.md).
+        .target(name: "RunStore", dependencies: ["HDF5"]),
+
+        // Phase 1 and 2: the CNN engine that trains on the CPU.
+        .target(name: "Engine", dependencies: ["BLAS", "Tensor", "CIFAR", "RunStore"], swiftSettings: fastMath),
+
+        // Phase 3: reads only HDF5 files; never imports the engine.
+        .target(name: "Analysis", dependencies: ["RunStore", "BLAS"], swiftSettings: fastMath),
+
+        // Figures: a plotting model that knows nothing of HDF5 or Cairo, and its Cairo backend.
+        .target(name: "Plot"),
+        .target(name: "PlotCairo", dependencies: ["Plot", "Cairo"]),
+
+        // The HTML report of a run, from templates/.
+        .target(name: "Report", dependencies: [
+            "Plot", "PlotCairo", "RunStore",
+            .product(name: "Mustache", package: "swift-mustache"),
+        ]),
+
+        // The command line: wires the parts together.
+        .executableTarget(name: "filterlens", dependencies: [
+            "HDF5", "Cairo", "BLAS", "CIFAR", "RunStore", "Engine", "Analysis", "Plot", "PlotCairo", "Report",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
+        .testTarget(name: "CairoTests", dependencies: ["Cairo"]),
+        .testTarget(name: "BLASTests", dependencies: ["BLAS"]),
+        .testTarget(name: "CIFARTests", dependencies: ["CIFAR"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Tensor", "BLAS", "RunStore", "HDF5"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "RunStore", "HDF5"]),
+        .testTarget(name: "PlotTests", dependencies: ["Plot", "PlotCairo"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Plot"]),
+        .testTarget(name: "CLITests", dependencies: ["HDF5"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

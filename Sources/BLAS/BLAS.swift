@@ -1,0 +1,68 @@
+import COpenBLAS
+
+/// Single-precision matrix products through OpenBLAS, on row-major buffers.
+///
+/// All matrices are dense and row-major; `lda`, `ldb`, `ldc` default to the row length.
+public enum BLAS {
+    /// Whether an operand is used as stored or transposed.
+    public enum Transpose: Sendable {
+        case none, transposed
+        @usableFromInline var cblas: CBLAS_TRANSPOSE { self == .none ? CblasNoTrans : CblasTrans }
+    }
+
+    /// C (M x N) = alpha * op(A) (M x K) * op(B) (K x N) + beta * C.
+    ///
+    /// `a` holds A as stored: M x K when `transA == .none`, K x M when transposed (likewise B).
+    @inlinable
+    public static func sgemm(
+        _ transA: Transpose = .none, _ transB: Transpose = .none,
+        m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int? = nil,
+        b: UnsafePointer<Float>, ldb: Int? = nil,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int? = nil
+    ) {
+        let lda = lda ?? (transA == .none ? k : m)
+        let ldb = ldb ?? (transB == .none ? n : k)
+        let ldc = ldc ?? n
+        cblas_sgemm(CblasRowMajor, transA.cblas, transB.cblas,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// Naive triple-loop C = op(A) * op(B) in Double, the reference the tests hold `sgemm` to.
+    public static func referenceGemm(
+        _ transA: Transpose = .none, _ transB: Transpose = .none,
+        m: Int, n: Int, k: Int, a: [Float], b: [Float]
+    ) -> [Double] {
+        var c = [Double](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for j in 0..<n {
+                var sum = 0.0
+                for p in 0..<k {
+                    let av = transA == .none ? a[i * k + p] : a[p * m + i]
+                    let bv = transB == .none ? b[p * n + j] : b[j * k + p]
+                    sum += Double(av) * Double(bv)
+                }
+                c[i * n + j] = sum
+            }
+        }
+        return c
+    }
+
+    /// The OpenBLAS kernel in use (e.g. "SkylakeX", or "Haswell" when `OPENBLAS_CORETYPE` forces it).
+    public static var coreName: String {
+        guard let name = openblas_get_corename() else { return "unknown" }
+        return String(cString: name)
+    }
+
+    /// The OpenBLAS build configuration string (version and options).
+    public static var configuration: String {
+        guard let config = openblas_get_config() else { return "unknown" }
+        return String(cString: config)
+    }
+
+    /// Threads OpenBLAS uses for one call.
+    public static var threadCount: Int {
+        get { Int(openblas_get_num_threads()) }
+        set { openblas_set_num_threads(Int32(newValue)) }
+    }
+}
