@@ -1,0 +1,61 @@
+import CIFAR
+
+/// Turns stored images into network input: scaling x / 255 * 2 - 1 and, for training, the augmentation of
+/// method.md (random horizontal flip; random shift of -4...+4 pixels on each axis, uncovered pixels black, i.e. the
+/// pixel value 0 scaled to -1, as torchvision's padded random crop does).
+public struct BatchAssembler: Sendable {
+    /// Largest shift in pixels.
+    public static let maximumShift = 4
+    /// Input value of an uncovered pixel (pixel 0 after scaling).
+    public static let fillValue: Float = -1
+    /// What the augmentation does, recorded with a run.
+    public static let augmentationDescription = "random horizontal flip (p = 0.5) and shift of -4..+4 px per axis, black fill"
+
+    /// Pixel byte -> input value.
+    private let scale: [Float] = (0..<256).map { Float($0) / 255 * 2 - 1 }
+
+    public init() {}
+
+    /// Fills `input` (batch x 3 x 32 x 32) and `labels` (batch) with the images at `indices`.
+    /// With `random`, each image is flipped and shifted by draws from it; without, images are copied as they are.
+    public func fill(input: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>, from images: LabeledImages,
+                     indices: some Collection<Int>, random: inout SeededRandom?) {
+        let side = CIFAR10.imageSize
+        let plane = side * side
+        scale.withUnsafeBufferPointer { scale in
+            images.pixels.withUnsafeBufferPointer { pixels in
+                for (slot, index) in indices.enumerated() {
+                    labels[slot] = Int32(images.labels[index])
+                    let source = pixels.baseAddress! + index * CIFAR10.pixelsPerImage
+                    let target = input + slot * CIFAR10.pixelsPerImage
+                    guard var generator = random else {
+                        for offset in 0..<CIFAR10.pixelsPerImage { target[offset] = scale[Int(source[offset])] }
+                        continue
+                    }
+                    let flip = generator.next() & 1 == 1
+                    let shiftY = Int(generator.next() % UInt64(2 * Self.maximumShift + 1)) - Self.maximumShift
+                    let shiftX = Int(generator.next() % UInt64(2 * Self.maximumShift + 1)) - Self.maximumShift
+                    random = generator
+                    for channel in 0..<CIFAR10.channels {
+                        let sourcePlane = source + channel * plane
+                        let targetPlane = target + channel * plane
+                        for y in 0..<side {
+                            let sourceY = y + shiftY
+                            let row = targetPlane + y * side
+                            guard sourceY >= 0 && sourceY < side else {
+                                row.update(repeating: Self.fillValue, count: side)
+                                continue
+                            }
+                            let sourceRow = sourcePlane + sourceY * side
+                            for x in 0..<side {
+                                let shiftedX = x + shiftX
+                                let sourceX = flip ? side - 1 - shiftedX : shiftedX
+                                row[x] = shiftedX >= 0 && shiftedX < side ? scale[Int(sourceRow[sourceX])] : Self.fillValue
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import CIFAR
+import Foundation
+import RunStore
+import Tensor
+
+/// Phase 2: for every convolutional layer l, a bias-free FC head trained on the frozen network's block output of l.
+///
+/// All heads train in one pass: each batch runs the frozen network once (inference mode: batch norm uses its
+/// running statistics) and feeds every head its layer's block output (batch x C*H*W features).
+public final class Prober {
+    /// The recipe.
+    public let recipe: ProbeConfiguration
+    /// The frozen network.
+    public let network: Network
+    /// One head per convolutional layer, index 0 = layer 1.
+    public let heads: [LinearHead]
+    /// Per layer, the epochs trained so far.
+    public private(set) var history: [[ProbeEpoch]]
+    private var optimizers: [SGD]
+    private let train: LabeledImages
+    private let test: LabeledImages
+    private let seed: UInt64
+    private let input: FloatBuffer
+    private var labels: [Int32]
+    private let assembler = BatchAssembler()
+
+    /// Heads for every layer of `network`, initialized from `seed`.
+    public init(network: Network, recipe: ProbeConfiguration, train: LabeledImages, test: LabeledImages, seed: UInt64) {
+        self.network = network
+        self.recipe = recipe
+        self.train = train
+        self.test = test
+        self.seed = seed
+        let architecture = network.architecture
+        heads = (1...architecture.convolutionCount).map { layer in
+            let shape = architecture.blockOutputShape(layer: layer)
+            return LinearHead(inputSize: shape.channels * shape.height * shape.width, labelCount: architecture.labelCount,
+                              maxBatch: recipe.batchSize, seed: seed &+ UInt64(layer))
+        }
+        optimizers = heads.map { head in
+            SGD(parameterCount: head.weight.count, momentum: Float(recipe.momentum), weightDecay: Float(recipe.weightDecay),
+                nesterov: true)
+        }
+        history = heads.map { _ in [] }
+        input = FloatBuffer(count: recipe.batchSize * CIFAR10.pixelsPerImage)
+        labels = [Int32](repeating: 0, count: recipe.batchSize)
+    }
+
+    /// Epochs completed.
+    public var completedEpochs: Int { history.first?.count ?? 0 }
+
+    /// Learning rate of epoch `epoch` (0-based): the starting rate times decay^epoch.
+    public func learningRate(epoch: Int) -> Float {
+        Float(recipe.learningRate * pow(recipe.learningRateDecay, Double(epoch)))
+    }
+
+    /// Trains every head for one epoch, then measures each head's test success rate.
+    public func trainEpoch(progress: (BatchProgress) -> Void) -> [ProbeEpoch] {
+        let epoch = completedEpochs
+        var generator = SeededRandom(seed: seed, stream: 1_000 + UInt64(epoch) * 2)
+        let order = Array(0..<train.count).shuffled(using: &generator)
+        var random: SeededRandom? = recipe.augment ? SeededRandom(seed: seed, stream: 1_001 + UInt64(epoch) * 2) : nil
+        let rate = learningRate(epoch: epoch)
+        var lossSums = [Double](repeating: 0, count: heads.count)
+        let start = Date()
+        var from = 0
+        while from < train.count {
+            let batch = min(recipe.batchSize, train.count - from)
+            labels.withUnsafeMutableBufferPointer { labels in
+                assembler.fill(input: input.pointer, labels: labels.baseAddress!, from: train,
+                               indices: order[from..<(from + batch)], random: &random)
+                _ = network.forward(input.pointer, batch: batch, mode: .inference)
+                for (index, head) in heads.enumerated() {
+                    let features = network.blockOutput(layer: index + 1).baseAddress!
+                    let loss = head.trainStep(features: features, labels: labels.baseAddress!, batch: batch,
+                                              optimizer: &optimizers[index], learningRate: rate)
+                    lossSums[index] += Double(loss) * Double(batch)
+                }
+            }
+            from += batch
+            if (from / recipe.batchSize) % 10 == 0 || from == train.count {
+                progress(BatchProgress(phase: "probe", epoch: epoch + 1, imagesDone: from, imagesTotal: train.count,
+                                       elapsed: Date().timeIntervalSince(start), loss: lossSums.last! / Double(from)))
+            }
+        }
+        let successRates = evaluate()
+        var epochs: [ProbeEpoch] = []
+        for index in heads.indices {
+            let record = ProbeEpoch(epoch: epoch + 1, trainLoss: lossSums[index] / Double(train.count),
+                                    testSR: successRates[index])
+            history[index].append(record)
+            epochs.append(record)
+        }
+        return epochs
+    }
+
+    /// Test success rate of every head (inference mode, unaugmented).
+    public func evaluate() -> [Double] {
+        var correct = [Int](repeating: 0, count: heads.count)
+        var none: SeededRandom? = nil
+        var from = 0
+        while from < test.count {
+            let batch = min(recipe.batchSize, test.count - from)
+            labels.withUnsafeMutableBufferPointer { labels in
+                assembler.fill(input: input.pointer, labels: labels.baseAddress!, from: test,
+                               indices: from..<(from + batch), random: &none)
+                _ = network.forward(input.pointer, batch: batch, mode: .inference)
+                for (index, head) in heads.enumerated() {
+                    correct[index] += head.evaluate(features: network.blockOutput(layer: index + 1).baseAddress!,
+                                                    labels: labels.baseAddress!, batch: batch).correct
+                }
+            }
+            from += batch
+        }
+        return correct.map { Double($0) / Double(max(test.count, 1)) }
+    }
+
+    /// Why a head's training looks unsettled: "loss rising" when the last epoch's loss exceeds the one before,
+    /// "loss high" when it stays above chance level (ln labels), else "ok".
+    public static func lossFlag(_ epochs: [ProbeEpoch], labelCount: Int) -> String {
+        guard let last = epochs.last else { return "not trained" }
+        if epochs.count >= 2 && last.trainLoss > epochs[epochs.count - 2].trainLoss { return "loss rising" }
+        if last.trainLoss > log(Double(labelCount)) { return "loss high" }
+        return "ok"
+    }
+
+    /// The trained heads as stored records.
+    public func probeHeads() -> [ProbeHead] {
+        heads.indices.map { index in
+            let shape = network.architecture.blockOutputShape(layer: index + 1)
+            return ProbeHead(layer: index + 1, weight: heads[index].weight.array, labelCount: network.architecture.labelCount,
+                             channels: shape.channels, height: shape.height, width: shape.width, epochs: history[index],
+                             lossFlag: Self.lossFlag(history[index], labelCount: network.architecture.labelCount))
+        }
+    }
+}

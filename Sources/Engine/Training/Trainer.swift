@@ -1,0 +1,164 @@
+import CIFAR
+import Foundation
+import RunStore
+import Tensor
+
+/// Progress inside an epoch, handed to a caller's callback every few batches.
+public struct BatchProgress: Sendable {
+    /// What is running ("train", "test", "probe", "activations").
+    public var phase: String
+    /// 1-based epoch.
+    public var epoch: Int
+    /// Images done in this pass and in all.
+    public var imagesDone: Int, imagesTotal: Int
+    /// Seconds since the pass began.
+    public var elapsed: Double
+    /// Running mean loss of the pass so far (NaN where none).
+    public var loss: Double
+
+    /// Images per second so far.
+    public var imagesPerSecond: Double { elapsed > 0 ? Double(imagesDone) / elapsed : 0 }
+    /// Seconds left in this pass at the current rate.
+    public var secondsLeft: Double {
+        imagesPerSecond > 0 ? Double(imagesTotal - imagesDone) / imagesPerSecond : .nan
+    }
+}
+
+/// A numerical fault that stops training: the loss became NaN or infinite.
+public struct TrainingDivergedError: Error, CustomStringConvertible, Sendable {
+    public var epoch: Int
+    public var batch: Int
+    public var loss: Float
+    public var description: String {
+        "training diverged: loss \(loss) at epoch \(epoch), batch \(batch); the last good checkpoint is kept — lower --lr or raise --warmup"
+    }
+}
+
+/// Phase 1: trains a network on CIFAR-10 with the recipe of a `RunConfiguration`, one epoch at a time.
+public final class Trainer {
+    /// The run's configuration.
+    public let configuration: RunConfiguration
+    /// The network being trained.
+    public let network: Network
+    /// Metrics of the epochs completed so far.
+    public private(set) var metrics: [EpochMetrics] = []
+    private var optimizer: SGD
+    private let train: LabeledImages
+    private let test: LabeledImages
+    private let input: FloatBuffer
+    private var labels: [Int32]
+    private let assembler = BatchAssembler()
+
+    /// Builds the network of `configuration` (initialized from its seed).
+    public init(configuration: RunConfiguration, architecture: Architecture, train: LabeledImages, test: LabeledImages) {
+        self.configuration = configuration
+        self.train = train
+        self.test = test
+        network = Network(architecture: architecture, maxBatch: configuration.batchSize, seed: configuration.seed)
+        optimizer = SGD(parameterCount: network.parameters.buffer.count, momentum: Float(configuration.momentum),
+                        weightDecay: Float(configuration.weightDecay), nesterov: true)
+        input = FloatBuffer(count: configuration.batchSize * CIFAR10.pixelsPerImage)
+        labels = [Int32](repeating: 0, count: configuration.batchSize)
+    }
+
+    /// Epochs completed.
+    public var completedEpochs: Int { metrics.count }
+
+    /// The flat state buffers a checkpoint holds, by name.
+    public var stateBuffers: [(name: String, buffer: FloatBuffer)] {
+        [("parameters", network.parameters.buffer), ("statistics", network.statistics.buffer), ("velocity", optimizer.velocity)]
+    }
+
+    /// Restores a checkpoint's state; the caller has checked that its configuration matches.
+    public func restore(_ checkpoint: Checkpoint) throws(RunStoreError) {
+        for (name, buffer) in stateBuffers {
+            guard let values = checkpoint.buffers[name], values.count == buffer.count else {
+                throw RunStoreError(path: RunLayout.checkpointFile, object: "/\(name)",
+                                    problem: "missing or of the wrong size for this architecture",
+                                    fix: "start the run again without --resume")
+            }
+            values.withUnsafeBufferPointer { buffer.pointer.update(from: $0.baseAddress!, count: values.count) }
+        }
+        metrics = checkpoint.metrics
+    }
+
+    /// The order of training images in epoch `epoch` (0-based): a seeded shuffle.
+    public func order(epoch: Int) -> [Int] {
+        var generator = SeededRandom(seed: configuration.seed, stream: UInt64(epoch) &* 2 &+ 1)
+        return Array(0..<train.count).shuffled(using: &generator)
+    }
+
+    /// Trains epoch `completedEpochs + 1` and evaluates the test set; returns and records its metrics.
+    public func trainEpoch(progress: (BatchProgress) -> Void) throws(TrainingDivergedError) -> EpochMetrics {
+        let epoch = completedEpochs
+        let batchSize = configuration.batchSize
+        let order = order(epoch: epoch)
+        let batchesPerEpoch = (train.count + batchSize - 1) / batchSize
+        var random: SeededRandom? = configuration.augment ? SeededRandom(seed: configuration.seed, stream: UInt64(epoch) &* 2 &+ 2) : nil
+        let start = Date()
+        var lossSum = 0.0, correct = 0, seen = 0
+        var rate = configuration.learningRate
+        for batchIndex in 0..<batchesPerEpoch {
+            let from = batchIndex * batchSize
+            let batch = min(batchSize, train.count - from)
+            labels.withUnsafeMutableBufferPointer { labels in
+                assembler.fill(input: input.pointer, labels: labels.baseAddress!, from: train,
+                               indices: order[from..<(from + batch)], random: &random)
+            }
+            rate = configuration.learningRate(epoch: epoch, batch: epoch * batchesPerEpoch + batchIndex)
+            _ = network.forward(input.pointer, batch: batch, mode: .training)
+            let (loss, right) = labels.withUnsafeBufferPointer { labels in
+                let evaluation = network.evaluate(labels: labels.baseAddress!)
+                _ = network.backward(labels: labels.baseAddress!)
+                return (evaluation.loss, evaluation.correct)
+            }
+            guard loss.isFinite else {
+                throw TrainingDivergedError(epoch: epoch + 1, batch: batchIndex + 1, loss: loss)
+            }
+            optimizer.step(parameters: network.parameters.buffer, gradients: network.gradients.buffer, learningRate: Float(rate))
+            lossSum += Double(loss) * Double(batch)
+            correct += right
+            seen += batch
+            if batchIndex % 10 == 9 || batchIndex == batchesPerEpoch - 1 {
+                progress(BatchProgress(phase: "train", epoch: epoch + 1, imagesDone: seen, imagesTotal: train.count,
+                                       elapsed: Date().timeIntervalSince(start), loss: lossSum / Double(seen)))
+            }
+        }
+        let trainSeconds = Date().timeIntervalSince(start)
+        let evaluation = evaluate(test)
+        let metrics = EpochMetrics(
+            epoch: epoch + 1, learningRate: rate, trainLoss: lossSum / Double(max(seen, 1)),
+            trainSR: Double(correct) / Double(max(seen, 1)), testLoss: evaluation.loss, testSR: evaluation.successRate,
+            seconds: Date().timeIntervalSince(start), imagesPerSecond: Double(seen) / trainSeconds)
+        self.metrics.append(metrics)
+        return metrics
+    }
+
+    /// Mean loss and success rate on `images` in inference mode.
+    public func evaluate(_ images: LabeledImages) -> (loss: Double, successRate: Double) {
+        var lossSum = 0.0, correct = 0
+        forEachBatch(of: images) { batch, labels in
+            let evaluation = network.evaluate(labels: labels)
+            lossSum += Double(evaluation.loss) * Double(batch)
+            correct += evaluation.correct
+        }
+        return (lossSum / Double(max(images.count, 1)), Double(correct) / Double(max(images.count, 1)))
+    }
+
+    /// Runs the network in inference mode over `images` (unaugmented, in order), calling `body` after each batch's
+    /// forward pass with the batch size and the batch's labels; the network's block outputs then hold that batch.
+    public func forEachBatch<E: Error>(of images: LabeledImages, _ body: (Int, UnsafePointer<Int32>) throws(E) -> Void) throws(E) {
+        var none: SeededRandom? = nil
+        var from = 0
+        while from < images.count {
+            let batch = min(configuration.batchSize, images.count - from)
+            labels.withUnsafeMutableBufferPointer { labels in
+                assembler.fill(input: input.pointer, labels: labels.baseAddress!, from: images,
+                               indices: from..<(from + batch), random: &none)
+            }
+            _ = network.forward(input.pointer, batch: batch, mode: .inference)
+            try labels.withUnsafeBufferPointer { (labels) throws(E) in try body(batch, labels.baseAddress!) }
+            from += batch
+        }
+    }
+}

@@ -1,0 +1,159 @@
+/// Everything that determines a run: architecture, phase 1 recipe, phase 2 recipe, data and seed.
+///
+/// Stored in `run.h5` as attributes of `/config` (one per field, for h5dump and HDFView readers) and as the JSON
+/// attribute `/config@json` (what FilterLens reads back).
+public struct RunConfiguration: Codable, Equatable, Sendable {
+    /// Preset name ("vgg6", "vgg16", "avgg16", "tiny", "small") or "custom".
+    public var preset: String
+    /// The architecture in VGG notation, exactly as trained (e.g. "64 64 M 128 128 M 256 256 M").
+    public var notation: String
+    /// Hidden FC widths between the last block and the label layer (empty: one FC layer).
+    public var head: [Int]
+    /// Number of labels.
+    public var labelCount: Int
+    /// Phase 1 epochs.
+    public var epochs: Int
+    /// Phase 1 mini-batch size.
+    public var batchSize: Int
+    /// Phase 1 starting learning rate.
+    public var learningRate: Double
+    /// Phase 1 Nesterov momentum.
+    public var momentum: Double
+    /// Phase 1 L2 weight decay.
+    public var weightDecay: Double
+    /// The learning rate is multiplied by this factor every `learningRateDecayEvery` epochs (q).
+    public var learningRateDecayFactor: Double
+    /// Epochs between learning-rate decays (dt).
+    public var learningRateDecayEvery: Int
+    /// Batches of linear learning-rate warm-up at the start of phase 1.
+    public var warmupBatches: Int
+    /// Random horizontal flip and -4...+4 pixel shifts during training.
+    public var augment: Bool
+    /// Seed of initialization, shuffling and augmentation.
+    public var seed: UInt64
+    /// Training images used (the first N of the training split).
+    public var trainImages: Int
+    /// Test images used (the first N of the test split).
+    public var testImages: Int
+    /// The data set's name for reports, e.g. "CIFAR-10 (JPEG copy)".
+    public var dataset: String
+    /// Where the binary batches were read from.
+    public var dataDirectory: String
+    /// Phase 2 recipe.
+    public var probe: ProbeConfiguration
+
+    public init(preset: String, notation: String, head: [Int] = [], labelCount: Int = 10, epochs: Int, batchSize: Int = 100,
+                learningRate: Double = 0.05, momentum: Double = 0.9, weightDecay: Double = 5e-4,
+                learningRateDecayFactor: Double = 0.6, learningRateDecayEvery: Int = 20, warmupBatches: Int = 500,
+                augment: Bool = true, seed: UInt64 = 1, trainImages: Int = 50_000, testImages: Int = 10_000,
+                dataset: String = "CIFAR-10", dataDirectory: String = "", probe: ProbeConfiguration = ProbeConfiguration()) {
+        self.preset = preset
+        self.notation = notation
+        self.head = head
+        self.labelCount = labelCount
+        self.epochs = epochs
+        self.batchSize = batchSize
+        self.learningRate = learningRate
+        self.momentum = momentum
+        self.weightDecay = weightDecay
+        self.learningRateDecayFactor = learningRateDecayFactor
+        self.learningRateDecayEvery = learningRateDecayEvery
+        self.warmupBatches = warmupBatches
+        self.augment = augment
+        self.seed = seed
+        self.trainImages = trainImages
+        self.testImages = testImages
+        self.dataset = dataset
+        self.dataDirectory = dataDirectory
+        self.probe = probe
+    }
+
+    /// The phase 1 learning rate of batch `batch` (0-based, counted over the whole run) in epoch `epoch` (0-based):
+    /// linear warm-up over `warmupBatches`, then a step schedule.
+    public func learningRate(epoch: Int, batch: Int) -> Double {
+        let steps = learningRateDecayEvery > 0 ? epoch / learningRateDecayEvery : 0
+        var rate = learningRate
+        for _ in 0..<steps { rate *= learningRateDecayFactor }
+        if warmupBatches > 0 && batch < warmupBatches {
+            rate *= Double(batch + 1) / Double(warmupBatches)
+        }
+        return rate
+    }
+}
+
+/// Phase 2's recipe for the FC heads on frozen layers (method.md, after [L]).
+public struct ProbeConfiguration: Codable, Equatable, Sendable {
+    /// Epochs of head training.
+    public var epochs: Int
+    /// Starting learning rate.
+    public var learningRate: Double
+    /// The learning rate is multiplied by this factor after every epoch.
+    public var learningRateDecay: Double
+    /// Nesterov momentum.
+    public var momentum: Double
+    /// L2 weight decay.
+    public var weightDecay: Double
+    /// Mini-batch size.
+    public var batchSize: Int
+    /// Train with the training augmentation (flip and shift).
+    public var augment: Bool
+
+    public init(epochs: Int = 4, learningRate: Double = 0.01, learningRateDecay: Double = 0.975, momentum: Double = 0.975,
+                weightDecay: Double = 1e-3, batchSize: Int = 100, augment: Bool = true) {
+        self.epochs = epochs
+        self.learningRate = learningRate
+        self.learningRateDecay = learningRateDecay
+        self.momentum = momentum
+        self.weightDecay = weightDecay
+        self.batchSize = batchSize
+        self.augment = augment
+    }
+}
+
+/// One epoch of phase 1 training.
+public struct EpochMetrics: Codable, Equatable, Sendable {
+    /// 1-based epoch number.
+    public var epoch: Int
+    /// Learning rate at the epoch's last batch.
+    public var learningRate: Double
+    /// Mean training cross-entropy over the epoch's batches.
+    public var trainLoss: Double
+    /// Training success rate over the epoch (with augmentation, training-mode batch norm).
+    public var trainSR: Double
+    /// Test cross-entropy.
+    public var testLoss: Double
+    /// Test success rate.
+    public var testSR: Double
+    /// Wall time of the epoch, seconds (training and test).
+    public var seconds: Double
+    /// Training images per second.
+    public var imagesPerSecond: Double
+
+    public init(epoch: Int, learningRate: Double, trainLoss: Double, trainSR: Double, testLoss: Double, testSR: Double,
+                seconds: Double, imagesPerSecond: Double) {
+        self.epoch = epoch
+        self.learningRate = learningRate
+        self.trainLoss = trainLoss
+        self.trainSR = trainSR
+        self.testLoss = testLoss
+        self.testSR = testSR
+        self.seconds = seconds
+        self.imagesPerSecond = imagesPerSecond
+    }
+}
+
+/// One epoch of one phase 2 head.
+public struct ProbeEpoch: Codable, Equatable, Sendable {
+    /// 1-based epoch number.
+    public var epoch: Int
+    /// Mean training cross-entropy of the head over the epoch.
+    public var trainLoss: Double
+    /// Test success rate of the head after the epoch.
+    public var testSR: Double
+
+    public init(epoch: Int, trainLoss: Double, testSR: Double) {
+        self.epoch = epoch
+        self.trainLoss = trainLoss
+        self.testSR = testSR
+    }
+}

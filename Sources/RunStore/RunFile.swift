@@ -1,0 +1,362 @@
+import Foundation
+import HDF5
+
+/// Writes `run.h5`: configuration, phase 1 metrics, final weights, and (later) phase 2 heads.
+///
+/// The file is built under a temporary name and renamed into place by `commit()`.
+public final class RunFileWriter {
+    private var file: H5File?
+    private let atomic: AtomicFile
+    private let fix = "check free disk space and permissions of the run directory"
+
+    /// Starts a new run file at `url`.
+    public init(creating url: URL) throws(RunStoreError) {
+        atomic = try AtomicFile(url)
+        let temporary = atomic.temporary.path
+        let file = try accessing(fix: fix) { () throws(HDF5Error) in try H5File.create(temporary) }
+        self.file = file
+        try accessing(fix: fix) { () throws(HDF5Error) in
+            try file.root.setAttribute("format", RunLayout.runFormat)
+            try file.root.setAttribute("format_version", RunLayout.version)
+            try file.root.setAttribute("created", RunLayout.timestamp())
+            try file.root.setAttribute("filterlens_version", RunLayout.toolVersion)
+        }
+    }
+
+    /// Reopens a copy of the existing run file at `url` for additions (phase 2); `commit()` replaces the original.
+    public init(amending url: URL) throws(RunStoreError) {
+        _ = try RunFileReader(url)   // validates before touching anything
+        atomic = try AtomicFile(url)
+        do {
+            try FileManager.default.copyItem(at: url, to: atomic.temporary)
+        } catch {
+            throw RunStoreError(path: url.path, problem: "cannot copy for amending (\(error.localizedDescription))", fix: fix)
+        }
+        let temporary = atomic.temporary.path
+        file = try accessing(fix: fix) { () throws(HDF5Error) in try H5File.open(temporary, writable: true) }
+    }
+
+    private var root: H5Group { file!.root }
+
+    /// Writes the configuration (`/config`), label names and data set (root), and provenance (`/provenance`).
+    public func writeHeader(configuration: RunConfiguration, labelNames: [String], provenance: [String: String]) throws(RunStoreError) {
+        let json = String(decoding: (try? JSONEncoder.sorted.encode(configuration)) ?? Data(), as: UTF8.self)
+        let root = self.root
+        try accessing(fix: fix) { () throws(HDF5Error) in
+            try root.setAttribute("dataset", configuration.dataset)
+            try root.setAttribute("label_names", labelNames)
+            let config = try root.group("config")
+            try config.setAttribute("json", json)
+            try config.setAttribute("preset", configuration.preset)
+            try config.setAttribute("notation", configuration.notation)
+            try config.setAttribute("head", configuration.head)
+            try config.setAttribute("label_count", configuration.labelCount)
+            try config.setAttribute("epochs", configuration.epochs)
+            try config.setAttribute("batch_size", configuration.batchSize)
+            try config.setAttribute("learning_rate", configuration.learningRate)
+            try config.setAttribute("momentum", configuration.momentum)
+            try config.setAttribute("weight_decay", configuration.weightDecay)
+            try config.setAttribute("lr_decay_factor", configuration.learningRateDecayFactor)
+            try config.setAttribute("lr_decay_every", configuration.learningRateDecayEvery)
+            try config.setAttribute("warmup_batches", configuration.warmupBatches)
+            try config.setAttribute("augment", configuration.augment ? 1 : 0)
+            try config.setAttribute("seed", Int(truncatingIfNeeded: configuration.seed))
+            try config.setAttribute("train_images", configuration.trainImages)
+            try config.setAttribute("test_images", configuration.testImages)
+            try config.setAttribute("data_directory", configuration.dataDirectory)
+            let info = try root.group("provenance")
+            for (key, value) in provenance.sorted(by: { $0.key < $1.key }) {
+                try info.setAttribute(key, value)
+            }
+        }
+    }
+
+    /// Writes phase 1's per-epoch metrics under `/training` (one 1-D dataset per quantity, length = epochs).
+    public func writeMetrics(_ metrics: [EpochMetrics]) throws(RunStoreError) {
+        let root = self.root
+        try accessing(fix: fix) { () throws(HDF5Error) in
+            let group = try root.group("training")
+            let columns: [(String, (EpochMetrics) -> Double)] = [
+                ("learning_rate", \.learningRate), ("train_loss", \.trainLoss), ("train_sr", \.trainSR),
+                ("test_loss", \.testLoss), ("test_sr", \.testSR), ("seconds", \.seconds),
+                ("images_per_second", \.imagesPerSecond),
+            ]
+            try group.replace("epoch", metrics.map { Int32($0.epoch) }, shape: [metrics.count], labels: ["epoch"])
+            for (name, value) in columns {
+                try group.replace(name, metrics.map(value), shape: [metrics.count], labels: ["epoch"])
+            }
+            if let last = metrics.last {
+                try group.setAttribute("final_test_sr", last.testSR)
+                let best = metrics.max { $0.testSR < $1.testSR }!
+                try group.setAttribute("best_test_sr", best.testSR)
+                try group.setAttribute("best_epoch", best.epoch)
+                try group.setAttribute("total_seconds", metrics.reduce(0) { $0 + $1.seconds })
+            }
+        }
+    }
+
+    /// Writes one named parameter or statistic under `/weights`: "conv1.bn.weight" becomes `/weights/conv1/bn/weight`.
+    public func writeParameter(name: String, shape: [Int], values: UnsafeBufferPointer<Float>) throws(RunStoreError) {
+        let root = self.root
+        try accessing(fix: fix) { () throws(HDF5Error) in
+            var group = try root.group("weights")
+            let parts = name.split(separator: ".").map(String.init)
+            for part in parts.dropLast() { group = try group.group(part) }
+            try group.replace(parts.last!, Array(values), shape: shape, labels: nil)
+        }
+    }
+
+    /// Writes phase 2's recipe as attributes of `/probe`.
+    public func writeProbeRecipe(_ recipe: ProbeConfiguration, seed: UInt64) throws(RunStoreError) {
+        let root = self.root
+        try accessing(fix: fix) { () throws(HDF5Error) in
+            let group = try root.group("probe")
+            try group.setAttribute("epochs", recipe.epochs)
+            try group.setAttribute("learning_rate", recipe.learningRate)
+            try group.setAttribute("lr_decay", recipe.learningRateDecay)
+            try group.setAttribute("momentum", recipe.momentum)
+            try group.setAttribute("weight_decay", recipe.weightDecay)
+            try group.setAttribute("batch_size", recipe.batchSize)
+            try group.setAttribute("augment", recipe.augment ? 1 : 0)
+            try group.setAttribute("seed", Int(truncatingIfNeeded: seed))
+        }
+    }
+
+    /// Writes the trained head of `head.layer` under `/probe/layerNN`.
+    public func writeProbe(_ head: ProbeHead) throws(RunStoreError) {
+        let root = self.root
+        try accessing(fix: fix) { () throws(HDF5Error) in
+            let probe = try root.group("probe")
+            let name = RunLayout.layerName(head.layer)
+            if probe.contains(name) { try probe.remove(name) }
+            let group = try probe.createGroup(name)
+            try group.setAttribute("layer", head.layer)
+            try group.setAttribute("channels", head.channels)
+            try group.setAttribute("height", head.height)
+            try group.setAttribute("width", head.width)
+            try group.setAttribute("loss_flag", head.lossFlag)
+            let features = head.channels * head.height * head.width
+            try group.replace("weight", head.weight, shape: [head.labelCount, features], labels: ["output_label", "feature"])
+            try group.replace("epoch", head.epochs.map { Int32($0.epoch) }, shape: [head.epochs.count], labels: ["epoch"])
+            try group.replace("train_loss", head.epochs.map(\.trainLoss), shape: [head.epochs.count], labels: ["epoch"])
+            try group.replace("test_sr", head.epochs.map(\.testSR), shape: [head.epochs.count], labels: ["epoch"])
+            if let last = head.epochs.last {
+                try group.setAttribute("final_test_sr", last.testSR)
+                let best = head.epochs.max { $0.testSR < $1.testSR }!
+                try group.setAttribute("best_test_sr", best.testSR)
+                try group.setAttribute("best_epoch", best.epoch)
+            }
+        }
+    }
+
+    /// Closes the file and renames it into place.
+    public func commit() throws(RunStoreError) {
+        if let file {
+            try accessing(fix: fix) { () throws(HDF5Error) in try file.flush() }
+        }
+        file = nil
+        try atomic.commit()
+    }
+
+    deinit {
+        if file != nil {
+            file = nil
+            atomic.discard()
+        }
+    }
+}
+
+/// Phase 2's trained head of one layer (method.md: W_l, labels x C*H*W, bias-free).
+public struct ProbeHead: Sendable {
+    /// 1-based convolutional layer.
+    public var layer: Int
+    /// Weights, labels x (C x H x W) row-major: feature index = (c * H + h) * W + w.
+    public var weight: [Float]
+    /// Rows of `weight`.
+    public var labelCount: Int
+    /// C, H, W of the layer's block output.
+    public var channels: Int, height: Int, width: Int
+    /// Per-epoch training loss and test success rate.
+    public var epochs: [ProbeEpoch]
+    /// "ok", or why the head's training looks unsettled ("loss rising", "loss high").
+    public var lossFlag: String
+
+    public init(layer: Int, weight: [Float], labelCount: Int, channels: Int, height: Int, width: Int,
+                epochs: [ProbeEpoch], lossFlag: String) {
+        self.layer = layer
+        self.weight = weight
+        self.labelCount = labelCount
+        self.channels = channels
+        self.height = height
+        self.width = width
+        self.epochs = epochs
+        self.lossFlag = lossFlag
+    }
+
+    /// Test success rate after the last epoch: the headline SR(l), never selected on the test set.
+    public var finalSR: Double { epochs.last?.testSR ?? .nan }
+    /// The best epoch's test success rate (labelled as such wherever shown).
+    public var bestSR: Double { epochs.map(\.testSR).max() ?? .nan }
+}
+
+/// Reads `run.h5`, validating its format and version.
+public final class RunFileReader {
+    /// The file.
+    public let path: String
+    private let file: H5File
+    private let producer = "filterlens train"
+
+    /// Opens and validates `url`.
+    public init(_ url: URL) throws(RunStoreError) {
+        path = url.path
+        file = try openValidated(url.path, format: RunLayout.runFormat, producer: producer)
+    }
+
+    /// Label names in label order (root attribute `label_names`).
+    public func labelNames() throws(RunStoreError) -> [String] {
+        let root = file.root
+        return try accessing(fix: "the run file lacks /@label_names; see docs/hdf5-layout.md") { () throws(HDF5Error) in
+            try root.stringsAttribute("label_names")
+        }
+    }
+
+    /// The data set's name (root attribute `dataset`), "unknown" when absent.
+    public func datasetName() -> String {
+        (try? file.root.stringAttribute("dataset")) ?? "unknown"
+    }
+
+    /// The configuration, or nil for a file another tool wrote without `/config@json`.
+    public func configuration() throws(RunStoreError) -> RunConfiguration? {
+        guard file.root.contains("config"), let config = try? file.root.openGroup("config"),
+              config.hasAttribute("json"), let json = try? config.stringAttribute("json") else { return nil }
+        do {
+            return try JSONDecoder().decode(RunConfiguration.self, from: Data(json.utf8))
+        } catch {
+            throw RunStoreError(path: path, object: "/config@json", problem: "unreadable configuration (\(error))",
+                                fix: "re-run `filterlens train`")
+        }
+    }
+
+    /// Provenance strings (`/provenance` attributes): command line, versions, machine, git commit.
+    public func provenance() -> [String: String] {
+        guard let group = try? file.root.openGroup("provenance"), let names = try? group.attributeNames() else { return [:] }
+        var values: [String: String] = [:]
+        for name in names { values[name] = try? group.stringAttribute(name) }
+        return values
+    }
+
+    /// Phase 1 metrics, empty when the file has no `/training` group.
+    public func metrics() throws(RunStoreError) -> [EpochMetrics] {
+        guard file.root.contains("training"), let group = try? file.root.openGroup("training") else { return [] }
+        let epochs = try openChecked(group, "epoch", file: path, shape: [nil])
+        let count = epochs.shape[0]
+        func column(_ name: String) throws(RunStoreError) -> [Double] {
+            let dataset = try openChecked(group, name, file: path, shape: [count])
+            return try accessing(fix: "re-run `filterlens train`") { () throws(HDF5Error) in try dataset.read(as: Double.self) }
+        }
+        let numbers = try accessing(fix: "re-run `filterlens train`") { () throws(HDF5Error) in try epochs.read(as: Int32.self) }
+        let learningRate = try column("learning_rate"), trainLoss = try column("train_loss"), trainSR = try column("train_sr")
+        let testLoss = try column("test_loss"), testSR = try column("test_sr"), seconds = try column("seconds")
+        let speed = try column("images_per_second")
+        return (0..<count).map {
+            EpochMetrics(epoch: Int(numbers[$0]), learningRate: learningRate[$0], trainLoss: trainLoss[$0], trainSR: trainSR[$0],
+                         testLoss: testLoss[$0], testSR: testSR[$0], seconds: seconds[$0], imagesPerSecond: speed[$0])
+        }
+    }
+
+    /// Names of the stored parameters, dotted ("conv1.bn.weight"), sorted.
+    public func parameterNames() throws(RunStoreError) -> [String] {
+        guard file.root.contains("weights") else { return [] }
+        let weights = try accessing(fix: "re-run `filterlens train`") { () throws(HDF5Error) in try file.root.openGroup("weights") }
+        var names: [String] = []
+        func walk(_ group: H5Group, prefix: String) throws(HDF5Error) {
+            for member in try group.memberNames() {
+                if let child = try? group.openGroup(member) {
+                    try walk(child, prefix: prefix + member + ".")
+                } else {
+                    names.append(prefix + member)
+                }
+            }
+        }
+        try accessing(fix: "re-run `filterlens train`") { () throws(HDF5Error) in try walk(weights, prefix: "") }
+        return names.sorted()
+    }
+
+    /// One parameter by dotted name: its shape and values.
+    public func parameter(_ name: String) throws(RunStoreError) -> (shape: [Int], values: [Float]) {
+        let path = "weights/" + name.replacingOccurrences(of: ".", with: "/")
+        guard file.root.contains(path) else {
+            throw RunStoreError(path: self.path, object: "/" + path, problem: "missing dataset", fix: "re-run `filterlens train`")
+        }
+        let root = file.root
+        return try accessing(fix: "re-run `filterlens train`") { () throws(HDF5Error) in
+            let dataset = try root.openDataset(path)
+            return (dataset.shape, try dataset.read(as: Float.self))
+        }
+    }
+
+    /// Layers with a phase 2 head (`/probe/layerNN`), ascending.
+    public func probeLayers() throws(RunStoreError) -> [Int] {
+        guard file.root.contains("probe"), let probe = try? file.root.openGroup("probe") else { return [] }
+        let names = try accessing(fix: "re-run `filterlens probe`") { () throws(HDF5Error) in try probe.memberNames() }
+        return names.compactMap { $0.hasPrefix("layer") ? Int($0.dropFirst(5)) : nil }.sorted()
+    }
+
+    /// The phase 2 recipe, nil when absent.
+    public func probeRecipe() -> ProbeConfiguration? {
+        guard let probe = try? file.root.openGroup("probe"), let epochs = try? probe.intAttribute("epochs") else { return nil }
+        return ProbeConfiguration(
+            epochs: epochs,
+            learningRate: (try? probe.doubleAttribute("learning_rate")) ?? .nan,
+            learningRateDecay: (try? probe.doubleAttribute("lr_decay")) ?? .nan,
+            momentum: (try? probe.doubleAttribute("momentum")) ?? .nan,
+            weightDecay: (try? probe.doubleAttribute("weight_decay")) ?? .nan,
+            batchSize: (try? probe.intAttribute("batch_size")) ?? 0,
+            augment: ((try? probe.intAttribute("augment")) ?? 0) != 0)
+    }
+
+    /// The phase 2 head of `layer`, validated against its stored shape attributes.
+    public func probeHead(layer: Int, labelCount: Int) throws(RunStoreError) -> ProbeHead {
+        let name = "probe/" + RunLayout.layerName(layer)
+        let fix = "run `filterlens probe` (or write /\(name) as docs/hdf5-layout.md says)"
+        guard file.root.contains(name), let group = try? file.root.openGroup(name) else {
+            throw RunStoreError(path: path, object: "/" + name, problem: "missing group", fix: fix)
+        }
+        let (channels, height, width) = try accessing(fix: fix) { () throws(HDF5Error) in
+            (try group.intAttribute("channels"), try group.intAttribute("height"), try group.intAttribute("width"))
+        }
+        let weightSet = try openChecked(group, "weight", file: path, shape: [labelCount, channels * height * width])
+        let weight = try accessing(fix: fix) { () throws(HDF5Error) in try weightSet.read(as: Float.self) }
+        var epochs: [ProbeEpoch] = []
+        if group.contains("test_sr") {
+            let srSet = try openChecked(group, "test_sr", file: path, shape: [nil])
+            let count = srSet.shape[0]
+            let lossSet = try openChecked(group, "train_loss", file: path, shape: [count])
+            let (sr, loss) = try accessing(fix: fix) { () throws(HDF5Error) in
+                (try srSet.read(as: Double.self), try lossSet.read(as: Double.self))
+            }
+            epochs = (0..<count).map { ProbeEpoch(epoch: $0 + 1, trainLoss: loss[$0], testSR: sr[$0]) }
+        }
+        let flag = (try? group.stringAttribute("loss_flag")) ?? "unknown"
+        return ProbeHead(layer: layer, weight: weight, labelCount: labelCount, channels: channels, height: height,
+                         width: width, epochs: epochs, lossFlag: flag)
+    }
+}
+
+extension H5Group {
+    /// Writes a whole dataset, replacing one of the same name; names its dimensions when `labels` is given.
+    func replace<T: H5Scalar>(_ name: String, _ values: [T], shape: [Int], labels: [String]?) throws(HDF5Error) {
+        if contains(name) { try remove(name) }
+        let dataset = try write(name, values, shape: shape)
+        if let labels { try dataset.setDimensionLabels(labels) }
+    }
+}
+
+extension JSONEncoder {
+    /// An encoder with sorted keys, so stored JSON is stable.
+    static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+}

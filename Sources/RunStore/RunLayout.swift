@@ -1,0 +1,32 @@
+import Foundation
+
+/// Names and versions of FilterLens's public HDF5 layout (docs/hdf5-layout.md).
+public enum RunLayout {
+    /// Root attribute `format` of a run file.
+    public static let runFormat = "filterlens-run"
+    /// Root attribute `format` of an activations file.
+    public static let activationsFormat = "filterlens-activations"
+    /// Root attribute `format` of an analysis file.
+    public static let analysisFormat = "filterlens-analysis"
+    /// Root attribute `format_version` this build writes and reads. Bumped when an old file no longer reads.
+    public static let version = 1
+
+    /// File names inside a run directory.
+    public static let runFile = "run.h5"
+    public static let activationsFile = "activations.h5"
+    public static let analysisFile = "analysis.h5"
+    public static let checkpointFile = "checkpoint.h5"
+
+    /// Group and dataset name of convolutional layer `layer` (1-based): "layer01", "layer02", ...
+    public static func layerName(_ layer: Int) -> String {
+        layer < 10 ? "layer0\(layer)" : "layer\(layer)"
+    }
+
+    /// The version of FilterLens that writes files.
+    public static let toolVersion = "0.1.0"
+
+    /// Now, as ISO 8601 UTC, for `created` attributes.
+    public static func timestamp() -> String {
+        ISO8601DateFormatter().string(from: Date())
+    }
+}

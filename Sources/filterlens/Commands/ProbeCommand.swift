@@ -1,0 +1,91 @@
+import ArgumentParser
+import CIFAR
+import Engine
+import Foundation
+import RunStore
+
+/// Options of phase 2 (shared by `probe` and `run`).
+struct ProbeOptions: ParsableArguments {
+    @Option(name: .customLong("probe-epochs"), help: "Epochs of head training (default: the preset's).")
+    var epochs: Int?
+
+    @Option(name: .customLong("probe-lr"), help: "Heads' starting learning rate.")
+    var learningRate = 0.01
+
+    @Option(name: .customLong("probe-lr-decay"), help: "Heads' learning-rate factor per epoch.")
+    var learningRateDecay = 0.975
+
+    @Option(name: .customLong("probe-momentum"), help: "Heads' Nesterov momentum.")
+    var momentum = 0.975
+
+    @Option(name: .customLong("probe-weight-decay"), help: "Heads' L2 weight decay.")
+    var weightDecay = 1e-3
+
+    func validate() throws {
+        if let epochs, epochs < 1 { throw ValidationError("--probe-epochs must be at least 1") }
+        guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--probe-lr must be positive") }
+        guard momentum >= 0 && momentum < 1 else { throw ValidationError("--probe-momentum must be in [0, 1)") }
+        guard weightDecay >= 0 else { throw ValidationError("--probe-weight-decay must be >= 0") }
+    }
+
+    /// The recipe: these flags over the run's recorded defaults.
+    func recipe(defaults: ProbeConfiguration, batchSize: Int) -> ProbeConfiguration {
+        ProbeConfiguration(epochs: epochs ?? defaults.epochs, learningRate: learningRate, learningRateDecay: learningRateDecay,
+                           momentum: momentum, weightDecay: weightDecay, batchSize: batchSize, augment: defaults.augment)
+    }
+}
+
+/// `filterlens probe`: phase 2.
+struct ProbeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "probe",
+        abstract: "Phase 2: train a new FC head on every frozen convolutional layer; writes SR per layer into run.h5.")
+
+    @Argument(help: "Run directory written by `filterlens train`.")
+    var run: String
+
+    @OptionGroup var probe: ProbeOptions
+
+    func run() throws {
+        try reportingFailures { try PhaseTwo.run(directory: URL(fileURLWithPath: run), options: probe) }
+    }
+}
+
+/// Phase 2 wiring: load the trained network, train all heads, store them.
+enum PhaseTwo {
+    static func run(directory: URL, options: ProbeOptions) throws {
+        let runURL = directory.appendingPathComponent(RunLayout.runFile)
+        let reader = try RunFileReader(runURL)
+        guard let configuration = try reader.configuration() else {
+            throw RunStoreError(path: runURL.path, object: "/config@json", problem: "no training configuration",
+                                fix: "probe needs a run trained by `filterlens train`")
+        }
+        let architecture = try Architecture(notation: configuration.notation, head: configuration.head,
+                                            labelCount: configuration.labelCount)
+        let recipe = options.recipe(defaults: configuration.probe, batchSize: configuration.batchSize)
+        let network = Network(architecture: architecture, maxBatch: recipe.batchSize, seed: configuration.seed)
+        try network.load(from: reader)
+        let folder = try CIFAR10.batchDirectory(configuration.dataDirectory)
+        let train = try CIFAR10.load(.train, from: folder, limit: configuration.trainImages)
+        let test = try CIFAR10.load(.test, from: folder, limit: configuration.testImages)
+        let prober = Prober(network: network, recipe: recipe, train: train, test: test, seed: configuration.seed &+ 7_919)
+        say("probe \(directory.path): \(architecture.convolutionCount) heads, \(recipe.epochs) epochs, lr \(recipe.learningRate), momentum \(recipe.momentum)")
+        let progress = ProgressPrinter()
+        let started = Date()
+        while prober.completedEpochs < recipe.epochs {
+            let epochs = prober.trainEpoch(progress: progress.show)
+            let cells = epochs.enumerated().map { String(format: "L%d %.3f", $0.offset + 1, $0.element.testSR) }
+            say("probe epoch \(epochs[0].epoch)/\(recipe.epochs)  test SR per layer: " + cells.joined(separator: "  "))
+        }
+        let writer = try RunFileWriter(amending: runURL)
+        try writer.writeProbeRecipe(recipe, seed: configuration.seed &+ 7_919)
+        for head in prober.probeHeads() {
+            try writer.writeProbe(head)
+            if head.lossFlag != "ok" {
+                say("warning: layer \(head.layer) head: \(head.lossFlag) (final train loss \(String(format: "%.3f", head.epochs.last?.trainLoss ?? .nan)))")
+            }
+        }
+        try writer.commit()
+        say(String(format: "phase 2 done in %@; wrote heads to %@", ProgressPrinter.duration(Date().timeIntervalSince(started)), runURL.path))
+    }
+}

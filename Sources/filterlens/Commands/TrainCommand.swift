@@ -1,0 +1,226 @@
+import ArgumentParser
+import CIFAR
+import Engine
+import Foundation
+import RunStore
+
+/// Options that define phase 1 of a run (shared by `train` and `run`).
+struct TrainingOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Model and recipe preset: \(Preset.all.map(\.name).joined(separator: ", ")).",
+                               discussion: Preset.all.map { "\($0.name): \($0.summary)" }.joined(separator: "\n")))
+    var preset = "small"
+
+    @Option(name: .customLong("arch"), help: "Architecture in VGG notation, replacing the preset's (e.g. \"64 64 M 128 128 M\"; M = 2x2 max-pool, M4 = 4x4).")
+    var notation: String?
+
+    @Option(help: "Hidden FC widths of the head, comma-separated (default: none, one FC layer to the labels).")
+    var head: String?
+
+    @Option(help: "Epochs of phase 1 (default: the preset's).")
+    var epochs: Int?
+
+    @Option(help: "Use the first N training images (default: the preset's, else all 50,000).")
+    var subset: Int?
+
+    @Option(help: "Use the first N test images (default: the preset's, else all 10,000).")
+    var testSubset: Int?
+
+    @Option(help: "Mini-batch size.")
+    var batch = 100
+
+    @Option(help: "Starting learning rate.")
+    var lr = 0.05
+
+    @Option(help: "Nesterov momentum.")
+    var momentum = 0.9
+
+    @Option(help: "L2 weight decay.")
+    var weightDecay = 5e-4
+
+    @Option(help: "Learning-rate factor q applied every --lr-decay-every epochs.")
+    var lrDecay = 0.6
+
+    @Option(help: "Epochs between learning-rate decays, dt (default: the preset's).")
+    var lrDecayEvery: Int?
+
+    @Option(help: "Batches of linear learning-rate warm-up (default: the preset's).")
+    var warmup: Int?
+
+    @Flag(help: "Train without flip and shift augmentation.")
+    var noAugment = false
+
+    @Option(help: "Seed of initialization, shuffling and augmentation.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Folder with the CIFAR-10 binary files (or their parent).")
+    var data = DefaultPaths.data
+
+    func validate() throws {
+        guard Preset.named(preset) != nil else {
+            throw ValidationError("unknown preset \"\(preset)\"; choose one of \(Preset.all.map(\.name).joined(separator: ", "))")
+        }
+        for (name, value) in [("--epochs", epochs), ("--subset", subset), ("--test-subset", testSubset), ("--batch", batch)] {
+            if let value, value < 1 { throw ValidationError("\(name) must be at least 1, got \(value)") }
+        }
+        for (name, value) in [("--lr", lr), ("--weight-decay", weightDecay), ("--lr-decay", lrDecay)] where !(value >= 0) || !value.isFinite {
+            throw ValidationError("\(name) must be a finite number >= 0, got \(value)")
+        }
+        guard momentum >= 0 && momentum < 1 else { throw ValidationError("--momentum must be in [0, 1), got \(momentum)") }
+        if let lrDecayEvery, lrDecayEvery < 1 { throw ValidationError("--lr-decay-every must be at least 1") }
+        if let warmup, warmup < 0 { throw ValidationError("--warmup must be >= 0") }
+        _ = try architecture()
+    }
+
+    /// The architecture these options describe.
+    func architecture() throws -> Architecture {
+        let preset = Preset.named(preset)!
+        do {
+            return try Architecture(notation: notation ?? preset.notation, head: try headWidths())
+        } catch {
+            throw ValidationError("--arch: \(error)")
+        }
+    }
+
+    func headWidths() throws -> [Int] {
+        guard let head, !head.isEmpty else { return [] }
+        return try head.split(separator: ",").map {
+            guard let width = Int($0.trimmingCharacters(in: .whitespaces)), width > 0 else {
+                throw ValidationError("--head: \"\($0)\" is not a positive width")
+            }
+            return width
+        }
+    }
+
+    /// The run configuration: the preset's defaults, overridden by the flags given.
+    func configuration(dataset: String, dataDirectory: String) throws -> RunConfiguration {
+        let preset = Preset.named(preset)!
+        var configuration = preset.configuration(seed: seed)
+        configuration.preset = notation == nil ? preset.name : "custom"
+        configuration.notation = try architecture().notation
+        configuration.head = try headWidths()
+        configuration.epochs = epochs ?? preset.epochs
+        configuration.batchSize = batch
+        configuration.learningRate = lr
+        configuration.momentum = momentum
+        configuration.weightDecay = weightDecay
+        configuration.learningRateDecayFactor = lrDecay
+        configuration.learningRateDecayEvery = lrDecayEvery ?? preset.decayEvery
+        configuration.warmupBatches = warmup ?? preset.warmupBatches
+        configuration.augment = !noAugment
+        configuration.trainImages = subset ?? preset.trainImages ?? 50_000
+        configuration.testImages = testSubset ?? preset.testImages ?? 10_000
+        configuration.dataset = dataset
+        configuration.dataDirectory = dataDirectory
+        return configuration
+    }
+}
+
+/// `filterlens train`: phase 1.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Phase 1: train the whole network and write run.h5 (weights, metrics) and activations.h5.",
+        discussion: "A checkpoint is written after every epoch; --resume continues an interrupted run to the same result.")
+
+    @OptionGroup var training: TrainingOptions
+
+    @Option(help: "Run directory (default: outputs/<preset>-seed<seed>).")
+    var out: String?
+
+    @Flag(help: "Continue the interrupted run in --out from its last checkpoint.")
+    var resume = false
+
+    @Flag(help: "Overwrite an existing run directory.")
+    var force = false
+
+    func run() throws {
+        try reportingFailures {
+            let directory = URL(fileURLWithPath: out ?? RunDirectory.defaultPath(preset: training.notation == nil ? training.preset : "custom", seed: training.seed))
+            try PhaseOne.run(training, directory: directory, resume: resume, force: force)
+        }
+    }
+}
+
+/// The run directory conventions.
+enum RunDirectory {
+    /// outputs/<preset>-seed<seed>.
+    static func defaultPath(preset: String, seed: UInt64) -> String {
+        "\(DefaultPaths.outputs)/\(preset)-seed\(seed)"
+    }
+
+    /// Makes `directory` ready for a new run: refuses an existing run unless `force`.
+    static func prepareNew(_ directory: URL, force: Bool) throws {
+        let run = directory.appendingPathComponent(RunLayout.runFile)
+        let checkpoint = directory.appendingPathComponent(RunLayout.checkpointFile)
+        let exists = FileManager.default.fileExists(atPath: run.path) || FileManager.default.fileExists(atPath: checkpoint.path)
+        if exists && !force {
+            throw UsageError("\(directory.path): a run exists here; pass --resume to continue it, --force to overwrite it, or another --out")
+        }
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            if force {
+                for name in [RunLayout.runFile, RunLayout.activationsFile, RunLayout.analysisFile, RunLayout.checkpointFile] {
+                    try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+                }
+            }
+        } catch {
+            throw UsageError("\(directory.path): cannot create the run directory (\(error.localizedDescription)); choose a writable --out")
+        }
+    }
+}
+
+/// Phase 1 wiring: data, trainer, checkpoints, progress, outputs.
+enum PhaseOne {
+    static func run(_ options: TrainingOptions, directory: URL, resume: Bool, force: Bool) throws {
+        let checkpointURL = directory.appendingPathComponent(RunLayout.checkpointFile)
+        var checkpoint: Checkpoint?
+        if resume {
+            guard FileManager.default.fileExists(atPath: checkpointURL.path) else {
+                throw UsageError("\(checkpointURL.path): no checkpoint to resume from; start the run without --resume")
+            }
+            checkpoint = try CheckpointFile.load(from: checkpointURL)
+        } else {
+            try RunDirectory.prepareNew(directory, force: force)
+        }
+        let folder = try CIFAR10.batchDirectory(checkpoint?.configuration.dataDirectory ?? options.data)
+        var configuration = try checkpoint?.configuration
+            ?? options.configuration(dataset: CIFAR10.datasetName(directory: folder), dataDirectory: folder.path)
+        if resume, let epochs = options.epochs, epochs > configuration.epochs {
+            configuration.epochs = epochs   // extending a finished run is allowed; everything else stays as recorded
+        }
+        let architecture = try Architecture(notation: configuration.notation, head: configuration.head,
+                                            labelCount: configuration.labelCount)
+        let train = try CIFAR10.load(.train, from: folder, limit: configuration.trainImages)
+        let test = try CIFAR10.load(.test, from: folder, limit: configuration.testImages)
+        let trainer = Trainer(configuration: configuration, architecture: architecture, train: train, test: test)
+        if let checkpoint { try trainer.restore(checkpoint) }
+        say("run \(directory.path): \(configuration.preset) [\(configuration.notation)], \(architecture.convolutionCount) conv layers, "
+            + "\(trainer.network.parameters.buffer.count) parameters")
+        say("data \(configuration.dataset): \(train.count) training / \(test.count) test images; "
+            + "\(configuration.epochs) epochs, batch \(configuration.batchSize), lr \(configuration.learningRate), seed \(configuration.seed)")
+        if trainer.completedEpochs > 0 { say("resuming after epoch \(trainer.completedEpochs)") }
+        let progress = ProgressPrinter()
+        let started = Date()
+        while trainer.completedEpochs < configuration.epochs {
+            let metrics = try trainer.trainEpoch(progress: progress.show)
+            let remaining = Double(configuration.epochs - trainer.completedEpochs) * metrics.seconds
+            say(String(format: "epoch %2d/%d  lr %.4f  train loss %.4f  train SR %.4f  test loss %.4f  test SR %.4f  %5.0f img/s  %5.1fs  ETA %@",
+                       metrics.epoch, configuration.epochs, metrics.learningRate, metrics.trainLoss, metrics.trainSR,
+                       metrics.testLoss, metrics.testSR, metrics.imagesPerSecond, metrics.seconds,
+                       ProgressPrinter.duration(remaining)))
+            try saveCheckpoint(trainer, to: checkpointURL)
+        }
+        try trainer.writeRunFile(to: directory, provenance: Provenance.collect())
+        say("writing test-set activations of \(architecture.convolutionCount) layers ...")
+        try trainer.writeActivations(of: test, to: directory, progress: progress.show)
+        say(String(format: "phase 1 done in %@: test SR %.4f; wrote %@ and %@", ProgressPrinter.duration(Date().timeIntervalSince(started)),
+                   trainer.metrics.last?.testSR ?? .nan, directory.appendingPathComponent(RunLayout.runFile).path, RunLayout.activationsFile))
+    }
+
+    static func saveCheckpoint(_ trainer: Trainer, to url: URL) throws {
+        let buffers = trainer.stateBuffers.map { (name: $0.name, values: UnsafeBufferPointer(start: $0.buffer.pointer, count: $0.buffer.count)) }
+        let checkpoint = Checkpoint(configuration: trainer.configuration, completedEpochs: trainer.completedEpochs,
+                                    metrics: trainer.metrics, buffers: [:])
+        try CheckpointFile.save(checkpoint, to: url, buffers: buffers)
+    }
+}

@@ -1,0 +1,45 @@
+import Engine
+import Foundation
+
+/// Prints progress of long work to standard error: rate, ETA and running loss, at most every `interval` seconds
+/// (rewriting one line on a terminal, one line per update in a log).
+final class ProgressPrinter {
+    private var lastPrint = Date.distantPast
+    private let interval: Double
+    private let terminal = isatty(fileno(stderr)) != 0
+
+    init(interval: Double? = nil) {
+        self.interval = interval ?? (isatty(fileno(stderr)) != 0 ? 0.5 : 10)
+    }
+
+    /// Shows `progress` if enough time passed since the last line, or when the pass is complete.
+    func show(_ progress: BatchProgress) {
+        let done = progress.imagesDone >= progress.imagesTotal
+        guard done || Date().timeIntervalSince(lastPrint) >= interval else { return }
+        lastPrint = Date()
+        let percent = 100 * Double(progress.imagesDone) / Double(max(progress.imagesTotal, 1))
+        var line = String(format: "  %@ epoch %d  %5.1f%%  %6.0f img/s  ETA %@", progress.phase, progress.epoch, percent,
+                          progress.imagesPerSecond, Self.duration(progress.secondsLeft))
+        if progress.loss.isFinite { line += String(format: "  loss %.4f", progress.loss) }
+        if terminal {
+            FileHandle.standardError.write(Data(("\r" + line + (done ? "\n" : "")).utf8))
+        } else {
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+    }
+
+    /// "1h02m", "3m05s", "12s" or "--".
+    static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0 else { return "--" }
+        let total = Int(seconds.rounded())
+        if total >= 3600 { return String(format: "%dh%02dm", total / 3600, (total % 3600) / 60) }
+        if total >= 60 { return String(format: "%dm%02ds", total / 60, total % 60) }
+        return "\(total)s"
+    }
+}
+
+/// Prints a line to standard output and flushes it (so logs show it at once).
+func say(_ line: String) {
+    print(line)
+    fflush(stdout)
+}
