@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent NumPy reference for phase 3 of FilterLens (docs: /work/shared/method.md, "Phase 3").
+"""Independent NumPy reference for phase 3 of FilterLens (method.md, "Phase 3: one filter at a time").
 
 Written from the method text, not from the Swift code, so that the two can check each other.
 
