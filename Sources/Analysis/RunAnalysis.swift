@@ -1,0 +1,152 @@
+import Foundation
+import RunStore
+
+/// Progress of the analysis: layers done of all, and the current layer's images streamed.
+public struct AnalysisProgress: Sendable {
+    public var layer: Int, layerCount: Int
+    public var imagesDone: Int, imagesTotal: Int
+    public var elapsed: Double
+}
+
+/// Phase 3 over a whole run directory: reads `run.h5` (phase 2 heads) and `activations.h5` (block outputs),
+/// computes every layer's filter-label matrices, clusters and summaries, and writes `analysis.h5` and `layers.csv`.
+public enum RunAnalysis {
+    /// The per-layer table's columns, in the order of `layers.csv` and `/summary`.
+    public static func summaryColumns(_ summary: LayerSummary) -> [(name: String, value: Double)] {
+        [
+            ("filters", Double(summary.filterCount)),
+            ("silent_fraction", summary.silentFraction),
+            ("no_cluster_fraction", summary.noClusterFraction),
+            ("clusters_per_filter", summary.meanClustersPerFilter),
+            ("mean_cluster_size", summary.meanClusterSize),
+            ("mean_signal", summary.meanSignal),
+            ("mean_noise", summary.meanNoise),
+            ("snr", summary.snr),
+            ("snr_i", summary.snrI),
+            ("dominant_bright_rows", summary.meanDominantBrightRows),
+            ("majority_bright_columns", summary.meanMajorityBrightColumns),
+            ("dominant_ones_ratio", summary.meanDominantOnesRatio),
+            ("pooled_dominant_ones_ratio", summary.pooledDominantOnesRatio),
+        ]
+    }
+
+    /// The per-layer results kept for the table.
+    public struct LayerResult: Sendable {
+        public var layer: Int
+        public var summary: LayerSummary
+        public var probeSR: Double
+        public var probeBestSR: Double
+        public var sweep: [LayerSummary]
+    }
+
+    /// Analyses the run in `directory`; `thresholds` are swept besides `parameters.threshold`.
+    @discardableResult
+    public static func run(directory: URL, parameters: AnalysisParameters, sweepThresholds: [Double], batchSize: Int = 100,
+                           progress: (AnalysisProgress) -> Void) throws(RunStoreError) -> [LayerResult] {
+        let run = try RunFileReader(directory.appendingPathComponent(RunLayout.runFile))
+        let activations = try ActivationsReader(directory.appendingPathComponent(RunLayout.activationsFile))
+        let labelNames = try run.labelNames()
+        let labelCount = labelNames.count
+        let layers = try run.probeLayers()
+        guard !layers.isEmpty else {
+            throw RunStoreError(path: run.path, object: "/probe", problem: "no phase 2 heads",
+                                fix: "run `filterlens probe \(directory.path)` first")
+        }
+        if let bad = activations.labels.first(where: { $0 < 0 || Int($0) >= labelCount }) {
+            throw RunStoreError(path: activations.path, object: "/labels", problem: "label \(bad) outside 0..<\(labelCount)",
+                                fix: "the labels must index /@label_names of run.h5")
+        }
+        let fullSR = try run.metrics().last?.testSR ?? .nan
+        let thresholds = ([parameters.threshold] + sweepThresholds).reduce(into: [Double]()) { if !$0.contains($1) { $0.append($1) } }.sorted()
+        let writer = try AnalysisFileWriter(
+            creating: directory.appendingPathComponent(RunLayout.analysisFile), labelNames: labelNames,
+            attributes: [("source_run", RunLayout.runFile), ("source_activations", RunLayout.activationsFile),
+                         ("normalization", parameters.normalization.rawValue), ("snr_definition", AnalysisParameters.snrDefinition),
+                         ("dataset", run.datasetName())],
+            numbers: [("threshold", parameters.threshold), ("images", Double(activations.count))])
+        var results: [LayerResult] = []
+        let start = Date()
+        for layer in layers {
+            let head = try run.probeHead(layer: layer, labelCount: labelCount)
+            let shape = try activations.shape(layer: layer)
+            guard shape == BlockShape(channels: head.channels, height: head.height, width: head.width) else {
+                throw RunStoreError(path: activations.path, object: "/" + RunLayout.layerName(layer),
+                                    problem: "block shape \(shape.channels)x\(shape.height)x\(shape.width) differs from the head's \(head.channels)x\(head.height)x\(head.width)",
+                                    fix: "run.h5 and activations.h5 must come from the same network")
+            }
+            let accumulator = FieldAccumulator(weights: head.weight, labelCount: labelCount, channels: shape.channels,
+                                               height: shape.height, width: shape.width)
+            var buffer = [Float](repeating: 0, count: batchSize * shape.count)
+            var from = 0
+            while from < activations.count {
+                let batch = min(batchSize, activations.count - from)
+                try buffer.withUnsafeMutableBufferPointer { (buffer) throws(RunStoreError) in
+                    try activations.read(layer: layer, start: from, batch: batch, into: buffer)
+                }
+                activations.labels.withUnsafeBufferPointer { labels in
+                    buffer.withUnsafeBufferPointer { values in
+                        accumulator.add(activations: values.baseAddress!, labels: labels.baseAddress! + from, batch: batch)
+                    }
+                }
+                from += batch
+                progress(AnalysisProgress(layer: layer, layerCount: layers.count, imagesDone: from, imagesTotal: activations.count,
+                                          elapsed: Date().timeIntervalSince(start)))
+            }
+            let raw = accumulator.rawMatrices()
+            let analysis = LayerAnalysis(rawMatrices: raw, parameters: parameters)
+            let sweep = LayerAnalysis.thresholdSweep(rawMatrices: raw, thresholds: thresholds, normalization: parameters.normalization)
+            let filters = analysis.filters
+            let record = AnalysisLayerRecord(
+                layer: layer, filterCount: filters.count, labelCount: labelCount, raw: analysis.stackedRaw,
+                normalized: analysis.stackedNormalized, binary: analysis.stackedBinary,
+                clusterOfLabel: analysis.stackedClusterAssignment,
+                filterIntegers: [
+                    ("cluster_count", filters.map { Int32($0.clusterCount) }),
+                    ("signal", filters.map { Int32($0.signal) }),
+                    ("noise", filters.map { Int32($0.noise) }),
+                    ("silent", filters.map { $0.isSilent ? 1 : 0 }),
+                    ("dominant_label", filters.map { Int32($0.dominantLabel) }),
+                    ("dominant_bright_rows", filters.map { Int32($0.dominantBrightRows) }),
+                    ("majority_bright_columns", filters.map { Int32($0.majorityBrightColumns) }),
+                ],
+                filterReals: [("dominant_ones_ratio", filters.map(\.dominantOnesRatio))])
+            try writer.writeLayer(record, attributes: [
+                ("channels", Double(shape.channels)), ("height", Double(shape.height)), ("width", Double(shape.width)),
+                ("probe_final_test_sr", head.finalSR), ("probe_best_test_sr", head.bestSR),
+            ])
+            results.append(LayerResult(layer: layer, summary: analysis.summary, probeSR: head.finalSR,
+                                       probeBestSR: head.bestSR, sweep: sweep))
+        }
+        var columns: NamedColumns = [("sr_probe_final", results.map(\.probeSR)), ("sr_probe_best", results.map(\.probeBestSR))]
+        for (index, column) in summaryColumns(results[0].summary).enumerated() {
+            columns.append((column.name, results.map { summaryColumns($0.summary)[index].value }))
+        }
+        try writer.writeSummary(layers: layers, columns: columns,
+                                clusterSizeHistogram: results.map { $0.summary.clusterSizeHistogram.map(Int32.init) },
+                                dominantLabelShare: results.map(\.summary.dominantLabelShare),
+                                attributes: [("sr_full_network", fullSR)])
+        var sweepColumns: NamedColumns = []
+        for (index, column) in summaryColumns(results[0].summary).enumerated() {
+            sweepColumns.append((column.name, thresholds.indices.flatMap { t in results.map { summaryColumns($0.sweep[t])[index].value } }))
+        }
+        try writer.writeSweep(thresholds: thresholds, layers: layers.count, columns: sweepColumns)
+        try writer.commit()
+        try AtomicFile.write(Data(csv(layers: layers, columns: columns).utf8), to: directory.appendingPathComponent("layers.csv"))
+        return results
+    }
+
+    /// The per-layer table as CSV: a header row, then one row per layer.
+    public static func csv(layers: [Int], columns: NamedColumns) -> String {
+        var lines = [(["layer"] + columns.map(\.name)).joined(separator: ",")]
+        for (row, layer) in layers.enumerated() {
+            lines.append(([String(layer)] + columns.map { format($0.values[row]) }).joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func format(_ value: Double) -> String {
+        if value.isNaN { return "nan" }
+        if value.isInfinite { return value > 0 ? "inf" : "-inf" }
+        return String(format: "%.6g", value)
+    }
+}

@@ -1,0 +1,80 @@
+import Analysis
+import ArgumentParser
+import Foundation
+import RunStore
+
+/// Options of phase 3 (shared by `analyze` and `run`).
+struct AnalysisOptions: ParsableArguments {
+    @Option(help: "Threshold th of the binary matrix: an element is bright when the normalized value exceeds it.")
+    var threshold = 0.3
+
+    @Option(help: "Normalization of the filter-label matrix: max ([L]) or column-centred (subtract column means first).")
+    var normalization = "max"
+
+    @Option(help: "Further thresholds, comma-separated, whose per-layer table is stored beside the main one.")
+    var sweep = "0.2,0.3,0.5,0.7"
+
+    func validate() throws {
+        guard threshold > 0 && threshold < 1 else { throw ValidationError("--threshold must lie in (0, 1), got \(threshold)") }
+        guard Normalization(rawValue: normalization) != nil else {
+            throw ValidationError("--normalization must be one of \(Normalization.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        _ = try sweepThresholds()
+    }
+
+    func sweepThresholds() throws -> [Double] {
+        try sweep.split(separator: ",").map {
+            guard let value = Double($0.trimmingCharacters(in: .whitespaces)), value > 0, value < 1 else {
+                throw ValidationError("--sweep: \"\($0)\" is not a threshold in (0, 1)")
+            }
+            return value
+        }
+    }
+
+    var parameters: AnalysisParameters {
+        AnalysisParameters(threshold: threshold, normalization: Normalization(rawValue: normalization)!)
+    }
+}
+
+/// `filterlens analyze`: phase 3.
+struct AnalyzeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analyze",
+        abstract: "Phase 3: filter-label matrices, clusters, signal, noise and SNR per layer; writes analysis.h5 and layers.csv.",
+        discussion: "Reads only the HDF5 files of the run (run.h5 with phase 2 heads, activations.h5), so it also works on files other tools wrote in the documented layout (docs/hdf5-layout.md).")
+
+    @Argument(help: "Run directory.")
+    var run: String
+
+    @OptionGroup var analysis: AnalysisOptions
+
+    func run() throws {
+        try reportingFailures { try PhaseThree.run(directory: URL(fileURLWithPath: run), options: analysis) }
+    }
+}
+
+/// Phase 3 wiring and its table on the terminal.
+enum PhaseThree {
+    static func run(directory: URL, options: AnalysisOptions) throws {
+        let started = Date()
+        var lastPrint = Date.distantPast
+        let results = try RunAnalysis.run(directory: directory, parameters: options.parameters,
+                                          sweepThresholds: try options.sweepThresholds()) { progress in
+            guard progress.imagesDone == progress.imagesTotal || Date().timeIntervalSince(lastPrint) > 10 else { return }
+            lastPrint = Date()
+            FileHandle.standardError.write(Data(String(format: "  analyze layer %d/%d  %d/%d images  %.1fs\n", progress.layer,
+                                                       progress.layerCount, progress.imagesDone, progress.imagesTotal,
+                                                       progress.elapsed).utf8))
+        }
+        say(String(format: "phase 3 (threshold %.2f, %@ normalization) in %.1fs:", options.threshold, options.normalization,
+                   Date().timeIntervalSince(started)))
+        say("layer  SR(l)   clusters/filter  cluster size  signal  noise   SNR    silent  no-cluster")
+        for result in results {
+            let s = result.summary
+            say(String(format: "%5d  %.4f  %15.2f  %12.2f  %6.2f  %5.2f  %5.2f  %6.2f  %10.2f", result.layer, result.probeSR,
+                       s.meanClustersPerFilter, s.meanClusterSize, s.meanSignal, s.meanNoise, s.snr, s.silentFraction,
+                       s.noClusterFraction))
+        }
+        say("wrote \(directory.appendingPathComponent(RunLayout.analysisFile).path) and layers.csv")
+    }
+}

@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+
+/// `filterlens run`: all phases and the report in one command.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Train, probe, analyze, draw the figures and write the report; prints the report's path.",
+        discussion: "The default preset, small, finishes in a few minutes on 2 cores. --resume continues an interrupted run.")
+
+    @OptionGroup var training: TrainingOptions
+    @OptionGroup var probe: ProbeOptions
+    @OptionGroup var analysis: AnalysisOptions
+
+    @Option(help: "Run directory (default: outputs/<preset>-seed<seed>).")
+    var out: String?
+
+    @Flag(help: "Continue an interrupted run in --out.")
+    var resume = false
+
+    @Flag(help: "Overwrite an existing run directory.")
+    var force = false
+
+    func run() throws {
+        try reportingFailures {
+            let directory = URL(fileURLWithPath: out ?? RunDirectory.defaultPath(
+                preset: training.notation == nil ? training.preset : "custom", seed: training.seed))
+            try PhaseOne.run(training, directory: directory, resume: resume, force: force)
+            try PhaseTwo.run(directory: directory, options: probe)
+            try PhaseThree.run(directory: directory, options: analysis)
+            let report = try ReportWiring.run(directory: directory)
+            say("report: \(report.path)")
+        }
+    }
+}
