@@ -1,5 +1,6 @@
 #pragma once
 #include <hdf5.h>
+#include <hdf5_hl.h> /* dimension scales (H5DSset_label); libhdf5_hl sits next to libhdf5 */
 /* HDF5's identifiers below are macros that call into the library (H5open) and do not import
  * into Swift; these functions expose them. */
 static inline hid_t fl_H5P_DEFAULT(void) { return H5P_DEFAULT; }
@@ -19,3 +20,12 @@ static inline unsigned fl_H5F_ACC_RDWR(void) { return H5F_ACC_RDWR; }
 static inline unsigned fl_H5F_ACC_TRUNC(void) { return H5F_ACC_TRUNC; }
 static inline unsigned fl_H5F_ACC_EXCL(void) { return H5F_ACC_EXCL; }
 static inline hsize_t fl_H5S_UNLIMITED(void) { return H5S_UNLIMITED; }
+static inline size_t fl_H5T_VARIABLE(void) { return H5T_VARIABLE; }
+/* H5Fis_accessible appeared in 1.12; 1.10 (Debian bookworm) only has H5Fis_hdf5. */
+static inline htri_t fl_H5Fis_accessible(const char *name) {
+#if H5_VERSION_GE(1, 12, 0)
+    return H5Fis_accessible(name, H5P_DEFAULT);
+#else
+    return H5Fis_hdf5(name);
+#endif
+}
