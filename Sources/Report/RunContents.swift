@@ -1,0 +1,88 @@
+import Foundation
+import RunStore
+
+/// Everything a report shows of one run, read from its HDF5 files.
+public struct RunContents: Sendable {
+    /// The run directory.
+    public var directory: URL
+    /// Its name (the directory's last component).
+    public var name: String { directory.lastPathComponent }
+    /// Training configuration; nil for runs written by another tool.
+    public var configuration: RunConfiguration?
+    /// Provenance strings of `run.h5`.
+    public var provenance: [String: String]
+    /// Data set name.
+    public var dataset: String
+    /// Label names.
+    public var labelNames: [String]
+    /// Phase 1 metrics (may be empty).
+    public var metrics: [EpochMetrics]
+    /// Phase 2 heads without their weights, by layer.
+    public var probes: [ProbeHead]
+    /// Layers analysed.
+    public var layers: [Int]
+    /// Per-layer table of `analysis.h5` (`/summary`), by column name.
+    public var summary: [String: [Double]]
+    /// Column order of the summary table.
+    public var summaryOrder: [String]
+    /// Layers x labels: count of clusters of each size (index = size - 1).
+    public var clusterSizeHistogram: [[Double]]
+    /// Layers x labels: share of non-silent filters per dominant output label.
+    public var dominantLabelShare: [[Double]]
+    /// Threshold sweep of the SNR: thresholds and T x layers values.
+    public var snrSweep: (thresholds: [Double], rows: [[Double]])?
+    /// Analysis parameters as recorded: threshold, normalization, SNR definition.
+    public var threshold: Double
+    public var normalization: String
+    public var snrDefinition: String
+    /// Full-network test SR (last epoch).
+    public var fullSR: Double { metrics.last?.testSR ?? .nan }
+
+    /// The summary columns FilterLens writes, in table order.
+    public static let summaryColumnNames = [
+        "sr_probe_final", "sr_probe_best", "filters", "silent_fraction", "no_cluster_fraction", "clusters_per_filter",
+        "mean_cluster_size", "mean_signal", "mean_noise", "snr", "snr_i", "dominant_bright_rows", "majority_bright_columns",
+        "dominant_ones_ratio", "pooled_dominant_ones_ratio",
+    ]
+
+    /// Reads the run in `directory` (run.h5 and analysis.h5).
+    public init(directory: URL) throws(RunStoreError) {
+        self.directory = directory
+        let run = try RunFileReader(directory.appendingPathComponent(RunLayout.runFile))
+        let analysis = try AnalysisFileReader(directory.appendingPathComponent(RunLayout.analysisFile))
+        configuration = try run.configuration()
+        provenance = run.provenance()
+        dataset = run.datasetName()
+        labelNames = try run.labelNames()
+        metrics = try run.metrics()
+        var probes: [ProbeHead] = []
+        for layer in try run.probeLayers() {
+            var head = try run.probeHead(layer: layer, labelCount: labelNames.count)
+            head.weight = []
+            probes.append(head)
+        }
+        self.probes = probes
+        layers = try analysis.layers()
+        var summary: [String: [Double]] = [:]
+        var order: [String] = []
+        for name in Self.summaryColumnNames {
+            if let column = try analysis.summaryColumn(name) {
+                summary[name] = column
+                order.append(name)
+            }
+        }
+        self.summary = summary
+        summaryOrder = order
+        clusterSizeHistogram = try analysis.summaryMatrix("cluster_size_histogram")
+        dominantLabelShare = try analysis.summaryMatrix("dominant_label_share")
+        snrSweep = try analysis.sweep("snr")
+        threshold = analysis.number("threshold") ?? .nan
+        normalization = analysis.string("normalization") ?? "unknown"
+        snrDefinition = analysis.string("snr_definition") ?? "unknown"
+    }
+
+    /// A summary column, NaNs when absent.
+    public func column(_ name: String) -> [Double] {
+        summary[name] ?? layers.map { _ in .nan }
+    }
+}

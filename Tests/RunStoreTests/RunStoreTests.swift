@@ -1,0 +1,153 @@
+import Foundation
+import HDF5
+import RunStore
+import Testing
+
+/// A fresh folder under the temporary directory.
+func scratchDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("filterlens-store-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+@Suite("run.h5")
+struct RunFileTests {
+    let configuration = RunConfiguration(preset: "tiny", notation: "8 M 16 M", epochs: 2, dataset: "CIFAR-10 (JPEG copy)")
+
+    @Test("header, metrics, parameters and probe heads round trip")
+    func roundTrip() throws {
+        let folder = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent(RunLayout.runFile)
+        let writer = try RunFileWriter(creating: url)
+        try writer.writeHeader(configuration: configuration, labelNames: ["a", "b"], provenance: ["git_commit": "abc"])
+        let metrics = [EpochMetrics(epoch: 1, learningRate: 0.1, trainLoss: 2, trainSR: 0.2, testLoss: 1.9, testSR: 0.3, seconds: 4, imagesPerSecond: 100),
+                       EpochMetrics(epoch: 2, learningRate: 0.05, trainLoss: 1.5, trainSR: 0.4, testLoss: 1.7, testSR: 0.35, seconds: 4, imagesPerSecond: 110)]
+        try writer.writeMetrics(metrics)
+        let weights: [Float] = (0..<24).map(Float.init)
+        try weights.withUnsafeBufferPointer { try writer.writeParameter(name: "conv1.weight", shape: [2, 1, 3, 4], values: $0) }
+        try [Float(1), 2].withUnsafeBufferPointer { try writer.writeParameter(name: "conv1.bn.running_var", shape: [2], values: $0) }
+        #expect(!FileManager.default.fileExists(atPath: url.path), "nothing at the final name before commit")
+        try writer.commit()
+
+        let amend = try RunFileWriter(amending: url)
+        let head = ProbeHead(layer: 1, weight: (0..<8).map(Float.init), labelCount: 2, channels: 1, height: 2, width: 2,
+                             epochs: [ProbeEpoch(epoch: 1, trainLoss: 0.9, testSR: 0.5), ProbeEpoch(epoch: 2, trainLoss: 0.8, testSR: 0.45)],
+                             lossFlag: "ok")
+        try amend.writeProbeRecipe(ProbeConfiguration(), seed: 3)
+        try amend.writeProbe(head)
+        try amend.commit()
+
+        let reader = try RunFileReader(url)
+        #expect(try reader.configuration() == configuration)
+        #expect(try reader.labelNames() == ["a", "b"])
+        #expect(reader.datasetName() == "CIFAR-10 (JPEG copy)")
+        #expect(try reader.metrics() == metrics)
+        #expect(reader.provenance()["git_commit"] == "abc")
+        #expect(try reader.parameterNames() == ["conv1.bn.running_var", "conv1.weight"])
+        let (shape, values) = try reader.parameter("conv1.weight")
+        #expect(shape == [2, 1, 3, 4] && values == weights)
+        #expect(try reader.probeLayers() == [1])
+        let read = try reader.probeHead(layer: 1, labelCount: 2)
+        #expect(read.weight == head.weight)
+        #expect(read.finalSR == 0.45 && read.bestSR == 0.5)
+        #expect(read.lossFlag == "ok")
+        #expect(reader.probeRecipe() == ProbeConfiguration())
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.contains("tmp") }
+        #expect(leftovers.isEmpty)
+    }
+
+    @Test("a missing, foreign, truncated or newer file is refused with its name")
+    func refusesBadFiles() throws {
+        let folder = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let missing = folder.appendingPathComponent("missing.h5")
+        #expect(throws: RunStoreError.self) { try RunFileReader(missing) }
+
+        let text = folder.appendingPathComponent("text.h5")
+        try Data("not hdf5".utf8).write(to: text)
+        let notHDF5 = #expect(throws: RunStoreError.self) { try RunFileReader(text) }
+        #expect(notHDF5?.description.contains(text.path) == true)
+
+        let foreign = folder.appendingPathComponent("foreign.h5")
+        do { let file = try H5File.create(foreign.path); try file.root.write("x", [Float(1)], shape: [1]) }
+        let noFormat = #expect(throws: RunStoreError.self) { try RunFileReader(foreign) }
+        #expect(noFormat?.description.contains("format") == true)
+
+        let newer = folder.appendingPathComponent("newer.h5")
+        do {
+            let file = try H5File.create(newer.path)
+            try file.root.setAttribute("format", RunLayout.runFormat)
+            try file.root.setAttribute("format_version", RunLayout.version + 1)
+        }
+        let version = #expect(throws: RunStoreError.self) { try RunFileReader(newer) }
+        #expect(version?.description.contains("update FilterLens") == true)
+
+        let url = folder.appendingPathComponent(RunLayout.runFile)
+        let writer = try RunFileWriter(creating: url)
+        try writer.writeHeader(configuration: configuration, labelNames: ["a", "b"], provenance: [:])
+        try writer.commit()
+        let size = try FileManager.default.attributesOfItem(atPath: url.path)[.size] as! Int
+        let truncated = folder.appendingPathComponent("truncated.h5")
+        try FileManager.default.copyItem(at: url, to: truncated)
+        let handle = try FileHandle(forWritingTo: truncated)
+        try handle.truncate(atOffset: UInt64(size / 2))
+        try handle.close()
+        #expect(throws: RunStoreError.self) { try RunFileReader(truncated) }
+
+        let noHead = #expect(throws: RunStoreError.self) { try RunFileReader(url).probeHead(layer: 3, labelCount: 2) }
+        #expect(noHead?.description.contains("/probe/layer03") == true)
+    }
+}
+
+@Suite("activations.h5 and checkpoint.h5")
+struct ActivationsAndCheckpointTests {
+    @Test("activations stream in batches and read back by block")
+    func activations() throws {
+        let folder = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent(RunLayout.activationsFile)
+        let shapes = [BlockShape(channels: 2, height: 3, width: 3), BlockShape(channels: 4, height: 1, width: 1)]
+        let writer = try ActivationsWriter(creating: url, labels: [0, 1, 2, 0, 1], shapes: shapes)
+        for start in stride(from: 0, to: 5, by: 2) {
+            let batch = min(2, 5 - start)
+            for (index, shape) in shapes.enumerated() {
+                let values = (0..<(batch * shape.count)).map { Float(start * shape.count + $0) }
+                try values.withUnsafeBufferPointer { try writer.write(layer: index + 1, start: start, batch: batch, values: $0) }
+            }
+        }
+        try writer.commit()
+        let reader = try ActivationsReader(url)
+        #expect(reader.count == 5 && reader.labels == [0, 1, 2, 0, 1] && reader.layers == [1, 2])
+        #expect(try reader.shape(layer: 1) == shapes[0])
+        var buffer = [Float](repeating: 0, count: 3 * 18)
+        try buffer.withUnsafeMutableBufferPointer { try reader.read(layer: 1, start: 1, batch: 3, into: $0) }
+        #expect(buffer == (18..<72).map(Float.init))
+        let file = try H5File.open(url.path)
+        #expect(try file.root.openDataset("layer01").dimensionLabels() == ["image", "channel", "height", "width"])
+    }
+
+    @Test("a checkpoint round trips and is written atomically")
+    func checkpoint() throws {
+        let folder = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent(RunLayout.checkpointFile)
+        let configuration = RunConfiguration(preset: "tiny", notation: "8 M", epochs: 3)
+        let parameters: [Float] = [1, 2, 3]
+        let checkpoint = Checkpoint(configuration: configuration, completedEpochs: 1, metrics: [], buffers: [:])
+        try parameters.withUnsafeBufferPointer { try CheckpointFile.save(checkpoint, to: url, buffers: [("parameters", $0)]) }
+        let read = try CheckpointFile.load(from: url)
+        #expect(read.configuration == configuration && read.completedEpochs == 1 && read.buffers["parameters"] == parameters)
+    }
+
+    @Test("the learning-rate schedule warms up, then steps")
+    func schedule() {
+        let configuration = RunConfiguration(preset: "x", notation: "8", epochs: 6, learningRate: 0.1,
+                                             learningRateDecayFactor: 0.5, learningRateDecayEvery: 2, warmupBatches: 10)
+        #expect(abs(configuration.learningRate(epoch: 0, batch: 0) - 0.01) < 1e-12)
+        #expect(abs(configuration.learningRate(epoch: 0, batch: 9) - 0.1) < 1e-12)
+        #expect(abs(configuration.learningRate(epoch: 1, batch: 100) - 0.1) < 1e-12)
+        #expect(abs(configuration.learningRate(epoch: 2, batch: 200) - 0.05) < 1e-12)
+        #expect(abs(configuration.learningRate(epoch: 5, batch: 500) - 0.025) < 1e-12)
+    }
+}
