@@ -1,0 +1,272 @@
+import BLAS
+import Tensor
+
+/// Whether a forward pass trains (batch-norm batch statistics, running statistics updated) or infers
+/// (running statistics).
+public enum Mode: Sendable {
+    case training, inference
+}
+
+/// An owned buffer of Int32 (max-pool argmax indices).
+final class Int32Buffer {
+    let pointer: UnsafeMutablePointer<Int32>
+    init(count: Int) {
+        pointer = .allocate(capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+    deinit { pointer.deallocate() }
+}
+
+/// A VGG-style CNN on the CPU: convolution blocks (3x3 conv, batch norm, ReLU, optional max-pool), flatten,
+/// a linear FC head. All activations and their gradients live in buffers preallocated for `maxBatch` images.
+///
+/// Initialisation (seeded): convolutions He / kaiming normal with fan_in (std = sqrt(2 / (C*9))); batch-norm
+/// weight 1, bias 0, running mean 0, running var 1; FC weight and bias uniform in +-1/sqrt(inputs) (PyTorch's
+/// nn.Linear default).
+public final class Network {
+    /// One convolution block's geometry, parameter names and buffers (activations are C x N x H x W).
+    private struct Block {
+        let inChannels: Int, filters: Int, side: Int, poolSize: Int?
+        var outSide: Int { side / (poolSize ?? 1) }
+        let weight: String, gamma: String, beta: String, runningMean: String, runningVariance: String
+        let preActivation: FloatBuffer          // F x N x H x W, convolution output
+        let activation: FloatBuffer             // F x N x H x W, after batch norm and ReLU
+        let pooled: FloatBuffer?                // F x N x H/s x W/s
+        let argmax: Int32Buffer?                // F x N x H/s x W/s, index inside each H x W plane
+        let batchMean: FloatBuffer              // F
+        let batchInverseStd: FloatBuffer        // F
+        var output: FloatBuffer { pooled ?? activation }
+    }
+
+    /// One FC layer: out = in * weight^T + bias.
+    private struct Dense {
+        let inputSize: Int, outputSize: Int
+        let weight: String, bias: String
+        let output: FloatBuffer                 // N x outputSize
+    }
+
+    /// The architecture this network was built from.
+    public let architecture: Architecture
+    /// Largest batch `forward` accepts.
+    public let maxBatch: Int
+    /// Trained tensors: "convL.weight" (F x C x 3 x 3), "convL.bn.weight", "convL.bn.bias" (F), then
+    /// "fcI.weight" (out x in), "fcI.bias" (out), fc numbered from 1 in head order, the last one giving the labels.
+    public let parameters: ParameterSet
+    /// d loss / d parameters after `backward`, same layout as `parameters`.
+    public let gradients: ParameterSet
+    /// Batch-norm running statistics "convL.bn.running_mean", "convL.bn.running_var" (F each); not trained.
+    public let statistics: ParameterSet
+    /// Batch-norm epsilon and momentum.
+    public var batchNorm = Layers.BatchNormConfiguration()
+
+    private var blocks: [Block] = []
+    private var dense: [Dense] = []
+    private let input: FloatBuffer              // Cin x N x H x W
+    private let features: FloatBuffer           // N x C*H*W, flattened last block output
+    private let gradientA: FloatBuffer          // scratch for activation gradients (largest activation)
+    private let gradientB: FloatBuffer          // second scratch, so input and output gradients never alias
+    private let col: FloatBuffer                // im2col scratch
+    private var outsideLayout: [Int: FloatBuffer] = [:]   // block outputs converted to N x C x H x W on request
+    private var convertedLayers: Set<Int> = []            // layers whose outsideLayout holds the last forward
+    private var lastBatch = 0
+    private var lastMode: Mode = .inference
+
+    /// Floats of im2col scratch: at least one image of the largest layer, and up to this budget (measured: chunks of a
+    /// few images keep sgemm efficient while the columns stay in cache-friendly sizes).
+    public static let colBudget = 1 << 21
+
+    /// Builds the network for batches of up to `maxBatch` images, parameters drawn from `seed`.
+    public init(architecture: Architecture, maxBatch: Int, seed: UInt64) {
+        precondition(maxBatch >= 1, "maxBatch must be positive")
+        self.architecture = architecture
+        self.maxBatch = maxBatch
+        var layout: [(name: String, shape: [Int])] = []
+        var statisticsLayout: [(name: String, shape: [Int])] = []
+        var channels = architecture.inputChannels
+        var largestActivation = 0
+        var colCapacity = 0
+        for (index, spec) in architecture.blocks.enumerated() {
+            let name = "conv\(index + 1)"
+            let f = spec.filters, side = spec.side
+            layout += [("\(name).weight", [f, channels, 3, 3]), ("\(name).bn.weight", [f]), ("\(name).bn.bias", [f])]
+            statisticsLayout += [("\(name).bn.running_mean", [f]), ("\(name).bn.running_var", [f])]
+            let activationCount = f * maxBatch * side * side
+            largestActivation = max(largestActivation, activationCount, channels * maxBatch * side * side)
+            colCapacity = max(colCapacity, min(channels * 9 * side * side * maxBatch,
+                                               max(channels * 9 * side * side, Network.colBudget)))
+            let pooledCount = spec.poolSize.map { activationCount / ($0 * $0) }
+            blocks.append(Block(
+                inChannels: channels, filters: f, side: side, poolSize: spec.poolSize,
+                weight: "\(name).weight", gamma: "\(name).bn.weight", beta: "\(name).bn.bias",
+                runningMean: "\(name).bn.running_mean", runningVariance: "\(name).bn.running_var",
+                preActivation: FloatBuffer(count: activationCount), activation: FloatBuffer(count: activationCount),
+                pooled: pooledCount.map { FloatBuffer(count: $0) }, argmax: pooledCount.map { Int32Buffer(count: $0) },
+                batchMean: FloatBuffer(count: f), batchInverseStd: FloatBuffer(count: f)))
+            channels = f
+        }
+        var inputSize = architecture.flattenedSize
+        largestActivation = max(largestActivation, maxBatch * inputSize)
+        for (index, width) in architecture.fullyConnectedWidths.enumerated() {
+            let name = "fc\(index + 1)"
+            layout += [("\(name).weight", [width, inputSize]), ("\(name).bias", [width])]
+            dense.append(Dense(inputSize: inputSize, outputSize: width, weight: "\(name).weight", bias: "\(name).bias",
+                               output: FloatBuffer(count: maxBatch * width)))
+            largestActivation = max(largestActivation, maxBatch * width)
+            inputSize = width
+        }
+        parameters = ParameterSet(layout: layout)
+        gradients = ParameterSet(sameLayoutAs: parameters)
+        statistics = ParameterSet(layout: statisticsLayout)
+        let side = architecture.imageSize
+        input = FloatBuffer(count: architecture.inputChannels * maxBatch * side * side)
+        features = FloatBuffer(count: maxBatch * architecture.flattenedSize)
+        gradientA = FloatBuffer(count: largestActivation)
+        gradientB = FloatBuffer(count: largestActivation)
+        col = FloatBuffer(count: colCapacity)
+        initialize(seed: seed)
+    }
+
+    /// Draws fresh parameters from `seed` and resets the running statistics (mean 0, variance 1).
+    public func initialize(seed: UInt64) {
+        var generator = SeededGenerator(seed: seed)
+        for block in blocks {
+            let weight = parameters[block.weight]
+            let std = (2.0 / Double(block.inChannels * 9)).squareRoot()
+            for i in weight.indices { weight[i] = Float(generator.nextGaussian() * std) }
+            parameters[block.gamma].update(repeating: 1)
+            parameters[block.beta].update(repeating: 0)
+            statistics[block.runningMean].update(repeating: 0)
+            statistics[block.runningVariance].update(repeating: 1)
+        }
+        for layer in dense {
+            let bound = 1 / Float(layer.inputSize).squareRoot()
+            let weight = parameters[layer.weight], bias = parameters[layer.bias]
+            for i in weight.indices { weight[i] = generator.nextUniform(-bound, bound) }
+            for i in bias.indices { bias[i] = generator.nextUniform(-bound, bound) }
+        }
+    }
+
+    /// Runs the network on `input` (N x Cin x H x W, N <= maxBatch) and returns the logits (N x labelCount), valid
+    /// until the next forward. `.training` normalises with batch statistics and updates the running statistics.
+    @discardableResult
+    public func forward(_ input: UnsafePointer<Float>, batch: Int, mode: Mode) -> UnsafeBufferPointer<Float> {
+        precondition(batch >= 1 && batch <= maxBatch, "batch \(batch) is outside 1...\(maxBatch)")
+        let planeSize = architecture.imageSize * architecture.imageSize
+        Layers.swapLeadingAxes(input, self.input.pointer, a: batch, b: architecture.inputChannels, inner: planeSize)
+        var blockInput = self.input.pointer
+        for block in blocks {
+            let n = batch, side = block.side
+            Layers.convolutionForward(input: blockInput, weight: parameters[block.weight].baseAddress!,
+                                      output: block.preActivation.pointer,
+                                      channels: block.inChannels, filters: block.filters, batch: n,
+                                      height: side, width: side, col: col.pointer, colCapacity: col.count)
+            Layers.batchNormReLUForward(input: block.preActivation.pointer, output: block.activation.pointer,
+                                        gamma: parameters[block.gamma].baseAddress!,
+                                        beta: parameters[block.beta].baseAddress!,
+                                        mean: block.batchMean.pointer, inverseStd: block.batchInverseStd.pointer,
+                                        runningMean: statistics[block.runningMean].baseAddress!,
+                                        runningVariance: statistics[block.runningVariance].baseAddress!,
+                                        channels: block.filters, count: n * side * side,
+                                        training: mode == .training, configuration: batchNorm)
+            if let size = block.poolSize, let pooled = block.pooled, let argmax = block.argmax {
+                Layers.maxPoolForward(input: block.activation.pointer, output: pooled.pointer, argmax: argmax.pointer,
+                                      planes: block.filters * n, height: side, width: side, size: size)
+            }
+            blockInput = block.output.pointer
+        }
+        let last = blocks[blocks.count - 1]
+        Layers.swapLeadingAxes(blockInput, features.pointer, a: last.filters, b: batch, inner: last.outSide * last.outSide)
+        var denseInput = UnsafePointer(features.pointer)
+        for layer in dense {
+            Layers.fullyConnectedForward(input: denseInput, weight: parameters[layer.weight].baseAddress!,
+                                         bias: parameters[layer.bias].baseAddress!, output: layer.output.pointer,
+                                         batch: batch, inputSize: layer.inputSize, outputSize: layer.outputSize)
+            denseInput = UnsafePointer(layer.output.pointer)
+        }
+        lastBatch = batch
+        lastMode = mode
+        convertedLayers.removeAll(keepingCapacity: true)
+        return logits
+    }
+
+    /// The logits of the last forward (N x labelCount).
+    public var logits: UnsafeBufferPointer<Float> {
+        UnsafeBufferPointer(start: dense[dense.count - 1].output.pointer, count: lastBatch * architecture.labelCount)
+    }
+
+    /// After a `.training` forward: softmax cross-entropy (mean over the batch) against `labels` (N, 0-based),
+    /// writes every gradient (overwriting, not accumulating) and returns the loss.
+    @discardableResult
+    public func backward(labels: UnsafePointer<Int32>) -> Float {
+        precondition(lastBatch > 0 && lastMode == .training, "backward needs a .training forward first")
+        let batch = lastBatch
+        var gradOut = gradientA, spare = gradientB
+        let loss = Layers.softmaxCrossEntropy(logits: logits.baseAddress!, labels: labels, batch: batch,
+                                              classes: architecture.labelCount, gradLogits: gradOut.pointer).loss
+        for index in dense.indices.reversed() {
+            let layer = dense[index]
+            let layerInput = index == 0 ? features.pointer : dense[index - 1].output.pointer
+            Layers.fullyConnectedBackward(input: layerInput, weight: parameters[layer.weight].baseAddress!,
+                                          gradOutput: gradOut.pointer,
+                                          gradWeight: gradients[layer.weight].baseAddress!,
+                                          gradBias: gradients[layer.bias].baseAddress!, gradInput: spare.pointer,
+                                          batch: batch, inputSize: layer.inputSize, outputSize: layer.outputSize)
+            swap(&gradOut, &spare)
+        }
+        // N x C*H*W -> C x N x H x W
+        let last = blocks[blocks.count - 1]
+        Layers.swapLeadingAxes(gradOut.pointer, spare.pointer, a: batch, b: last.filters,
+                               inner: last.outSide * last.outSide)
+        swap(&gradOut, &spare)
+        for index in blocks.indices.reversed() {
+            let block = blocks[index]
+            let side = block.side
+            if let size = block.poolSize, let argmax = block.argmax {
+                Layers.maxPoolBackward(gradOutput: gradOut.pointer, argmax: argmax.pointer, gradInput: spare.pointer,
+                                       planes: block.filters * batch, height: side, width: side, size: size)
+                swap(&gradOut, &spare)
+            }
+            Layers.batchNormReLUBackward(input: block.preActivation.pointer, output: block.activation.pointer,
+                                         gradOutput: gradOut.pointer, gradInput: gradOut.pointer,
+                                         gamma: parameters[block.gamma].baseAddress!,
+                                         mean: block.batchMean.pointer, inverseStd: block.batchInverseStd.pointer,
+                                         gradGamma: gradients[block.gamma].baseAddress!,
+                                         gradBeta: gradients[block.beta].baseAddress!,
+                                         channels: block.filters, count: batch * side * side)
+            let blockInput = index == 0 ? input.pointer : blocks[index - 1].output.pointer
+            Layers.convolutionBackward(input: blockInput, weight: parameters[block.weight].baseAddress!,
+                                       gradOutput: gradOut.pointer, gradWeight: gradients[block.weight].baseAddress!,
+                                       gradInput: index == 0 ? nil : spare.pointer,
+                                       channels: block.inChannels, filters: block.filters, batch: batch,
+                                       height: side, width: side, col: col.pointer, colCapacity: col.count)
+            swap(&gradOut, &spare)
+        }
+        return loss
+    }
+
+    /// Mean cross-entropy and the count of correct top-1 predictions of the last forward against `labels` (N,
+    /// 0-based); no gradients.
+    public func evaluate(labels: UnsafePointer<Int32>) -> (loss: Float, correct: Int) {
+        precondition(lastBatch > 0, "evaluate needs a forward first")
+        return Layers.softmaxCrossEntropy(logits: logits.baseAddress!, labels: labels, batch: lastBatch,
+                                          classes: architecture.labelCount, gradLogits: nil)
+    }
+
+    /// Conv layer l's block output of the last forward (N x C x H x W, 1-based l): after batch norm and ReLU, and
+    /// after the max-pool when one follows directly. Valid until the next forward.
+    public func blockOutput(layer: Int) -> UnsafeBufferPointer<Float> {
+        precondition(layer >= 1 && layer <= blocks.count, "layer \(layer) is outside 1...\(blocks.count)")
+        precondition(lastBatch > 0, "blockOutput needs a forward first")
+        let block = blocks[layer - 1]
+        let planeSize = block.outSide * block.outSide
+        let count = lastBatch * block.filters * planeSize
+        let converted = outsideLayout[layer] ?? FloatBuffer(count: maxBatch * block.filters * planeSize)
+        outsideLayout[layer] = converted
+        if !convertedLayers.contains(layer) {
+            Layers.swapLeadingAxes(block.output.pointer, converted.pointer, a: block.filters, b: lastBatch,
+                                   inner: planeSize)
+            convertedLayers.insert(layer)
+        }
+        return UnsafeBufferPointer(start: converted.pointer, count: count)
+    }
+}
