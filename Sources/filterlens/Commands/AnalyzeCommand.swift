@@ -44,12 +44,12 @@ struct AnalyzeCommand: ParsableCommand {
         discussion: "Reads only the HDF5 files of the run (run.h5 with phase 2 heads, activations.h5), so it also works on files other tools wrote in the documented layout (docs/hdf5-layout.md).")
 
     @Argument(help: "Run directory.")
-    var run: String
+    var runDirectory: String
 
     @OptionGroup var analysis: AnalysisOptions
 
     func run() throws {
-        try reportingFailures { try PhaseThree.run(directory: URL(fileURLWithPath: run), options: analysis) }
+        try reportingFailures { try PhaseThree.run(directory: URL(fileURLWithPath: runDirectory), options: analysis) }
     }
 }
 

@@ -42,12 +42,12 @@ struct ProbeCommand: ParsableCommand {
         abstract: "Phase 2: train a new FC head on every frozen convolutional layer; writes SR per layer into run.h5.")
 
     @Argument(help: "Run directory written by `filterlens train`.")
-    var run: String
+    var runDirectory: String
 
     @OptionGroup var probe: ProbeOptions
 
     func run() throws {
-        try reportingFailures { try PhaseTwo.run(directory: URL(fileURLWithPath: run), options: probe) }
+        try reportingFailures { try PhaseTwo.run(directory: URL(fileURLWithPath: runDirectory), options: probe) }
     }
 }
 

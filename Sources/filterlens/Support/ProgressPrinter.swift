@@ -6,10 +6,10 @@ import Foundation
 final class ProgressPrinter {
     private var lastPrint = Date.distantPast
     private let interval: Double
-    private let terminal = isatty(fileno(stderr)) != 0
+    private let terminal = isatty(STDERR_FILENO) != 0
 
     init(interval: Double? = nil) {
-        self.interval = interval ?? (isatty(fileno(stderr)) != 0 ? 0.5 : 10)
+        self.interval = interval ?? (isatty(STDERR_FILENO) != 0 ? 0.5 : 10)
     }
 
     /// Shows `progress` if enough time passed since the last line, or when the pass is complete.
@@ -40,6 +40,5 @@ final class ProgressPrinter {
 
 /// Prints a line to standard output and flushes it (so logs show it at once).
 func say(_ line: String) {
-    print(line)
-    fflush(stdout)
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }

@@ -1,0 +1,95 @@
+import Foundation
+import HDF5
+import Testing
+
+@Suite("filterlens end to end", .serialized)
+struct EndToEndTests {
+    @Test("run trains, probes, analyzes and reports a tiny model")
+    func fullRun() throws {
+        let root = try makeTinyDataset()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let result = try runFilterLens(["run", "--preset", "tiny", "--data", "data", "--out", "runs/tiny", "--epochs", "2",
+                                        "--subset", "500", "--test-subset", "200"], in: root)
+        #expect(result.status == 0, "\(result.errors)")
+        let run = root.appendingPathComponent("runs/tiny")
+        for name in ["run.h5", "activations.h5", "analysis.h5", "layers.csv", "report.html", "checkpoint.h5"] {
+            #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent(name).path), "\(name) missing")
+        }
+        #expect(result.output.contains("report: "))
+        let csv = try String(contentsOf: run.appendingPathComponent("layers.csv"), encoding: .utf8)
+        #expect(csv.split(separator: "\n").count == 3, "header and two layers")
+        let file = try H5File.open(run.appendingPathComponent("run.h5").path)
+        let sr = try file.root.openDataset("training/test_sr").read(as: Double.self)
+        #expect(sr.count == 2)
+        #expect(sr.last! > 0.3, "a tiny net learns the striped data well above chance (0.1)")
+        let report = try String(contentsOf: run.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(report.contains("<table"))
+        #expect(!report.contains("{{"), "every template tag is filled")
+    }
+
+    @Test("an interrupted run resumes to the same weights as an uninterrupted one")
+    func resumeMatches() throws {
+        let root = try makeTinyDataset()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let common = ["--preset", "tiny", "--data", "data", "--subset", "300", "--test-subset", "100", "--seed", "7"]
+        let whole = try runFilterLens(["train"] + common + ["--epochs", "2", "--out", "whole"], in: root)
+        #expect(whole.status == 0, "\(whole.errors)")
+        let first = try runFilterLens(["train"] + common + ["--epochs", "1", "--out", "parts"], in: root)
+        #expect(first.status == 0, "\(first.errors)")
+        let second = try runFilterLens(["train", "--resume", "--epochs", "2", "--out", "parts"], in: root)
+        #expect(second.status == 0, "\(second.errors)")
+        #expect(second.output.contains("resuming after epoch 1"))
+        let a = try H5File.open(root.appendingPathComponent("whole/run.h5").path)
+        let b = try H5File.open(root.appendingPathComponent("parts/run.h5").path)
+        for name in ["weights/conv1/weight", "weights/conv2/bn/running_mean", "weights/fc1/weight", "training/test_sr"] {
+            let x = try a.root.openDataset(name).read(as: Double.self)
+            let y = try b.root.openDataset(name).read(as: Double.self)
+            #expect(x == y, "\(name) differs after resume")
+        }
+    }
+
+    @Test("bad input gives one error line and a non-zero exit", arguments: [
+        (["train", "--preset", "nope"], "unknown preset"),
+        (["train", "--arch", "64 6x4 M"], "6x4"),
+        (["train", "--epochs", "0"], "--epochs"),
+        (["train", "--data", "/nonexistent/cifar", "--out", "r"], "/nonexistent/cifar"),
+        (["analyze", "missing-run"], "missing-run/run.h5"),
+        (["analyze", "bad", "--threshold", "2"], "--threshold"),
+    ])
+    func badInput(arguments: [String], mentions: String) throws {
+        let root = try makeTinyDataset(trainPerFile: 1, test: 1)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let result = try runFilterLens(arguments, in: root)
+        #expect(result.status != 0)
+        #expect(result.errors.contains(mentions), "stderr: \(result.errors)")
+        #expect(!result.errors.contains("Fatal error"), "no crash")
+    }
+
+    @Test("a foreign HDF5 file and an existing run directory are refused")
+    func refusals() throws {
+        let root = try makeTinyDataset(trainPerFile: 20, test: 20)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let run = root.appendingPathComponent("foreign")
+        try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
+        try Data("plain text, not HDF5".utf8).write(to: run.appendingPathComponent("run.h5"))
+        let foreign = try runFilterLens(["analyze", "foreign"], in: root)
+        #expect(foreign.status != 0)
+        #expect(foreign.errors.contains("foreign/run.h5") && foreign.errors.contains("not an HDF5 file"))
+        #expect(foreign.errors.split(separator: "\n").count == 1)
+
+        let common = ["train", "--preset", "tiny", "--data", "data", "--subset", "100", "--test-subset", "20", "--out", "r"]
+        #expect(try runFilterLens(common, in: root).status == 0)
+        let again = try runFilterLens(common, in: root)
+        #expect(again.status != 0 && again.errors.contains("--force"))
+        #expect(try runFilterLens(common + ["--force"], in: root).status == 0)
+    }
+
+    @Test("--help lists the commands")
+    func help() throws {
+        let result = try runFilterLens(["--help"], in: FileManager.default.temporaryDirectory)
+        #expect(result.status == 0)
+        for command in ["run", "data", "train", "probe", "analyze", "report", "compare", "bench"] {
+            #expect(result.output.contains(command))
+        }
+    }
+}
