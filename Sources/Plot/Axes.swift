@@ -219,11 +219,12 @@ public final class Axes {
     /// A heatmap of `values` (rows x columns, row-major: values[r * columns + c]), row 0 at the top, square cells.
     /// Labels default to indices; `range` defaults to the finite min...max (use a symmetric range with
     /// `ColorMap.blueWhiteRed` for signed data). `annotate` writes each value in its cell using `format`.
-    /// A colour bar (with `colorBarLabel`) is drawn to the right unless `colorBar` is false.
+    /// A colour bar (with `colorBarLabel`) is drawn to the right unless `colorBar` is false. `squareCells` keeps
+    /// cells square (like matplotlib's imshow); false stretches them to fill the panel (for long, thin matrices).
     public func heatmap(_ values: [Double], rows: Int, columns: Int, rowLabels: [String]? = nil,
                         columnLabels: [String]? = nil, colorMap: ColorMap = .viridis, range: ClosedRange<Double>? = nil,
                         annotate: Bool = false, format: @escaping (Double) -> String = { compactNumber($0, significant: 2) },
-                        colorBar: Bool = true, colorBarLabel: String? = nil) {
+                        colorBar: Bool = true, colorBarLabel: String? = nil, squareCells: Bool = true) {
         precondition(values.count == rows * columns, "heatmap: \(values.count) values for \(rows) x \(columns)")
         let rowNames = rowLabels ?? (0..<rows).map(String.init)
         let columnNames = columnLabels ?? (0..<columns).map(String.init)
@@ -242,7 +243,7 @@ public final class Axes {
         xLimits = -0.5...(Double(columns) - 0.5)
         yLimits = -0.5...(Double(rows) - 0.5)
         yInverted = true
-        equalAspect = true
+        equalAspect = squareCells
         framed = true
         showGrid = false
     }

@@ -110,8 +110,9 @@ struct AxesLayout {
             let names = shown.map { explicit.labels[$0] }
             let placement = Self.categoricalPlacement(names, positions: xTickValues.map(xScale.map), font: font,
                                                       rotatable: !names.allSatisfy { Double($0) != nil }, backend: backend)
-            for index in stride(from: 0, to: names.count, by: placement.stride) {
-                let x = xScale.map(xTickValues[index])
+            xTickValues = stride(from: 0, to: names.count, by: placement.stride).map { xTickValues[$0] }
+            for (index, _) in names.enumerated() where index % placement.stride == 0 {
+                let x = xScale.map(explicit.positions[shown[index]])
                 let height = backend.measureText(names[index], font: font).height
                 switch placement.rotation {
                 case 0:
@@ -166,7 +167,7 @@ struct AxesLayout {
             values = ticks.values
             names = ticks.labels
         }
-        yTickValues = values
+        yTickValues = stride(from: 0, to: values.count, by: step).map { values[$0] }
         let labels = stride(from: 0, to: names.count, by: step).map { index in
             PlacedText(names[index], at: Point(x: right, y: yScale.map(values[index])), font: font,
                        color: theme.textColor, horizontal: .right, vertical: .center, backend: backend)

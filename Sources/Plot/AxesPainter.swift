@@ -159,7 +159,7 @@ struct AxesPainter {
         let probe = Font(size: theme.annotationSize)
         let widest = strings.map { backend.measureText($0, font: probe).width }.max() ?? 0
         var size = theme.annotationSize
-        if widest > 0 { size = min(size, size * cellWidth * 0.88 / widest) }
+        if widest > 0 { size = min(size, size * cellWidth * 0.8 / widest) }
         size = min(size, cellHeight * 0.6)
         guard size >= 3 else { return }
         let font = Font(size: size)

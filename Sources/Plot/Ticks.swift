@@ -6,7 +6,8 @@ public struct NiceTicks: Sendable, Equatable {
     public let values: [Double]
     /// The step between ticks.
     public let step: Double
-    /// Labels for `values`, all with the same number of decimals (e.g. "0.0", "0.2", ..., "1.0").
+    /// Labels for `values`, all with the same number of decimals (e.g. "0.0", "0.2", ..., "1.0"); negative
+    /// numbers use the typographic minus sign U+2212 ("−1.5"), as matplotlib does.
     public let labels: [String]
 
     /// Ticks for [lower, upper] using the smallest nice step that splits the range into at most `maxIntervals`
@@ -41,6 +42,7 @@ public struct NiceTicks: Sendable, Equatable {
         values = ticks
         step = chosen.step
         labels = NiceTicks.format(ticks, step: chosen.step, mantissa: chosen.mantissa, exponent: chosen.exponent)
+            .map { $0.hasPrefix("-") ? "\u{2212}" + $0.dropFirst() : $0 }
     }
 
     /// Labels with the fewest decimals that show the step exactly; scientific notation for very large or
