@@ -1,0 +1,98 @@
+import Foundation
+import Plot
+import PlotCairo
+import Testing
+
+/// A fresh empty directory under the system temporary directory.
+func makeScratchDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("plot-tests-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// Width and height from a PNG's IHDR chunk.
+func pngSize(_ data: Data) -> (width: Int, height: Int) {
+    func word(_ offset: Int) -> Int { data[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) } }
+    return (word(16), word(20))
+}
+
+/// The text of a PDF via poppler's pdftotext, or nil when the tool is not installed.
+func pdfText(_ path: String) throws -> String? {
+    let tool = ["/usr/bin/pdftotext", "/usr/local/bin/pdftotext"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    guard let tool else { return nil }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: tool)
+    process.arguments = [path, "-"]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self)
+}
+
+@Suite("Figure files")
+struct FigureWriterTests {
+    @Test func writesPNGAndPDFOfTheSameFigure() throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let pdf = directory.appendingPathComponent("sample.pdf"), png = directory.appendingPathComponent("sample.png")
+        try FigureWriter.write(makeSampleFigure(), pdf: pdf, png: png, dpi: 100)
+
+        let pngData = try Data(contentsOf: png)
+        #expect(Array(pngData.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+        let size = pngSize(pngData)
+        #expect(size.width == 1000 && size.height == 800)  // 10 x 8 inches at 100 dpi
+
+        let pdfData = try Data(contentsOf: pdf)
+        #expect(String(decoding: pdfData.prefix(4), as: UTF8.self) == "%PDF")
+        #expect(pdfData.range(of: Data("/FontFile".utf8)) != nil)  // fonts embedded
+        if let text = try pdfText(pdf.path) {
+            for expected in ["success rate", "true label", "automobile", "Confusion matrix", "fraction", "predicted"] {
+                #expect(text.contains(expected), "PDF text lacks \(expected)")
+            }
+        }
+        // No temporary files are left behind.
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        #expect(Set(leftovers) == ["sample.pdf", "sample.png"])
+
+        // Keep a copy of the sample where a person can look at it.
+        let keep = FileManager.default.temporaryDirectory.appendingPathComponent("filterlens-plot-sample")
+        try? FileManager.default.createDirectory(at: keep, withIntermediateDirectories: true)
+        try FigureWriter.write(makeSampleFigure(), pdf: keep.appendingPathComponent("sample.pdf"),
+                               png: keep.appendingPathComponent("sample.png"), dpi: 150)
+    }
+
+    @Test func overwritesAnExistingFile() throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let png = directory.appendingPathComponent("small.png")
+        try Data("old".utf8).write(to: png)
+        let figure = Figure(width: 2, height: 1)
+        figure.addAxes().plot([1, 2])
+        try FigureWriter.write(figure, png: png, dpi: 72)
+        #expect(pngSize(try Data(contentsOf: png)) == (144, 72))
+    }
+
+    @Test func missingDirectoryIsAnErrorNamingThePath() throws {
+        let pdf = URL(fileURLWithPath: "/nonexistent-\(UUID().uuidString)/figure.pdf")
+        let figure = Figure(width: 2, height: 2)
+        figure.addAxes().plot([1, 2])
+        do {
+            try FigureWriter.write(figure, pdf: pdf)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.path == pdf.path)
+            #expect(error.description.contains(pdf.path))
+        }
+    }
+
+    @Test func cairoMeasurementIsRealistic() throws {
+        let backend = try CairoBackend(output: .png(path: "/dev/null", dpi: 72))
+        let narrow = backend.measureText("iiii", font: Font(size: 10))
+        let wide = backend.measureText("WWWW", font: Font(size: 10))
+        #expect(narrow.width < wide.width)
+        #expect(wide.width > 30 && wide.width < 50)
+        #expect(abs(narrow.ascent - wide.ascent) < 1e-9)
+    }
+}
