@@ -1,0 +1,214 @@
+import Foundation
+import Plot
+import RunStore
+
+/// A figure of the report: its file stem, title, caption and the drawing.
+public struct ReportFigure {
+    /// File stem: the figure is written as <id>.pdf, <id>.png and <id>.csv.
+    public var id: String
+    /// Short title.
+    public var title: String
+    /// What it shows and how to read it.
+    public var caption: String
+    /// The drawing.
+    public var figure: Figure
+}
+
+/// Builds the figures of one run from its contents (no files touched here).
+public enum RunFigures {
+    /// Layer numbers as doubles, for x axes.
+    static func x(_ layers: [Int]) -> [Double] { layers.map(Double.init) }
+
+    /// Every figure of the run: learning curves, SR per layer, per-layer measures, distributions, probe curves.
+    public static func overview(_ run: RunContents) -> [ReportFigure] {
+        var figures: [ReportFigure] = []
+        if !run.metrics.isEmpty { figures.append(learningCurves(run)) }
+        figures.append(successRatePerLayer(run))
+        figures.append(layerMeasures(run))
+        figures.append(clusterSizes(run))
+        figures.append(dominantLabels(run))
+        if run.probes.contains(where: { !$0.epochs.isEmpty }) { figures.append(probeCurves(run)) }
+        return figures
+    }
+
+    /// Phase 1: loss and success rate per epoch, training and test.
+    public static func learningCurves(_ run: RunContents) -> ReportFigure {
+        let figure = Figure(width: 9, height: 3.6)
+        let panels = figure.subplots(rows: 1, columns: 2)
+        let epochs = run.metrics.map { Double($0.epoch) }
+        let loss = panels[0][0], sr = panels[0][1]
+        loss.plot(x: epochs, y: run.metrics.map(\.trainLoss), label: "training", marker: .circle)
+        loss.plot(x: epochs, y: run.metrics.map(\.testLoss), label: "test", marker: .square)
+        loss.title = "Cross-entropy loss"
+        loss.xLabel = "epoch"
+        loss.yLabel = "loss"
+        loss.legend(.upperRight)
+        sr.plot(x: epochs, y: run.metrics.map(\.trainSR), label: "training", marker: .circle)
+        sr.plot(x: epochs, y: run.metrics.map(\.testSR), label: "test", marker: .square)
+        sr.title = "Success rate"
+        sr.xLabel = "epoch"
+        sr.yLabel = "SR"
+        sr.legend(.lowerRight)
+        return ReportFigure(id: "learning_curves", title: "Phase 1 learning curves", caption:
+            "Mean training loss and success rate over each epoch (augmented batches, training-mode batch norm) and the test values after it.",
+            figure: figure)
+    }
+
+    /// Phase 2: SR(l) per layer, with the full network's SR as a reference line.
+    public static func successRatePerLayer(_ run: RunContents) -> ReportFigure {
+        let figure = Figure(width: 6.4, height: 4.2)
+        let axes = figure.addAxes()
+        axes.plot(x: x(run.layers), y: run.column("sr_probe_final"), label: "SR(l), last epoch", marker: .circle)
+        axes.plot(x: x(run.layers), y: run.column("sr_probe_best"), label: "SR(l), best epoch (selected on test)",
+                  dash: .dashed, marker: .none)
+        if run.fullSR.isFinite { axes.axhline(y: run.fullSR, label: "full network") }
+        axes.title = "Success rate of a new FC head on each frozen layer"
+        axes.xLabel = "convolutional layer l"
+        axes.yLabel = "test SR"
+        axes.setXTicks(x(run.layers), labels: run.layers.map(String.init))
+        axes.legend(.lowerRight)
+        return ReportFigure(id: "sr_per_layer", title: "SR per layer (phase 2)", caption:
+            "Each point is the test success rate of a bias-free FC head trained on the frozen block output of layer l. The dashed line is the full network's test SR.",
+            figure: figure)
+    }
+
+    /// Phase 3: clusters per filter, cluster size, noise and signal, SNR per layer.
+    public static func layerMeasures(_ run: RunContents) -> ReportFigure {
+        let figure = Figure(width: 9, height: 6.4)
+        let panels = figure.subplots(rows: 2, columns: 2)
+        let layers = x(run.layers)
+        let specs: [(Axes, String, [(String, String)])] = [
+            (panels[0][0], "Clusters per filter", [("clusters_per_filter", "mean")]),
+            (panels[0][1], "Mean cluster size (labels)", [("mean_cluster_size", "mean")]),
+            (panels[1][0], "Ones per filter", [("mean_noise", "noise (outside clusters)"), ("mean_signal", "signal (in clusters)")]),
+            (panels[1][1], "SNR", [("snr", "mean signal / mean noise"), ("snr_i", "SNR-i (per filter)")]),
+        ]
+        for (axes, title, series) in specs {
+            for (column, label) in series {
+                axes.plot(x: layers, y: run.column(column), label: series.count > 1 ? label : nil, marker: .circle)
+            }
+            axes.title = title
+            axes.xLabel = "layer"
+            axes.setXTicks(layers, labels: run.layers.map(String.init))
+            if series.count > 1 { axes.legend(.best) }
+        }
+        return ReportFigure(id: "layer_measures", title: "Clusters, noise and SNR per layer (phase 3)", caption:
+            "Means over the filters with at least one cluster, at threshold \(format(run.threshold)) with \(run.normalization) normalization. SNR: \(run.snrDefinition).",
+            figure: figure)
+    }
+
+    /// Phase 3: share of clusters of each size, per layer.
+    public static func clusterSizes(_ run: RunContents) -> ReportFigure {
+        let labels = run.labelNames.count
+        let figure = Figure(width: 7, height: max(2.6, 0.32 * Double(run.layers.count) + 1.6))
+        let axes = figure.addAxes()
+        var shares: [Double] = []
+        for row in run.clusterSizeHistogram {
+            let total = row.reduce(0, +)
+            shares += row.map { total > 0 ? $0 / total : .nan }
+        }
+        axes.heatmap(shares, rows: run.layers.count, columns: labels, rowLabels: run.layers.map { "layer \($0)" },
+                     columnLabels: (1...labels).map(String.init), range: 0...1, annotate: true,
+                     colorBarLabel: "share of the layer's clusters", squareCells: false)
+        axes.title = "Cluster sizes per layer"
+        axes.xLabel = "cluster size (labels)"
+        return ReportFigure(id: "cluster_sizes", title: "Histogram of cluster sizes", caption:
+            "For each layer, the share of its clusters that hold 1, 2, ... labels (rows sum to 1; empty rows: no clusters).",
+            figure: figure)
+    }
+
+    /// Phase 3: share of filters per dominant output label, per layer.
+    public static func dominantLabels(_ run: RunContents) -> ReportFigure {
+        let labels = run.labelNames.count
+        let figure = Figure(width: 8, height: max(2.8, 0.32 * Double(run.layers.count) + 2))
+        let axes = figure.addAxes()
+        axes.heatmap(run.dominantLabelShare.flatMap { $0 }, rows: run.layers.count, columns: labels,
+                     rowLabels: run.layers.map { "layer \($0)" }, columnLabels: run.labelNames,
+                     range: 0...(run.dominantLabelShare.flatMap { $0 }.filter(\.isFinite).max() ?? 1), annotate: true,
+                     colorBarLabel: "share of filters", squareCells: false)
+        axes.title = "Dominant output label of the filters"
+        axes.xLabel = "dominant output label"
+        return ReportFigure(id: "dominant_labels", title: "Filters per dominant output label", caption:
+            "The dominant output label of a filter is the column with the largest mean of its filter-label matrix. Shares are over the layer's non-silent filters; an even spread is 1/\(labels).",
+            figure: figure)
+    }
+
+    /// Phase 2: each head's training loss per epoch.
+    public static func probeCurves(_ run: RunContents) -> ReportFigure {
+        let figure = Figure(width: 6.4, height: 4.2)
+        let axes = figure.addAxes()
+        for head in run.probes {
+            axes.plot(x: head.epochs.map { Double($0.epoch) }, y: head.epochs.map(\.trainLoss), label: "layer \(head.layer)",
+                      marker: .circle)
+        }
+        axes.axhline(y: log(Double(max(run.labelNames.count, 2))), label: "chance (ln labels)")
+        axes.title = "Training loss of the phase 2 heads"
+        axes.xLabel = "epoch"
+        axes.yLabel = "cross-entropy"
+        axes.legend(.best)
+        return ReportFigure(id: "probe_loss", title: "Phase 2 head training", caption:
+            "A head whose loss rises in its last epoch or stays above chance level is flagged in the warnings: its SR(l) may understate the layer.",
+            figure: figure)
+    }
+
+    /// One layer's figures: example filter-label matrices with label names, and a mosaic of all filters.
+    public static func layer(_ layer: Int, matrices: [Double], filterCount: Int, noise: [Double], clusters: [Double],
+                             run: RunContents) -> [ReportFigure] {
+        let labels = run.labelNames.count
+        let cells = labels * labels
+        let name = RunLayout.layerName(layer)
+        let order = noise.indices.filter { noise[$0].isFinite && clusters[$0] > 0 }.sorted { noise[$0] < noise[$1] }
+        var chosen: [Int] = []
+        if let low = order.first { chosen.append(low) }
+        if !order.isEmpty { chosen.append(order[order.count / 2]) }
+        if let high = order.last { chosen.append(high) }
+        if let most = clusters.indices.max(by: { clusters[$0] < clusters[$1] }) { chosen.append(most) }
+        for filter in 0..<filterCount where chosen.count < 4 { chosen.append(filter) }
+        chosen = chosen.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }.prefix(4).map { $0 }
+        let examples = Figure(width: 10, height: 9)
+        let grid = examples.subplots(rows: 2, columns: 2)
+        for (slot, filter) in chosen.enumerated() {
+            let axes = grid[slot / 2][slot % 2]
+            axes.heatmap(Array(matrices[(filter * cells)..<((filter + 1) * cells)]), rows: labels, columns: labels,
+                         rowLabels: run.labelNames, columnLabels: run.labelNames, colorMap: .viridis, range: -1...1,
+                         annotate: false, colorBar: slot % 2 == 1)
+            axes.title = "filter \(filter): \(Int(clusters[filter])) cluster(s), noise \(Int(noise[filter]))"
+            axes.xLabel = "output label"
+            axes.yLabel = "input label"
+        }
+        for slot in chosen.count..<4 { grid[slot / 2][slot % 2].title = "" }
+        let columns = Int(Double(filterCount).squareRoot().rounded(.up))
+        let rows = (filterCount + columns - 1) / columns
+        let stride = labels + 1
+        var mosaic = [Double](repeating: .nan, count: rows * stride * columns * stride)
+        for filter in 0..<filterCount {
+            let top = (filter / columns) * stride, left = (filter % columns) * stride
+            for i in 0..<labels {
+                for j in 0..<labels {
+                    mosaic[(top + i) * columns * stride + left + j] = matrices[filter * cells + i * labels + j]
+                }
+            }
+        }
+        let side = min(11.0, max(5.0, Double(columns) * 0.55))
+        let gallery = Figure(width: side + 1.2, height: side * Double(rows) / Double(columns) + 1)
+        let axes = gallery.addAxes()
+        axes.heatmap(mosaic, rows: rows * stride, columns: columns * stride, colorMap: .viridis, range: -1...1,
+                     colorBarLabel: "normalized field")
+        axes.setXTicks([], labels: [])
+        axes.setYTicks([], labels: [])
+        axes.showGrid = false
+        axes.title = "Layer \(layer): all \(filterCount) filters, row-major from the top left"
+        return [
+            ReportFigure(id: "\(name)_examples", title: "Layer \(layer): example filter-label matrices", caption:
+                "Normalized filter-label matrices (rows: true input label, columns: output label) of the filters with the lowest, median and highest noise among those with clusters, and the one with the most clusters. Elements above \(format(run.threshold)) are bright.",
+                figure: examples),
+            ReportFigure(id: "\(name)_filters", title: "Layer \(layer): filter gallery", caption:
+                "Every filter's normalized \(labels) x \(labels) matrix, tiled in filter order (filter 0 top left, row by row); grey gaps separate them.",
+                figure: gallery),
+        ]
+    }
+
+    static func format(_ value: Double) -> String {
+        value.isFinite ? String(format: "%g", value) : "n/a"
+    }
+}
