@@ -1,18 +1,22 @@
 import ArgumentParser
 import Foundation
+import Report
 
 /// `filterlens report`: figures and the HTML report of a run.
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Draw the run's figures (PDF, PNG, CSV) and write outputs/RUN/report.html.")
+        abstract: "Draw the run's figures (PDF, PNG, CSV under figures/) and write outputs/RUN/report.html.")
 
-    @Argument(help: "Run directory.")
+    @Argument(help: "Run directory (analysed).")
     var runDirectory: String
+
+    @Option(help: "Templates folder (default: templates/ of the checkout).")
+    var templates: String?
 
     func run() throws {
         try reportingFailures {
-            let report = try ReportWiring.run(directory: URL(fileURLWithPath: runDirectory))
+            let report = try ReportWiring.run(directory: URL(fileURLWithPath: runDirectory), templates: templates)
             say("report: \(report.path)")
         }
     }
@@ -24,22 +28,37 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Lay several analysed runs side by side (SR and SNR per layer) in one report.")
 
-    @Argument(help: "Run directories.")
+    @Argument(help: "Run directories (each analysed).")
     var runs: [String]
 
     @Option(help: "Output directory of the comparison.")
     var out = "outputs/compare"
 
+    @Option(help: "Templates folder (default: templates/ of the checkout).")
+    var templates: String?
+
+    func validate() throws {
+        guard runs.count >= 1 else { throw ValidationError("give at least one run directory") }
+    }
+
     func run() throws {
         try reportingFailures {
-            throw UsageError("compare: not yet available")
+            let set = try TemplateSet(directory: TemplateSet.locate(explicit: templates))
+            let url = try Comparison.write(runs: runs.map { URL(fileURLWithPath: $0) }, to: URL(fileURLWithPath: out), templates: set)
+            say("comparison: \(url.path)")
         }
     }
 }
 
 /// Report wiring.
 enum ReportWiring {
-    static func run(directory: URL) throws -> URL {
-        throw UsageError("report: not yet available")
+    static func run(directory: URL, templates: String? = nil) throws -> URL {
+        let set = try TemplateSet(directory: TemplateSet.locate(explicit: templates))
+        let started = Date()
+        let url = try RunReport.write(directory: directory, templates: set) { name in
+            FileHandle.standardError.write(Data("  figure \(name)\n".utf8))
+        }
+        say(String(format: "report written in %.1fs", Date().timeIntervalSince(started)))
+        return url
     }
 }

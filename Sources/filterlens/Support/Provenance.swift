@@ -1,4 +1,5 @@
 import BLAS
+import Cairo
 
 import Foundation
 import HDF5
@@ -11,7 +12,7 @@ enum Provenance {
             "command_line": CommandLine.arguments.map(quoted).joined(separator: " "),
             "filterlens_version": FilterLens.configuration.version,
             "hdf5_version": HDF5Library.version,
-            "cairo_version": "",
+            "cairo_version": CairoLibrary.version,
             "openblas_core": BLAS.coreName,
             "openblas_config": BLAS.configuration,
             "openblas_threads": String(BLAS.threadCount),

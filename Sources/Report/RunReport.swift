@@ -1,0 +1,155 @@
+import Foundation
+import Plot
+import PlotCairo
+import RunStore
+
+/// Writes a run's figures (PDF, PNG, CSV under `figures/`) and `report.html`.
+public enum RunReport {
+    /// Help texts of the per-layer table's columns.
+    static let columnHelp: [String: (title: String, help: String)] = [
+        "sr_probe_final": ("SR(l)", "test SR of the layer's phase 2 head after its last epoch"),
+        "sr_probe_best": ("best SR(l)", "best epoch's test SR (selected on the test set)"),
+        "filters": ("filters", "filters (channels) of the layer"),
+        "silent_fraction": ("silent", "share of filters whose matrix has no positive element"),
+        "no_cluster_fraction": ("no cluster", "share of filters with no cluster"),
+        "clusters_per_filter": ("clusters/filter", "mean number of clusters per filter"),
+        "mean_cluster_size": ("cluster size", "mean labels per cluster"),
+        "mean_signal": ("signal", "mean ones inside the cluster squares per filter"),
+        "mean_noise": ("noise", "mean ones outside the cluster squares per filter"),
+        "snr": ("SNR", "mean signal / mean noise"),
+        "snr_i": ("SNR-i", "mean over filters of cluster labels / max(noise, 1)"),
+        "dominant_bright_rows": ("bright rows", "input labels bright in the dominant output column"),
+        "majority_bright_columns": ("bright columns", "output columns bright for more than half the input labels"),
+        "dominant_ones_ratio": ("dominant ratio", "ones in the dominant column / all other ones (finite values)"),
+        "pooled_dominant_ones_ratio": ("pooled ratio", "all dominant-column ones / all other ones of the layer"),
+    ]
+
+    /// Draws every figure and writes `report.html` into the run directory; returns its URL.
+    public static func write(directory: URL, templates: TemplateSet, progress: (String) -> Void = { _ in }) throws -> URL {
+        let run = try RunContents(directory: directory)
+        let analysis = try AnalysisFileReader(directory.appendingPathComponent(RunLayout.analysisFile))
+        let figuresDirectory = directory.appendingPathComponent("figures")
+        try FileManager.default.createDirectory(at: figuresDirectory, withIntermediateDirectories: true)
+        var overview: [[String: Any]] = []
+        for figure in RunFigures.overview(run) {
+            progress(figure.id)
+            overview.append(try save(figure, in: figuresDirectory))
+        }
+        var layerSections: [[String: Any]] = []
+        for (index, layer) in run.layers.enumerated() {
+            progress(RunLayout.layerName(layer))
+            let (filters, _, matrices) = try analysis.matrices(layer: layer, "normalized")
+            let figures = RunFigures.layer(layer, matrices: matrices, filterCount: filters,
+                                           noise: try analysis.filterColumn(layer: layer, "noise"),
+                                           clusters: try analysis.filterColumn(layer: layer, "cluster_count"), run: run)
+            let probe = run.probes.first { $0.layer == layer }
+            layerSections.append([
+                "layer": layer, "filters": filters, "open": index == run.layers.count - 1,
+                "shape": probe.map { "\($0.channels) x \($0.height) x \($0.width)" } ?? "?",
+                "sr": number(run.column("sr_probe_final")[index]), "snr": number(run.column("snr")[index]),
+                "figures": try figures.map { try save($0, in: figuresDirectory) },
+            ])
+        }
+        let html = try templates.render("report", context(run, overview: overview, layers: layerSections))
+        let url = directory.appendingPathComponent("report.html")
+        try AtomicFile.write(Data(html.utf8), to: url)
+        return url
+    }
+
+    /// Writes a figure's PDF, PNG and CSV; returns its template entry.
+    static func save(_ figure: ReportFigure, in directory: URL) throws -> [String: Any] {
+        let base = directory.appendingPathComponent(figure.id)
+        try FigureWriter.write(figure.figure, pdf: base.appendingPathExtension("pdf"), png: base.appendingPathExtension("png"), dpi: 150)
+        try AtomicFile.write(Data(figure.figure.dataTable().text.utf8), to: base.appendingPathExtension("csv"))
+        let relative = "figures/" + figure.id
+        return ["id": figure.id, "title": figure.title, "caption": figure.caption,
+                "png": relative + ".png", "pdf": relative + ".pdf", "csv": relative + ".csv"]
+    }
+
+    /// A number for the report: 4 significant digits, "n/a" for NaN, "∞" for infinity.
+    static func number(_ value: Double) -> String {
+        if value.isNaN { return "n/a" }
+        if value.isInfinite { return value > 0 ? "∞" : "−∞" }
+        if value == value.rounded() && abs(value) < 1e6 { return String(Int(value)) }
+        return String(format: "%.4g", value)
+    }
+
+    static func context(_ run: RunContents, overview: [[String: Any]], layers: [[String: Any]]) -> [String: Any] {
+        let columns = run.summaryOrder
+        let header: [[String: Any]] = [["name": "layer", "help": "convolutional layer, from the input"]]
+            + columns.map { ["name": columnHelp[$0]?.title ?? $0, "help": columnHelp[$0]?.help ?? ""] }
+        let rows: [[String: Any]] = run.layers.indices.map { row in
+            ["cells": [String(run.layers[row])] + columns.map { number(run.summary[$0]![row]) }]
+        }
+        var sweepRows: [[String: Any]] = []
+        if let sweep = run.snrSweep {
+            for (index, threshold) in sweep.thresholds.enumerated() {
+                sweepRows.append(["cells": [number(threshold)] + sweep.rows[index].map(number)])
+            }
+        }
+        var warnings: [String] = []
+        for head in run.probes where head.lossFlag != "ok" {
+            warnings.append("Layer \(head.layer)'s phase 2 head: \(head.lossFlag) (final training loss \(number(head.epochs.last?.trainLoss ?? .nan))); its SR(l) may understate the layer.")
+        }
+        if run.provenance["git_dirty"] == "yes" { warnings.append("The run was made from a checkout with uncommitted changes.") }
+        let config = run.configuration
+        var metadata: [(String, String)] = [("run directory", run.directory.path), ("data set", run.dataset)]
+        if let config {
+            metadata += [
+                ("architecture", "\(config.preset): \(config.notation)" + (config.head.isEmpty ? "" : " + FC \(config.head)")),
+                ("phase 1 recipe", "\(config.epochs) epochs, batch \(config.batchSize), lr \(config.learningRate) x\(config.learningRateDecayFactor) every \(config.learningRateDecayEvery) epochs, warm-up \(config.warmupBatches) batches, momentum \(config.momentum) (Nesterov), weight decay \(config.weightDecay), augmentation \(config.augment ? "flip + shift 4" : "none")"),
+                ("phase 2 recipe", "\(config.probe.epochs) epochs, lr \(config.probe.learningRate) x\(config.probe.learningRateDecay) per epoch, momentum \(config.probe.momentum), weight decay \(config.probe.weightDecay)"),
+                ("images", "\(config.trainImages) training, \(config.testImages) test"),
+                ("seed", String(config.seed)),
+            ]
+        }
+        if !run.metrics.isEmpty {
+            let seconds = run.metrics.reduce(0) { $0 + $1.seconds }
+            let speed = run.metrics.map(\.imagesPerSecond).reduce(0, +) / Double(run.metrics.count)
+            metadata.append(("phase 1 time", String(format: "%.0f s (%.0f training images/s on average)", seconds, speed)))
+        }
+        for key in ["command_line", "git_commit", "git_dirty", "started", "machine", "cpu_cores", "memory_gib", "openblas_core",
+                    "openblas_threads", "openblas_coretype_env", "openblas_config", "hdf5_version", "cairo_version",
+                    "swift_version", "filterlens_version"] {
+            if let value = run.provenance[key], !value.isEmpty { metadata.append((key.replacingOccurrences(of: "_", with: " "), value)) }
+        }
+        let files = [RunLayout.runFile, RunLayout.activationsFile, RunLayout.analysisFile, "layers.csv"].map { name -> [String: Any] in
+            let size = (try? FileManager.default.attributesOfItem(atPath: run.directory.appendingPathComponent(name).path)[.size] as? Int) ?? 0
+            let about = [
+                RunLayout.runFile: "configuration, provenance, phase 1 metrics, weights, phase 2 heads",
+                RunLayout.activationsFile: "test-set block outputs of every layer",
+                RunLayout.analysisFile: "filter-label matrices, clusters, per-layer table and threshold sweep",
+                "layers.csv": "the per-layer table",
+            ][name] ?? ""
+            return ["name": name, "size": ByteCountFormatter.string(fromByteCount: Int64(size), countStyle: .file), "about": about]
+        }
+        let srColumn = run.column("sr_probe_final")
+        return [
+            "runName": run.name, "dataset": run.dataset, "version": RunLayout.toolVersion,
+            "architectureName": config.map { "\($0.preset) [\($0.notation)]" } ?? "A network",
+            "fullSR": number(run.fullSR), "epochs": run.metrics.count,
+            "firstLayerSR": number(srColumn.first ?? .nan), "lastLayerSR": number(srColumn.last ?? .nan),
+            "layerCount": run.layers.count, "threshold": number(run.threshold), "normalization": run.normalization,
+            "warnings": warnings, "tableHeader": header, "tableRows": rows, "tableCSV": "layers.csv",
+            "sweepHeader": run.layers.map { "layer \($0)" }, "sweepRows": sweepRows,
+            "figures": overview, "layers": layers,
+            "definitions": definitions(run), "metadata": metadata.map { ["key": $0.0, "value": $0.1] }, "files": files,
+            "h5pySnippet": "import h5py; a = h5py.File(\"\(run.directory.path)/analysis.h5\"); print(dict(a[\"summary\"]), a[\"layers/layer01/normalized\"].shape)",
+            "generated": RunLayout.timestamp(),
+        ]
+    }
+
+    static func definitions(_ run: RunContents) -> [[String: String]] {
+        [
+            ["term": "SR", "meaning": "Success rate: the fraction of test images whose highest output is their label."],
+            ["term": "SR(l)", "meaning": "Test SR of a new bias-free FC head trained on the frozen block output of layer l (after batch norm, ReLU and its max-pool), reported after its last epoch."],
+            ["term": "Filter-label matrix", "meaning": "For filter f: M[i, j] = mean over the test images of true label i of the field sum_{h,w} W[j, f, h, w] a[f, h, w], with every other weight of the head silenced."],
+            ["term": "Normalization", "meaning": run.normalization == "max" ? "Divide M by its largest element; a filter whose largest element is not positive is silent." : "Subtract each column's mean over the input labels, then divide by the largest element."],
+            ["term": "Threshold", "meaning": "An element is bright (1 in the binary matrix) when the normalized value exceeds \(number(run.threshold)) (strictly)."],
+            ["term": "Clusters", "meaning": "Greedy in label order: a bright diagonal label starts a cluster; a later candidate joins when every element between the cluster's labels and it is bright."],
+            ["term": "Signal, noise", "meaning": "Signal: the sum of squared cluster sizes (ones inside the cluster squares); noise: the remaining ones of the binary matrix."],
+            ["term": "SNR", "meaning": run.snrDefinition + ". FilterLens's reading: the papers' exact formula is not at hand. Infinity when the noise is zero."],
+            ["term": "Dominant output label", "meaning": "The column with the largest mean of the filter-label matrix."],
+        ]
+    }
+}
