@@ -22,6 +22,8 @@ Usage:
   python3 scripts/analysis_reference.py                       # self-test on random data
   python3 scripts/analysis_reference.py --npz in.npz --out out.json
   python3 scripts/analysis_reference.py --raw DIR --out out.json
+  python3 scripts/analysis_reference.py --run outputs/RUN    # recompute a run's analysis.h5 from run.h5 and
+                                                              # activations.h5 with h5py; exit 1 on disagreement
 The .npz holds W (labels x C x H x W), A (N x C x H x W), y (N), threshold, normalization.
 DIR holds header.json ({"labels", "channels", "height", "width", "images", "threshold", "normalization"}) and
 W.f32, A.f32 (little-endian float32, same shapes) and y.i32 (little-endian int32). In the JSON output a
@@ -249,13 +251,66 @@ def self_test():
     print("self-test passed")
 
 
+def crosscheck_run(directory, tolerance=1e-4):
+    """Recomputes every layer of a FilterLens run from its HDF5 files and compares with analysis.h5.
+
+    Returns a list of disagreements (empty when all agree). Loads each layer's activations whole: meant for
+    runs of moderate size (the test suite's, or one layer of a real run at a time)."""
+    import h5py
+    problems = []
+    with h5py.File(os.path.join(directory, "run.h5"), "r") as run, \
+            h5py.File(os.path.join(directory, "activations.h5"), "r") as acts, \
+            h5py.File(os.path.join(directory, "analysis.h5"), "r") as ana:
+        threshold = float(ana.attrs["threshold"])
+        normalization = ana.attrs["normalization"]
+        normalization = normalization.decode() if isinstance(normalization, bytes) else str(normalization)
+        labels = len(run.attrs["label_names"])
+        y = acts["labels"][:]
+        layers = [int(v) for v in ana["summary/layer"][:]]
+        for index, layer in enumerate(layers):
+            name = "layer%02d" % layer
+            head = run["probe/" + name]
+            C, H, Wd = int(head.attrs["channels"]), int(head.attrs["height"]), int(head.attrs["width"])
+            W = head["weight"][:].reshape(labels, C, H, Wd)
+            stats, summary = analyse(W, acts[name][:], y, threshold, normalization)
+            stored = ana["layers/" + name]
+            raw = np.stack([s["raw"] for s in stats])
+            scale = max(np.abs(raw).max(), 1e-30)
+            if np.abs(raw - stored["raw"][:]).max() > tolerance * scale:
+                problems.append("%s: raw matrices differ by %g" % (name, np.abs(raw - stored["raw"][:]).max()))
+            for key, column in [("binary", "binary"), ("assignment", "cluster_of_label"), ("signal", "signal"),
+                                ("noise", "noise"), ("cluster_count", "cluster_count"),
+                                ("dominant_label", "dominant_label")]:
+                mine = np.array([s[key] for s in stats])
+                theirs = stored[column][:]
+                if mine.shape != theirs.shape or (mine != theirs).any():
+                    count = int((mine != theirs).reshape(len(stats), -1).any(axis=1).sum()) if mine.shape == theirs.shape else -1
+                    problems.append("%s: %s differs for %d filters" % (name, column, count))
+            for key, column in [("snr", "snr"), ("mean_noise", "mean_noise"), ("mean_signal", "mean_signal"),
+                                ("mean_clusters_per_filter", "clusters_per_filter"),
+                                ("mean_cluster_size", "mean_cluster_size")]:
+                mine, theirs = summary[key], float(ana["summary/" + column][index])
+                same = (math.isnan(mine) and math.isnan(theirs)) or mine == theirs or \
+                    abs(mine - theirs) <= tolerance * max(abs(mine), abs(theirs))
+                if not same:
+                    problems.append("%s: summary %s is %r here, %r in analysis.h5" % (name, column, mine, theirs))
+    return problems, layers
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--npz", help="input .npz with W, A, y, threshold, normalization")
     source.add_argument("--raw", help="input directory with header.json, W.f32, A.f32, y.i32")
+    source.add_argument("--run", help="a FilterLens run directory to cross-check (needs h5py)")
     parser.add_argument("--out", help="output JSON path")
     args = parser.parse_args()
+    if args.run:
+        problems, layers = crosscheck_run(args.run)
+        for problem in problems:
+            print("disagreement:", problem)
+        print("crosscheck %s: %d layers, %s" % (args.run, len(layers), "all agree" if not problems else "%d disagreements" % len(problems)))
+        raise SystemExit(1 if problems else 0)
     if not args.npz and not args.raw:
         self_test()
         return

@@ -25,6 +25,38 @@ struct EndToEndTests {
         let report = try String(contentsOf: run.appendingPathComponent("report.html"), encoding: .utf8)
         #expect(report.contains("<table"))
         #expect(!report.contains("{{"), "every template tag is filled")
+        for figure in ["sr_per_layer", "layer_measures", "layer01_filters"] {
+            for ext in ["pdf", "png", "csv"] {
+                #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("figures/\(figure).\(ext)").path))
+            }
+        }
+        try crossCheckWithNumPy(run)
+    }
+
+    /// The independent NumPy reference recomputes analysis.h5 from run.h5 and activations.h5 (h5py) and must agree.
+    func crossCheckWithNumPy(_ run: URL) throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts/analysis_reference.py")
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        probe.arguments = ["python3", "-c", "import numpy, h5py"]
+        probe.standardError = FileHandle.nullDevice
+        guard (try? probe.run()) != nil else { return }
+        probe.waitUntilExit()
+        guard probe.terminationStatus == 0 else {
+            print("skipped: NumPy cross-check needs python3 with numpy and h5py (scripts/setup.sh installs them)")
+            return
+        }
+        let check = Process()
+        check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        check.arguments = ["python3", script.path, "--run", run.path]
+        let output = Pipe()
+        check.standardOutput = output
+        try check.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        check.waitUntilExit()
+        #expect(check.terminationStatus == 0, "\(text)")
+        #expect(text.contains("all agree"), "\(text)")
     }
 
     @Test("an interrupted run resumes to the same weights as an uninterrupted one")
