@@ -1,0 +1,65 @@
+import Foundation
+import HDF5
+import Testing
+
+@Suite("run files written by other tools")
+struct ForeignRunTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    static var hasH5py: Bool {
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        probe.arguments = ["python3", "-c", "import numpy, h5py"]
+        probe.standardError = FileHandle.nullDevice
+        guard (try? probe.run()) != nil else { return false }
+        probe.waitUntilExit()
+        return probe.terminationStatus == 0
+    }
+
+    @Test("a run exported by docs/export_pytorch.py (h5py) is analysed and reported",
+          .enabled(if: hasH5py, "needs python3 with numpy and h5py"))
+    func exportedRun() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("filterlens-foreign-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let export = Process()
+        export.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        export.arguments = ["python3", Self.repository.appendingPathComponent("docs/export_pytorch.py").path, "--demo", root.path]
+        try export.run()
+        export.waitUntilExit()
+        #expect(export.terminationStatus == 0)
+        let analyze = try runFilterLens(["analyze", root.path], in: Self.repository)
+        #expect(analyze.status == 0, "\(analyze.errors)")
+        #expect(analyze.output.contains("phase 3"))
+        let report = try runFilterLens(["report", root.path], in: Self.repository)
+        #expect(report.status == 0, "\(report.errors)")
+        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("report.html").path))
+    }
+
+    @Test("a misshaped head names the dataset")
+    func misshapedHead() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("filterlens-misshaped-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        do {
+            let run = try H5File.create(root.appendingPathComponent("run.h5").path)
+            try run.root.setAttribute("format", "filterlens-run")
+            try run.root.setAttribute("format_version", 1)
+            try run.root.setAttribute("label_names", ["a", "b"])
+            let head = try run.root.createGroup("probe/layer01")
+            try head.setAttribute("channels", 2)
+            try head.setAttribute("height", 2)
+            try head.setAttribute("width", 2)
+            try head.write("weight", [Float](repeating: 0, count: 14), shape: [2, 7])
+            let acts = try H5File.create(root.appendingPathComponent("activations.h5").path)
+            try acts.root.setAttribute("format", "filterlens-activations")
+            try acts.root.setAttribute("format_version", 1)
+            try acts.root.write("labels", [Int32(0), 1], shape: [2])
+            try acts.root.write("layer01", [Float](repeating: 1, count: 16), shape: [2, 2, 2, 2])
+        }
+        let result = try runFilterLens(["analyze", root.path], in: root)
+        #expect(result.status != 0)
+        #expect(result.errors.contains("/probe/layer01/weight"), "\(result.errors)")
+        #expect(result.errors.contains("shape 2 x 7, expected 2 x 8"), "\(result.errors)")
+    }
+}
