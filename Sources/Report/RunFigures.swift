@@ -49,6 +49,9 @@ public enum RunFigures {
         sr.xLabel = "epoch"
         sr.yLabel = "SR"
         sr.legend(.lowerRight)
+        if epochs.count <= 15 {
+            for axes in [loss, sr] { axes.setXTicks(epochs, labels: run.metrics.map { String($0.epoch) }) }
+        }
         return ReportFigure(id: "learning_curves", title: "Phase 1 learning curves", caption:
             "Mean training loss and success rate over each epoch (augmented batches, training-mode batch norm) and the test values after it.",
             figure: figure)
