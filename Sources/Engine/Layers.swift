@@ -13,9 +13,11 @@ public enum Layers {
     /// NCHW -> CNHW is (A, B) = (N, C); CNHW -> NCHW (and flattening to N x C*H*W) is (A, B) = (C, N).
     public static func swapLeadingAxes(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
                                        a: Int, b: Int, inner: Int) {
-        for i in 0..<a {
-            for j in 0..<b {
-                (dst + (j * a + i) * inner).update(from: src + (i * b + j) * inner, count: inner)
+        Parallel.forRanges(a, grain: max(1, 4096 / max(b * inner, 1))) { range in
+            for i in range {
+                for j in 0..<b {
+                    (dst + (j * a + i) * inner).update(from: src + (i * b + j) * inner, count: inner)
+                }
             }
         }
     }
@@ -28,7 +30,7 @@ public enum Layers {
                               first: Int, count: Int, col: UnsafeMutablePointer<Float>) {
         let planeSize = height * width
         let columns = count * planeSize
-        for c in 0..<channels {
+        Parallel.forRanges(channels) { range in for c in range {
             let plane = input + (c * batch + first) * planeSize
             for kh in 0..<3 {
                 for kw in 0..<3 {
@@ -55,16 +57,18 @@ public enum Layers {
                     }
                 }
             }
-        }
+        }}
     }
 
-    /// The adjoint of `im2col`: gradInput (C x N x H x W), images first ..< first+count, += the patches in col.
+    /// The adjoint of `im2col`: gradInput (C x N x H x W), images first ..< first+count, = the sum of the patches in
+    /// col (that part of gradInput is overwritten).
     public static func col2im(col: UnsafePointer<Float>, channels: Int, batch: Int, height: Int, width: Int,
                               first: Int, count: Int, gradInput: UnsafeMutablePointer<Float>) {
         let planeSize = height * width
         let columns = count * planeSize
-        for c in 0..<channels {
+        Parallel.forRanges(channels) { range in for c in range {
             let plane = gradInput + (c * batch + first) * planeSize
+            plane.update(repeating: 0, count: columns)
             for kh in 0..<3 {
                 for kw in 0..<3 {
                     let row = col + (c * 9 + kh * 3 + kw) * columns
@@ -88,7 +92,7 @@ public enum Layers {
                     }
                 }
             }
-        }
+        }}
     }
 
     /// Images per im2col chunk so that one chunk's columns (C*9 x images*H*W) fit `colCapacity` Floats.
@@ -144,9 +148,6 @@ public enum Layers {
                 // dcol (C*9 x columns) = weight^T (C*9 x F) * gradOutput chunk (F x columns), reusing col
                 BLAS.sgemm(.transposed, .none, m: patch, n: columns, k: filters,
                            a: weight, b: gradOutputChunk, ldb: batch * planeSize, c: col)
-                for c in 0..<channels {
-                    (gradInput + (c * batch + first) * planeSize).update(repeating: 0, count: columns)
-                }
                 col2im(col: col, channels: channels, batch: batch, height: height, width: width,
                        first: first, count: count, gradInput: gradInput)
             }
@@ -177,7 +178,7 @@ public enum Layers {
                                             runningVariance: UnsafeMutablePointer<Float>,
                                             channels: Int, count: Int, training: Bool,
                                             configuration: BatchNormConfiguration = .init()) {
-        for c in 0..<channels {
+        Parallel.forRanges(channels) { range in for c in range {
             let x = input + c * count
             let y = output + c * count
             if training {
@@ -196,11 +197,20 @@ public enum Layers {
             }
             let scale = gamma[c] * inverseStd[c]
             let shift = beta[c] - mean[c] * scale
-            for i in 0..<count {
+            let scaleV = SIMD16<Float>(repeating: scale), shiftV = SIMD16<Float>(repeating: shift)
+            let zero = SIMD16<Float>()
+            var i = 0
+            while i + 16 <= count {
+                let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self) * scaleV + shiftV
+                UnsafeMutableRawPointer(y + i).storeBytes(of: v.replacing(with: zero, where: v .< zero), as: SIMD16<Float>.self)
+                i += 16
+            }
+            while i < count {
                 let v = x[i] * scale + shift
                 y[i] = v > 0 ? v : 0
+                i += 1
             }
-        }
+        }}
     }
 
     /// Backward of `batchNormReLUForward` in training mode: from gradOutput (C x M) and the forward's input,
@@ -212,8 +222,8 @@ public enum Layers {
                                              mean: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>,
                                              gradGamma: UnsafeMutablePointer<Float>, gradBeta: UnsafeMutablePointer<Float>,
                                              channels: Int, count: Int) {
-        let zero = SIMD16<Float>()
-        for c in 0..<channels {
+        Parallel.forRanges(channels) { range in for c in range {
+            let zero = SIMD16<Float>()
             let x = input + c * count, y = output + c * count
             let dy = gradOutput + c * count, dx = gradInput + c * count
             let m = mean[c], invStd = inverseStd[c]
@@ -244,11 +254,21 @@ public enum Layers {
             let k = gamma[c] * invStd
             let a = -k * invStd * gradG / Float(count)
             let b = k * (-gradB / Float(count)) - a * m
-            for j in 0..<count {
-                let g: Float = y[j] > 0 ? dy[j] : 0
-                dx[j] = k * g + a * x[j] + b
+            let kv = SIMD16<Float>(repeating: k), av = SIMD16<Float>(repeating: a), bv = SIMD16<Float>(repeating: b)
+            i = 0
+            while i + 16 <= count {
+                let yv = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD16<Float>.self)
+                let g = UnsafeRawPointer(dy + i).loadUnaligned(as: SIMD16<Float>.self).replacing(with: zero, where: yv .<= zero)
+                let xv = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+                UnsafeMutableRawPointer(dx + i).storeBytes(of: kv * g + av * xv + bv, as: SIMD16<Float>.self)
+                i += 16
             }
-        }
+            while i < count {
+                let g: Float = y[i] > 0 ? dy[i] : 0
+                dx[i] = k * g + a * x[i] + b
+                i += 1
+            }
+        }}
     }
 
     // MARK: Max-pool
@@ -260,7 +280,7 @@ public enum Layers {
                                       argmax: UnsafeMutablePointer<Int32>,
                                       planes: Int, height: Int, width: Int, size: Int) {
         let outHeight = height / size, outWidth = width / size
-        for p in 0..<planes {
+        Parallel.forRanges(planes, grain: 16) { range in for p in range {
             let plane = input + p * height * width
             let out = output + p * outHeight * outWidth
             let arg = argmax + p * outHeight * outWidth
@@ -279,7 +299,7 @@ public enum Layers {
                     arg[oh * outWidth + ow] = Int32(bestIndex)
                 }
             }
-        }
+        }}
     }
 
     /// gradInput (P x H x W, overwritten) = gradOutput (P x H/s x W/s) routed to each window's argmax.
@@ -287,12 +307,14 @@ public enum Layers {
                                        gradInput: UnsafeMutablePointer<Float>,
                                        planes: Int, height: Int, width: Int, size: Int) {
         let outSize = (height / size) * (width / size)
-        gradInput.update(repeating: 0, count: planes * height * width)
-        for p in 0..<planes {
-            let target = gradInput + p * height * width
-            let source = gradOutput + p * outSize
-            let arg = argmax + p * outSize
-            for o in 0..<outSize { target[Int(arg[o])] += source[o] }
+        Parallel.forRanges(planes, grain: 16) { range in
+            (gradInput + range.lowerBound * height * width).update(repeating: 0, count: range.count * height * width)
+            for p in range {
+                let target = gradInput + p * height * width
+                let source = gradOutput + p * outSize
+                let arg = argmax + p * outSize
+                for o in 0..<outSize { target[Int(arg[o])] += source[o] }
+            }
         }
     }
 

@@ -71,12 +71,13 @@ public final class Network {
     private var lastBatch = 0
     private var lastMode: Mode = .inference
 
-    /// Floats of im2col scratch: at least one image of the largest layer, and up to this budget (measured: chunks of a
-    /// few images keep sgemm efficient while the columns stay in cache-friendly sizes).
-    public static let colBudget = 1 << 21
+    /// Default Floats of im2col scratch (see `init`).
+    public static let defaultColBudget = 1 << 21
 
-    /// Builds the network for batches of up to `maxBatch` images, parameters drawn from `seed`.
-    public init(architecture: Architecture, maxBatch: Int, seed: UInt64) {
+    /// Builds the network for batches of up to `maxBatch` images, parameters drawn from `seed`. `colBudget` caps the
+    /// im2col scratch in Floats (it always holds at least one image of the largest layer); convolutions run over
+    /// chunks of as many images as fit.
+    public init(architecture: Architecture, maxBatch: Int, seed: UInt64, colBudget: Int = Network.defaultColBudget) {
         precondition(maxBatch >= 1, "maxBatch must be positive")
         self.architecture = architecture
         self.maxBatch = maxBatch
@@ -93,7 +94,7 @@ public final class Network {
             let activationCount = f * maxBatch * side * side
             largestActivation = max(largestActivation, activationCount, channels * maxBatch * side * side)
             colCapacity = max(colCapacity, min(channels * 9 * side * side * maxBatch,
-                                               max(channels * 9 * side * side, Network.colBudget)))
+                                               max(channels * 9 * side * side, colBudget)))
             let pooledCount = spec.poolSize.map { activationCount / ($0 * $0) }
             blocks.append(Block(
                 inChannels: channels, filters: f, side: side, poolSize: spec.poolSize,

@@ -27,19 +27,21 @@ public struct SGD {
         precondition(parameters.count == velocity.count && gradients.count == velocity.count,
                      "SGD for \(velocity.count) parameters got \(parameters.count) parameters, \(gradients.count) gradients")
         let p = parameters.pointer, g = gradients.pointer, v = velocity.pointer
-        let m = momentum, wd = weightDecay, lr = learningRate
-        if nesterov {
-            for i in 0..<velocity.count {
-                let grad = g[i] + wd * p[i]
-                let newV = m * v[i] + grad
-                v[i] = newV
-                p[i] -= lr * (grad + m * newV)
-            }
-        } else {
-            for i in 0..<velocity.count {
-                let newV = m * v[i] + (g[i] + wd * p[i])
-                v[i] = newV
-                p[i] -= lr * newV
+        let m = momentum, wd = weightDecay, lr = learningRate, nesterov = nesterov
+        Parallel.forRanges(velocity.count, grain: 1 << 16) { range in
+            if nesterov {
+                for i in range {
+                    let grad = g[i] + wd * p[i]
+                    let newV = m * v[i] + grad
+                    v[i] = newV
+                    p[i] -= lr * (grad + m * newV)
+                }
+            } else {
+                for i in range {
+                    let newV = m * v[i] + (g[i] + wd * p[i])
+                    v[i] = newV
+                    p[i] -= lr * newV
+                }
             }
         }
     }

@@ -2,7 +2,9 @@ import Engine
 import Testing
 
 /// The engine against PyTorch on the fixture written by scripts/make_parity_fixture.py (PyTorch 2.13 CPU):
-/// "8 M 16 16 M4" on 3x16x16, head [12], 10 labels, batch 4. Read from the raw parity.bin/parity.json copy.
+/// "8 M 16 16 M4" on 3x16x16, head [12], 10 labels, batch 4. Read from the raw parity.bin/parity.json copy (the
+/// same tensors are in parity.h5). Observed differences are about 1e-7; the tolerances (2e-5 absolute, relative to
+/// the largest gradient where that exceeds 1) leave room for other BLAS kernels' summation orders.
 @Suite("PyTorch parity")
 struct ParityTests {
     @Test("one training step, its SGD update and an eval forward match PyTorch")
@@ -25,14 +27,14 @@ struct ParityTests {
         let labels = fixture.ints("labels")
 
         let logits = Array(network.forward(input, batch: index.batch, mode: .training))
-        #expect(maxAbsDifference(logits, fixture.floats("logits")) < 1e-4)
+        #expect(maxAbsDifference(logits, fixture.floats("logits")) < 2e-5)
         let loss = network.backward(labels: labels)
         #expect(abs(loss - fixture.floats("loss")[0]) < 1e-5)
         for view in network.gradients.views {
             let expected = fixture.floats("gradients/\(view.name)")
             let scale = expected.map(abs).max()!
             let difference = maxAbsDifference(network.gradients[view.name], expected)
-            #expect(difference <= 1e-4 * max(scale, 1), "gradient \(view.name): \(difference) (scale \(scale))")
+            #expect(difference <= 2e-5 * max(scale, 1), "gradient \(view.name): \(difference) (scale \(scale))")
         }
         for view in network.statistics.views {
             let difference = maxAbsDifference(network.statistics[view.name], fixture.floats("statistics/\(view.name)"))
@@ -48,6 +50,6 @@ struct ParityTests {
             #expect(difference < 1e-5, "stepped \(view.name): \(difference)")
         }
         let evalLogits = Array(network.forward(input, batch: index.batch, mode: .inference))
-        #expect(maxAbsDifference(evalLogits, fixture.floats("eval_logits")) < 1e-4)
+        #expect(maxAbsDifference(evalLogits, fixture.floats("eval_logits")) < 2e-5)
     }
 }
