@@ -16,6 +16,12 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         state = (next(), next(), next(), next())
     }
 
+    /// A generator for stream `stream` of `seed` (e.g. one per epoch), so that streams do not overlap and a resumed
+    /// run draws exactly what an uninterrupted one would.
+    public init(seed: UInt64, stream: UInt64) {
+        self.init(seed: seed &* 0x9E37_79B9_7F4A_7C15 ^ (stream &+ 1) &* 0xD1B5_4A32_D192_ED03)
+    }
+
     /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         let result = rotateLeft(state.1 &* 5, 7) &* 9

@@ -1,4 +1,5 @@
 import CIFAR
+import Tensor
 
 /// Turns stored images into network input: scaling x / 255 * 2 - 1 and, for training, the augmentation of
 /// method.md (random horizontal flip; random shift of -4...+4 pixels on each axis, uncovered pixels black, i.e. the
@@ -19,7 +20,7 @@ public struct BatchAssembler: Sendable {
     /// Fills `input` (batch x 3 x 32 x 32) and `labels` (batch) with the images at `indices`.
     /// With `random`, each image is flipped and shifted by draws from it; without, images are copied as they are.
     public func fill(input: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>, from images: LabeledImages,
-                     indices: some Collection<Int>, random: inout SeededRandom?) {
+                     indices: some Collection<Int>, random: inout SeededGenerator?) {
         let side = CIFAR10.imageSize
         let plane = side * side
         scale.withUnsafeBufferPointer { scale in

@@ -57,7 +57,7 @@ public struct EngineBenchmark: Sendable {
         let network = Network(architecture: architecture, maxBatch: batch, seed: seed)
         var optimizer = SGD(parameterCount: network.parameters.buffer.count, momentum: 0.9, weightDecay: 5e-4, nesterov: true)
         let input = FloatBuffer(count: batch * 3 * 32 * 32)
-        var generator = SeededRandom(seed: seed)
+        var generator = SeededGenerator(seed: seed)
         for index in 0..<input.count { input[index] = Float(generator.next() % 2001) / 1000 - 1 }
         let labels = (0..<batch).map { Int32($0 % architecture.labelCount) }
         var train: [Double] = [], inference: [Double] = []

@@ -57,9 +57,9 @@ public final class Prober {
     /// Trains every head for one epoch, then measures each head's test success rate.
     public func trainEpoch(progress: (BatchProgress) -> Void) -> [ProbeEpoch] {
         let epoch = completedEpochs
-        var generator = SeededRandom(seed: seed, stream: 1_000 + UInt64(epoch) * 2)
+        var generator = SeededGenerator(seed: seed, stream: 1_000 + UInt64(epoch) * 2)
         let order = Array(0..<train.count).shuffled(using: &generator)
-        var random: SeededRandom? = recipe.augment ? SeededRandom(seed: seed, stream: 1_001 + UInt64(epoch) * 2) : nil
+        var random: SeededGenerator? = recipe.augment ? SeededGenerator(seed: seed, stream: 1_001 + UInt64(epoch) * 2) : nil
         let rate = learningRate(epoch: epoch)
         var lossSums = [Double](repeating: 0, count: heads.count)
         let start = Date()
@@ -97,7 +97,7 @@ public final class Prober {
     /// Test success rate of every head (inference mode, unaugmented).
     public func evaluate() -> [Double] {
         var correct = [Int](repeating: 0, count: heads.count)
-        var none: SeededRandom? = nil
+        var none: SeededGenerator? = nil
         var from = 0
         while from < test.count {
             let batch = min(recipe.batchSize, test.count - from)

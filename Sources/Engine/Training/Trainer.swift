@@ -84,7 +84,7 @@ public final class Trainer {
 
     /// The order of training images in epoch `epoch` (0-based): a seeded shuffle.
     public func order(epoch: Int) -> [Int] {
-        var generator = SeededRandom(seed: configuration.seed, stream: UInt64(epoch) &* 2 &+ 1)
+        var generator = SeededGenerator(seed: configuration.seed, stream: UInt64(epoch) &* 2 &+ 1)
         return Array(0..<train.count).shuffled(using: &generator)
     }
 
@@ -94,7 +94,7 @@ public final class Trainer {
         let batchSize = configuration.batchSize
         let order = order(epoch: epoch)
         let batchesPerEpoch = (train.count + batchSize - 1) / batchSize
-        var random: SeededRandom? = configuration.augment ? SeededRandom(seed: configuration.seed, stream: UInt64(epoch) &* 2 &+ 2) : nil
+        var random: SeededGenerator? = configuration.augment ? SeededGenerator(seed: configuration.seed, stream: UInt64(epoch) &* 2 &+ 2) : nil
         let start = Date()
         var lossSum = 0.0, correct = 0, seen = 0
         var rate = configuration.learningRate
@@ -148,7 +148,7 @@ public final class Trainer {
     /// Runs the network in inference mode over `images` (unaugmented, in order), calling `body` after each batch's
     /// forward pass with the batch size and the batch's labels; the network's block outputs then hold that batch.
     public func forEachBatch<E: Error>(of images: LabeledImages, _ body: (Int, UnsafePointer<Int32>) throws(E) -> Void) throws(E) {
-        var none: SeededRandom? = nil
+        var none: SeededGenerator? = nil
         var from = 0
         while from < images.count {
             let batch = min(configuration.batchSize, images.count - from)

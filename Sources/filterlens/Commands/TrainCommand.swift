@@ -172,6 +172,7 @@ enum RunDirectory {
 /// Phase 1 wiring: data, trainer, checkpoints, progress, outputs.
 enum PhaseOne {
     static func run(_ options: TrainingOptions, directory: URL, resume: Bool, force: Bool) throws {
+        Interruption.removeStaleTemporaries(in: directory)
         let checkpointURL = directory.appendingPathComponent(RunLayout.checkpointFile)
         var checkpoint: Checkpoint?
         if resume {

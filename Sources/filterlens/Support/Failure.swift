@@ -3,6 +3,7 @@ import Foundation
 
 /// Runs a command body; any error becomes one line "error: ..." on standard error and exit status 1.
 func reportingFailures(_ body: () throws -> Void) throws {
+    Interruption.install()
     do {
         try body()
     } catch let exit as ExitCode {

@@ -1,0 +1,42 @@
+import CIFAR
+import Foundation
+import Testing
+
+@Suite("CIFAR-10 reader under random and mutated input")
+struct CIFARFuzzTests {
+    /// Feeds 3,000 inputs (random bytes of random lengths, and valid files with flipped bytes, cut or extended) to the
+    /// decoder: each must decode or throw a CIFARError, never crash; a decoded result must have consistent sizes.
+    @Test("3,000 random and mutated inputs never crash the decoder")
+    func fuzzDecoder() {
+        var state: UInt64 = 0xC1FA_2010
+        func next() -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int(state >> 33)
+        }
+        let valid = CIFAR10.encode(syntheticImages(4))
+        var decoded = 0, rejected = 0
+        for trial in 0..<3_000 {
+            var bytes: Data
+            switch trial % 3 {
+            case 0:
+                bytes = Data((0..<(next() % (3 * CIFAR10.recordSize))).map { _ in UInt8(truncatingIfNeeded: next()) })
+            case 1:
+                bytes = valid
+                for _ in 0..<(1 + next() % 8) { bytes[next() % bytes.count] = UInt8(truncatingIfNeeded: next()) }
+            default:
+                bytes = valid.prefix(next() % (valid.count + 1)) + Data(repeating: UInt8(truncatingIfNeeded: next()), count: next() % 4)
+            }
+            do {
+                let images = try CIFAR10.decode(bytes, path: "fuzz-\(trial)")
+                #expect(images.pixels.count == images.count * CIFAR10.pixelsPerImage)
+                #expect(images.labels.allSatisfy { $0 < 10 })
+                decoded += 1
+            } catch {
+                #expect(error.description.contains("fuzz-\(trial)"))
+                rejected += 1
+            }
+        }
+        #expect(decoded + rejected == 3_000)
+        #expect(decoded > 0 && rejected > 0, "both outcomes exercised")
+    }
+}

@@ -1,0 +1,42 @@
+import Engine
+import Testing
+
+@Suite("architecture notation under random input")
+struct ArchitectureFuzzTests {
+    /// 5,000 strings built from notation-like tokens and random characters: each parses or throws an
+    /// ArchitectureError that points at a token; never a crash. Parsed ones have consistent block shapes.
+    @Test("5,000 random notation strings never crash the parser")
+    func fuzzParser() {
+        var state: UInt64 = 0xA4C4_1702
+        func next() -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int(state >> 33)
+        }
+        let pieces = ["64", "M", "M4", "M2", "3", "0", "-8", "x", "M0", "MM", "512", "1e3", "", ",", "  ", "M9", "99999999999999999999", "é"]
+        var parsed = 0, rejected = 0
+        for _ in 0..<5_000 {
+            let count = next() % 8
+            var tokens: [String] = []
+            for _ in 0..<count {
+                if next() % 5 == 0 {
+                    tokens.append(String((0..<(1 + next() % 4)).map { _ in Character(UnicodeScalar(UInt8(33 + next() % 90))) }))
+                } else {
+                    tokens.append(pieces[next() % pieces.count])
+                }
+            }
+            let notation = tokens.joined(separator: next() % 4 == 0 ? "," : " ")
+            do {
+                let architecture = try Architecture(notation: notation)
+                for layer in 1...max(architecture.convolutionCount, 1) where architecture.convolutionCount > 0 {
+                    let shape = architecture.blockOutputShape(layer: layer)
+                    #expect(shape.channels > 0 && shape.height > 0 && shape.width > 0)
+                }
+                parsed += 1
+            } catch {
+                #expect(!error.description.isEmpty)
+                rejected += 1
+            }
+        }
+        #expect(parsed > 0 && rejected > 0)
+    }
+}

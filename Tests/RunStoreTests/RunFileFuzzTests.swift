@@ -1,0 +1,57 @@
+import Foundation
+import HDF5
+import RunStore
+import Testing
+
+@Suite("run-file reader under damaged files", .serialized)
+struct RunFileFuzzTests {
+    /// Writes a valid run.h5, then reads 200 damaged copies (random bytes overwritten, or cut short): each must read
+    /// or fail with a RunStoreError naming the file; never a crash or a hang.
+    @Test("200 damaged run files never crash the reader")
+    func fuzzReader() throws {
+        let folder = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent(RunLayout.runFile)
+        let writer = try RunFileWriter(creating: url)
+        try writer.writeHeader(configuration: RunConfiguration(preset: "tiny", notation: "8 M", epochs: 1),
+                               labelNames: ["a", "b"], provenance: ["k": "v"])
+        try writer.writeMetrics([EpochMetrics(epoch: 1, learningRate: 0.1, trainLoss: 1, trainSR: 0.5, testLoss: 1,
+                                              testSR: 0.5, seconds: 1, imagesPerSecond: 1)])
+        try (0..<32).map(Float.init).withUnsafeBufferPointer { try writer.writeParameter(name: "conv1.weight", shape: [2, 1, 4, 4], values: $0) }
+        try writer.writeProbe(ProbeHead(layer: 1, weight: (0..<32).map(Float.init), labelCount: 2, channels: 2, height: 2,
+                                        width: 4, epochs: [ProbeEpoch(epoch: 1, trainLoss: 1, testSR: 0.5)], lossFlag: "ok"))
+        try writer.commit()
+        let original = try Data(contentsOf: url)
+        var state: UInt64 = 0x0F11_E5ED
+        func next() -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int(state >> 33)
+        }
+        var readable = 0, refused = 0
+        for trial in 0..<200 {
+            var bytes = original
+            if trial % 4 == 3 {
+                bytes = bytes.prefix(next() % bytes.count)
+            } else {
+                for _ in 0..<(1 + next() % 16) { bytes[next() % bytes.count] = UInt8(truncatingIfNeeded: next()) }
+            }
+            let damaged = folder.appendingPathComponent("damaged-\(trial).h5")
+            try bytes.write(to: damaged)
+            do {
+                let reader = try RunFileReader(damaged)
+                _ = try reader.configuration()
+                _ = try reader.metrics()
+                _ = try reader.labelNames()
+                for name in try reader.parameterNames() { _ = try reader.parameter(name) }
+                for layer in try reader.probeLayers() { _ = try reader.probeHead(layer: layer, labelCount: 2) }
+                readable += 1
+            } catch {
+                #expect(error.description.contains("damaged-\(trial).h5"), "\(error)")
+                refused += 1
+            }
+            try? FileManager.default.removeItem(at: damaged)
+        }
+        #expect(readable + refused == 200)
+        #expect(refused > 0)
+    }
+}
