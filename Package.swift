@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Tensor", "BLAS", "RunStore", "HDF5"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "RunStore", "HDF5"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot", "PlotCairo"]),
-        .testTarget(name: "ReportTests", dependencies: ["Report", "Plot"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Plot", "RunStore"]),
         .testTarget(name: "CLITests", dependencies: ["HDF5", "CIFAR"]),
     ],
     swiftLanguageModes: [.v6]

@@ -40,10 +40,15 @@ public final class H5File: @unchecked Sendable {
         enterLibrary(); defer { leaveLibrary() }
         let mode = writable ? fl_H5F_ACC_RDWR() : fl_H5F_ACC_RDONLY()
         let id = try checked(H5Fopen(path, mode, fl_H5P_DEFAULT()), "open file", path)
-        return H5File(path: path, id: id)
+        let file = H5File(path: path, id: id)
+        // A damaged file can open yet fail to yield its root group: find out here, where it can be reported.
+        let root = H5Gopen2(id, "/", fl_H5P_DEFAULT())
+        guard root >= 0 else { throw libraryError("open group \"/\"", path) }
+        _ = H5Gclose(root)
+        return file
     }
 
-    /// The root group "/" (opened anew on each access; opening "/" of an open file cannot fail).
+    /// The root group "/" (opened anew on each access; `open` has checked that it opens).
     public var root: H5Group {
         enterLibrary(); defer { leaveLibrary() }
         let id = H5Gopen2(self.id, "/", fl_H5P_DEFAULT())

@@ -7,7 +7,10 @@ import Testing
 struct RunFileFuzzTests {
     /// Writes a valid run.h5, then reads 200 damaged copies (random bytes overwritten, or cut short): each must read
     /// or fail with a RunStoreError naming the file; never a crash or a hang.
-    @Test("200 damaged run files never crash the reader")
+    /// Damaged copies per run; FILTERLENS_FUZZ_COUNT raises it for a long one-off run.
+    static let count = Int(ProcessInfo.processInfo.environment["FILTERLENS_FUZZ_COUNT"] ?? "") ?? 200
+
+    @Test("damaged run files never crash the reader (200 by default)")
     func fuzzReader() throws {
         let folder = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -28,7 +31,7 @@ struct RunFileFuzzTests {
             return Int(state >> 33)
         }
         var readable = 0, refused = 0
-        for trial in 0..<200 {
+        for trial in 0..<Self.count {
             var bytes = original
             if trial % 4 == 3 {
                 bytes = bytes.prefix(next() % bytes.count)
@@ -51,7 +54,7 @@ struct RunFileFuzzTests {
             }
             try? FileManager.default.removeItem(at: damaged)
         }
-        #expect(readable + refused == 200)
+        #expect(readable + refused == Self.count)
         #expect(refused > 0)
     }
 }

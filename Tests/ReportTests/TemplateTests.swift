@@ -1,0 +1,43 @@
+import Foundation
+import Report
+import Testing
+
+@Suite("report templates")
+struct TemplateTests {
+    static let templates = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("templates")
+
+    @Test("values are HTML-escaped by default")
+    func escapes() throws {
+        let set = try TemplateSet(directory: Self.templates)
+        let hostile = "<script>alert('x')</script> & \"quotes\""
+        let html = try set.render("report", ["runName": hostile, "dataset": "CIFAR-10 (JPEG copy)", "figures": [[String: Any]](),
+                                             "metadata": [["key": "command line", "value": hostile]]])
+        #expect(!html.contains("<script>alert"))
+        #expect(html.contains("&lt;script&gt;alert"))
+        #expect(html.contains("&amp;"))
+        #expect(html.contains("CIFAR-10 (JPEG copy)"))
+    }
+
+    @Test("the figure partial links the PDF, PNG and CSV")
+    func figurePartial() throws {
+        let set = try TemplateSet(directory: Self.templates)
+        let html = try set.render("figure", ["id": "sr", "title": "SR", "caption": "c", "png": "figures/sr.png",
+                                             "pdf": "figures/sr.pdf", "csv": "figures/sr.csv"])
+        for link in ["figures/sr.png", "figures/sr.pdf", "figures/sr.csv"] { #expect(html.contains("href=\"\(link)\"")) }
+    }
+
+    @Test("a missing templates folder is one clear error")
+    func missingFolder() {
+        let error = #expect(throws: ReportError.self) { try TemplateSet(directory: URL(fileURLWithPath: "/nonexistent/templates")) }
+        #expect(error?.description.contains("--templates") == true)
+    }
+
+    @Test("the report opens offline: no remote resources")
+    func offline() throws {
+        for name in ["report", "compare", "figure", "style"] {
+            let text = try String(contentsOf: Self.templates.appendingPathComponent(name + ".mustache"), encoding: .utf8)
+            #expect(!text.contains("http://") && !text.contains("https://"), "\(name) references the network")
+        }
+    }
+}
