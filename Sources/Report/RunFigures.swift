@@ -145,6 +145,9 @@ public enum RunFigures {
                       marker: .circle)
         }
         axes.axhline(y: log(Double(max(run.labelNames.count, 2))), label: "chance (ln labels)")
+        if let epochs = run.probes.first?.epochs, epochs.count <= 15 {
+            axes.setXTicks(epochs.map { Double($0.epoch) }, labels: epochs.map { String($0.epoch) })
+        }
         axes.title = "Training loss of the phase 2 heads"
         axes.xLabel = "epoch"
         axes.yLabel = "cross-entropy"
@@ -166,8 +169,9 @@ public enum RunFigures {
         if !order.isEmpty { chosen.append(order[order.count / 2]) }
         if let high = order.last { chosen.append(high) }
         if let most = clusters.indices.max(by: { clusters[$0] < clusters[$1] }) { chosen.append(most) }
-        for filter in 0..<filterCount where chosen.count < 4 { chosen.append(filter) }
-        chosen = chosen.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }.prefix(4).map { $0 }
+        chosen = chosen.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
+        for filter in 0..<filterCount where chosen.count < 4 && !chosen.contains(filter) { chosen.append(filter) }
+        chosen = Array(chosen.prefix(4))
         let examples = Figure(width: 10, height: 9)
         let grid = examples.subplots(rows: 2, columns: 2)
         for (slot, filter) in chosen.enumerated() {
