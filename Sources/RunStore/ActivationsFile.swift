@@ -18,9 +18,8 @@ public struct BlockShape: Equatable, Sendable {
 /// Each `/layerNN` dataset is N x C x H x W float32, chunked by whole images (about 1 MiB a chunk) with shuffle and
 /// gzip. The file is renamed into place by `commit()`.
 public final class ActivationsWriter {
-    private var file: H5File?
+    private let staged: StagedFile
     private var datasets: [H5Dataset] = []
-    private let atomic: AtomicFile
     private let fix = "check free disk space (activations take about 4 bytes x N x C x H x W per layer before compression)"
     /// Images in the file.
     public let count: Int
@@ -30,18 +29,12 @@ public final class ActivationsWriter {
     /// Creates the file with one dataset per layer and the labels; `split` names the images ("test").
     public init(creating url: URL, labels: [Int32], shapes: [BlockShape], split: String = "test",
                 compression: Int = 1) throws(RunStoreError) {
-        atomic = try AtomicFile(url)
+        staged = try StagedFile(creating: url, format: RunLayout.activationsFormat)
         count = labels.count
         self.shapes = shapes
-        let temporary = atomic.temporary.path
         let count = self.count
-        let fix = self.fix
-        let (file, datasets) = try accessing(fix: fix) { () throws(HDF5Error) in
-            let file = try H5File.create(temporary)
-            let root = file.root
-            try root.setAttribute("format", RunLayout.activationsFormat)
-            try root.setAttribute("format_version", RunLayout.version)
-            try root.setAttribute("created", RunLayout.timestamp())
+        let root = staged.root
+        datasets = try accessing(fix: fix) { () throws(HDF5Error) in
             try root.setAttribute("split", split)
             try root.setAttribute("layer_count", shapes.count)
             let labelSet = try root.write("labels", labels, shape: [count])
@@ -58,10 +51,8 @@ public final class ActivationsWriter {
                 try dataset.setAttribute("description", "block output of convolutional layer \(index + 1): after batch norm and ReLU, and after the max-pool when one follows")
                 datasets.append(dataset)
             }
-            return (file, datasets)
+            return datasets
         }
-        self.file = file
-        self.datasets = datasets
     }
 
     /// Writes images [start, start + batch) of layer `layer` (1-based); `values` is batch x C x H x W.
@@ -78,19 +69,7 @@ public final class ActivationsWriter {
     /// Closes the file and renames it into place.
     public func commit() throws(RunStoreError) {
         datasets = []
-        if let file {
-            try accessing(fix: fix) { () throws(HDF5Error) in try file.flush() }
-        }
-        file = nil
-        try atomic.commit()
-    }
-
-    deinit {
-        if file != nil {
-            datasets = []
-            file = nil
-            atomic.discard()
-        }
+        try staged.commit()
     }
 }
 

@@ -41,31 +41,23 @@ public struct AnalysisLayerRecord: Sendable {
 
 /// Writes `analysis.h5` (temporary name, renamed by `commit()`).
 public final class AnalysisFileWriter {
-    private var file: H5File?
-    private let atomic: AtomicFile
-    private let fix = "check free disk space and permissions of the run directory"
+    private let staged: StagedFile
+    private let fix = StagedFile.fix
 
-    /// Starts the file; `attributes` go to the root (threshold, normalization, ...).
+    /// Starts the file; `attributes` and `numbers` go to the root (threshold, normalization, ...).
     public init(creating url: URL, labelNames: [String], attributes: [(String, String)], numbers: [(String, Double)]) throws(RunStoreError) {
-        atomic = try AtomicFile(url)
-        let temporary = atomic.temporary.path
-        file = try accessing(fix: fix) { () throws(HDF5Error) in
-            let file = try H5File.create(temporary)
-            let root = file.root
-            try root.setAttribute("format", RunLayout.analysisFormat)
-            try root.setAttribute("format_version", RunLayout.version)
-            try root.setAttribute("created", RunLayout.timestamp())
-            try root.setAttribute("filterlens_version", RunLayout.toolVersion)
+        staged = try StagedFile(creating: url, format: RunLayout.analysisFormat)
+        let root = staged.root
+        try accessing(fix: fix) { () throws(HDF5Error) in
             try root.setAttribute("label_names", labelNames)
             for (name, value) in attributes { try root.setAttribute(name, value) }
             for (name, value) in numbers { try root.setAttribute(name, value) }
-            return file
         }
     }
 
     /// Writes one layer's matrices and per-filter columns.
     public func writeLayer(_ record: AnalysisLayerRecord, attributes: [(String, Double)]) throws(RunStoreError) {
-        let root = file!.root
+        let root = staged.root
         try accessing(fix: fix) { () throws(HDF5Error) in
             let group = try root.group("layers").createGroup(RunLayout.layerName(record.layer))
             try group.setAttribute("layer", record.layer)
@@ -91,7 +83,7 @@ public final class AnalysisFileWriter {
     /// distributions (layers x labels).
     public func writeSummary(layers: [Int], columns: NamedColumns, clusterSizeHistogram: [[Int32]],
                              dominantLabelShare: [[Double]], attributes: [(String, Double)]) throws(RunStoreError) {
-        let root = file!.root
+        let root = staged.root
         try accessing(fix: fix) { () throws(HDF5Error) in
             let group = try root.createGroup("summary")
             for (name, value) in attributes { try group.setAttribute(name, value) }
@@ -109,7 +101,7 @@ public final class AnalysisFileWriter {
 
     /// Writes the threshold sweep under `/sweep`: thresholds (T) and one T x layers dataset per column.
     public func writeSweep(thresholds: [Double], layers: Int, columns: NamedColumns) throws(RunStoreError) {
-        let root = file!.root
+        let root = staged.root
         try accessing(fix: fix) { () throws(HDF5Error) in
             let group = try root.createGroup("sweep")
             try group.write("threshold", thresholds, shape: [thresholds.count]).setDimensionLabels(["threshold"])
@@ -121,16 +113,7 @@ public final class AnalysisFileWriter {
 
     /// Closes the file and renames it into place.
     public func commit() throws(RunStoreError) {
-        if let file { try accessing(fix: fix) { () throws(HDF5Error) in try file.flush() } }
-        file = nil
-        try atomic.commit()
-    }
-
-    deinit {
-        if file != nil {
-            file = nil
-            atomic.discard()
-        }
+        try staged.commit()
     }
 }
 

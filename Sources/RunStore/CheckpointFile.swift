@@ -29,30 +29,19 @@ public enum CheckpointFile {
     /// Writes a checkpoint atomically to `url`.
     public static func save(_ checkpoint: Checkpoint, to url: URL,
                             buffers: [(name: String, values: UnsafeBufferPointer<Float>)]) throws(RunStoreError) {
-        let atomic = try AtomicFile(url)
-        let fix = "check free disk space and permissions of the run directory"
         let config = String(decoding: (try? JSONEncoder.sorted.encode(checkpoint.configuration)) ?? Data(), as: UTF8.self)
         let metrics = String(decoding: (try? JSONEncoder.sorted.encode(checkpoint.metrics)) ?? Data(), as: UTF8.self)
-        let temporary = atomic.temporary.path
-        do {
-            try accessing(fix: fix) { () throws(HDF5Error) in
-                let file = try H5File.create(temporary)
-                let root = file.root
-                try root.setAttribute("format", format)
-                try root.setAttribute("format_version", RunLayout.version)
-                try root.setAttribute("completed_epochs", checkpoint.completedEpochs)
-                try root.setAttribute("config_json", config)
-                try root.setAttribute("metrics_json", metrics)
-                for (name, values) in buffers {
-                    try root.write(name, Array(values), shape: [values.count])
-                }
-                try file.flush()
+        let staged = try StagedFile(creating: url, format: format)
+        let root = staged.root
+        try accessing(fix: StagedFile.fix) { () throws(HDF5Error) in
+            try root.setAttribute("completed_epochs", checkpoint.completedEpochs)
+            try root.setAttribute("config_json", config)
+            try root.setAttribute("metrics_json", metrics)
+            for (name, values) in buffers {
+                try root.write(name, Array(values), shape: [values.count])
             }
-        } catch {
-            atomic.discard()
-            throw error
         }
-        try atomic.commit()
+        try staged.commit()
     }
 
     /// Reads the checkpoint at `url`.

@@ -5,38 +5,21 @@ import HDF5
 ///
 /// The file is built under a temporary name and renamed into place by `commit()`.
 public final class RunFileWriter {
-    private var file: H5File?
-    private let atomic: AtomicFile
-    private let fix = "check free disk space and permissions of the run directory"
+    private let staged: StagedFile
+    private let fix = StagedFile.fix
 
     /// Starts a new run file at `url`.
     public init(creating url: URL) throws(RunStoreError) {
-        atomic = try AtomicFile(url)
-        let temporary = atomic.temporary.path
-        let file = try accessing(fix: fix) { () throws(HDF5Error) in try H5File.create(temporary) }
-        self.file = file
-        try accessing(fix: fix) { () throws(HDF5Error) in
-            try file.root.setAttribute("format", RunLayout.runFormat)
-            try file.root.setAttribute("format_version", RunLayout.version)
-            try file.root.setAttribute("created", RunLayout.timestamp())
-            try file.root.setAttribute("filterlens_version", RunLayout.toolVersion)
-        }
+        staged = try StagedFile(creating: url, format: RunLayout.runFormat)
     }
 
     /// Reopens a copy of the existing run file at `url` for additions (phase 2); `commit()` replaces the original.
     public init(amending url: URL) throws(RunStoreError) {
         _ = try RunFileReader(url)   // validates before touching anything
-        atomic = try AtomicFile(url)
-        do {
-            try FileManager.default.copyItem(at: url, to: atomic.temporary)
-        } catch {
-            throw RunStoreError(path: url.path, problem: "cannot copy for amending (\(error.localizedDescription))", fix: fix)
-        }
-        let temporary = atomic.temporary.path
-        file = try accessing(fix: fix) { () throws(HDF5Error) in try H5File.open(temporary, writable: true) }
+        staged = try StagedFile(copying: url)
     }
 
-    private var root: H5Group { file!.root }
+    private var root: H5Group { staged.root }
 
     /// Writes the configuration (`/config`), label names and data set (root), and provenance (`/provenance`).
     public func writeHeader(configuration: RunConfiguration, labelNames: [String], provenance: [String: String]) throws(RunStoreError) {
@@ -151,18 +134,7 @@ public final class RunFileWriter {
 
     /// Closes the file and renames it into place.
     public func commit() throws(RunStoreError) {
-        if let file {
-            try accessing(fix: fix) { () throws(HDF5Error) in try file.flush() }
-        }
-        file = nil
-        try atomic.commit()
-    }
-
-    deinit {
-        if file != nil {
-            file = nil
-            atomic.discard()
-        }
+        try staged.commit()
     }
 }
 

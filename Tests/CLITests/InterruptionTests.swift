@@ -30,7 +30,7 @@ struct InterruptionTests {
     func killAndResume() throws {
         let root = try makeTinyDataset(trainPerFile: 400, test: 100)
         defer { try? FileManager.default.removeItem(at: root) }
-        let common = ["--preset", "tiny", "--data", "data", "--subset", "2000", "--test-subset", "100", "--epochs", "4", "--seed", "3"]
+        let common = ["--preset", "tiny", "--data", "data", "--subset", "1000", "--test-subset", "100", "--epochs", "3", "--seed", "3"]
         let whole = try runFilterLens(["train"] + common + ["--out", "whole"], in: root)
         #expect(whole.status == 0, "\(whole.errors)")
 
@@ -52,7 +52,8 @@ struct InterruptionTests {
         #expect(leftovers.isEmpty, "stale temporaries removed: \(leftovers)")
 
         let interrupted = try launch(["train"] + common + ["--out", "interrupted"], in: root)
-        usleep(300_000)
+        #expect(waitFor(root.appendingPathComponent("interrupted"), seconds: 30), "the run starts")
+        usleep(200_000)
         kill(interrupted.processIdentifier, SIGINT)
         interrupted.waitUntilExit()
         #expect(interrupted.terminationStatus == 130)

@@ -97,20 +97,11 @@ public final class Prober {
     /// Test success rate of every head (inference mode, unaugmented).
     public func evaluate() -> [Double] {
         var correct = [Int](repeating: 0, count: heads.count)
-        var none: SeededGenerator? = nil
-        var from = 0
-        while from < test.count {
-            let batch = min(recipe.batchSize, test.count - from)
-            labels.withUnsafeMutableBufferPointer { labels in
-                assembler.fill(input: input.pointer, labels: labels.baseAddress!, from: test,
-                               indices: from..<(from + batch), random: &none)
-                _ = network.forward(input.pointer, batch: batch, mode: .inference)
-                for (index, head) in heads.enumerated() {
-                    correct[index] += head.evaluate(features: network.blockOutput(layer: index + 1).baseAddress!,
-                                                    labels: labels.baseAddress!, batch: batch).correct
-                }
+        InferencePass(batchSize: recipe.batchSize).run(network, over: test) { batch, labels in
+            for (index, head) in heads.enumerated() {
+                correct[index] += head.evaluate(features: network.blockOutput(layer: index + 1).baseAddress!,
+                                                labels: labels, batch: batch).correct
             }
-            from += batch
         }
         return correct.map { Double($0) / Double(max(test.count, 1)) }
     }

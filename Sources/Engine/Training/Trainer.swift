@@ -48,6 +48,7 @@ public final class Trainer {
     private let input: FloatBuffer
     private var labels: [Int32]
     private let assembler = BatchAssembler()
+    private let inference: InferencePass
 
     /// Builds the network of `configuration` (initialized from its seed).
     public init(configuration: RunConfiguration, architecture: Architecture, train: LabeledImages, test: LabeledImages) {
@@ -59,6 +60,7 @@ public final class Trainer {
                         weightDecay: Float(configuration.weightDecay), nesterov: true)
         input = FloatBuffer(count: configuration.batchSize * CIFAR10.pixelsPerImage)
         labels = [Int32](repeating: 0, count: configuration.batchSize)
+        inference = InferencePass(batchSize: configuration.batchSize)
     }
 
     /// Epochs completed.
@@ -148,17 +150,6 @@ public final class Trainer {
     /// Runs the network in inference mode over `images` (unaugmented, in order), calling `body` after each batch's
     /// forward pass with the batch size and the batch's labels; the network's block outputs then hold that batch.
     public func forEachBatch<E: Error>(of images: LabeledImages, _ body: (Int, UnsafePointer<Int32>) throws(E) -> Void) throws(E) {
-        var none: SeededGenerator? = nil
-        var from = 0
-        while from < images.count {
-            let batch = min(configuration.batchSize, images.count - from)
-            labels.withUnsafeMutableBufferPointer { labels in
-                assembler.fill(input: input.pointer, labels: labels.baseAddress!, from: images,
-                               indices: from..<(from + batch), random: &none)
-            }
-            _ = network.forward(input.pointer, batch: batch, mode: .inference)
-            try labels.withUnsafeBufferPointer { (labels) throws(E) in try body(batch, labels.baseAddress!) }
-            from += batch
-        }
+        try inference.run(network, over: images, body)
     }
 }

@@ -6,6 +6,12 @@ import Foundation
 enum Interruption {
     /// Installs the SIGINT and SIGTERM handlers: one line on standard error, exit status 130.
     static func install() {
+        // A parent may start us with these signals blocked (some process launchers do): unblock them.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        sigprocmask(SIG_UNBLOCK, &set, nil)
         for sig in [SIGINT, SIGTERM] {
             signal(sig) { _ in
                 let message = "\ninterrupted: files on disk are complete; `filterlens train --resume --out RUN` continues from the last saved epoch\n"

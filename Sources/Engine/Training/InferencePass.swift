@@ -1,0 +1,35 @@
+import CIFAR
+import Tensor
+
+/// Runs a network in inference mode over a set of images in order, unaugmented, one batch at a time, reusing one
+/// input buffer (batch x 3 x 32 x 32) and one label buffer.
+final class InferencePass {
+    let batchSize: Int
+    private let input: FloatBuffer
+    private var labels: [Int32]
+    private let assembler = BatchAssembler()
+
+    init(batchSize: Int) {
+        self.batchSize = batchSize
+        input = FloatBuffer(count: batchSize * CIFAR10.pixelsPerImage)
+        labels = [Int32](repeating: 0, count: batchSize)
+    }
+
+    /// Calls `body` after each batch's forward pass with the batch size and its labels; the network's logits and
+    /// block outputs then hold that batch.
+    func run<E: Error>(_ network: Network, over images: LabeledImages,
+                       _ body: (Int, UnsafePointer<Int32>) throws(E) -> Void) throws(E) {
+        var none: SeededGenerator? = nil
+        var from = 0
+        while from < images.count {
+            let batch = min(batchSize, images.count - from)
+            labels.withUnsafeMutableBufferPointer { labels in
+                assembler.fill(input: input.pointer, labels: labels.baseAddress!, from: images,
+                               indices: from..<(from + batch), random: &none)
+            }
+            _ = network.forward(input.pointer, batch: batch, mode: .inference)
+            try labels.withUnsafeBufferPointer { (labels) throws(E) in try body(batch, labels.baseAddress!) }
+            from += batch
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import HDF5
+
+/// An HDF5 file built under a temporary name beside its destination: `commit()` closes it and renames it into
+/// place; one never committed is removed. Every FilterLens writer builds its file through one.
+final class StagedFile {
+    /// What to do when writing fails.
+    static let fix = "check free disk space and permissions of the run directory"
+    private var file: H5File?
+    private let atomic: AtomicFile
+
+    /// A new file for `url` whose root carries `format`, `format_version`, `created` and `filterlens_version`.
+    init(creating url: URL, format: String) throws(RunStoreError) {
+        atomic = try AtomicFile(url)
+        let temporary = atomic.temporary.path
+        file = try accessing(fix: Self.fix) { () throws(HDF5Error) in
+            let file = try H5File.create(temporary)
+            try file.root.setAttribute("format", format)
+            try file.root.setAttribute("format_version", RunLayout.version)
+            try file.root.setAttribute("created", RunLayout.timestamp())
+            try file.root.setAttribute("filterlens_version", RunLayout.toolVersion)
+            return file
+        }
+    }
+
+    /// A writable copy of the existing file at `url`; `commit()` replaces the original.
+    init(copying url: URL) throws(RunStoreError) {
+        atomic = try AtomicFile(url)
+        do {
+            try FileManager.default.copyItem(at: url, to: atomic.temporary)
+        } catch {
+            throw RunStoreError(path: url.path, problem: "cannot copy for amending (\(error.localizedDescription))", fix: Self.fix)
+        }
+        let temporary = atomic.temporary.path
+        file = try accessing(fix: Self.fix) { () throws(HDF5Error) in try H5File.open(temporary, writable: true) }
+    }
+
+    /// The root group of the file being built.
+    var root: H5Group { file!.root }
+
+    /// Flushes, closes and renames the file into place. Groups and datasets of it must be released first.
+    func commit() throws(RunStoreError) {
+        if let file { try accessing(fix: Self.fix) { () throws(HDF5Error) in try file.flush() } }
+        file = nil
+        try atomic.commit()
+    }
+
+    deinit {
+        if file != nil {
+            file = nil
+            atomic.discard()
+        }
+    }
+}
