@@ -22,6 +22,8 @@ public enum Comparison {
             axes.xLabel = "convolutional layer l"
             axes.yLabel = spec.axis
             axes.legend(.outsideRight)
+            let deepest = runs.flatMap(\.layers).max() ?? 1
+            if deepest <= 20 { axes.setXTicks((1...deepest).map(Double.init), labels: (1...deepest).map(String.init)) }
             return ReportFigure(id: spec.id, title: spec.title, caption:
                 "One line per run, against the layer number (runs of different depth end at different layers).", figure: figure)
         }

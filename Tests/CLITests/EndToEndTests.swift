@@ -31,6 +31,10 @@ struct EndToEndTests {
             }
         }
         try crossCheckWithNumPy(run)
+        let compare = try runFilterLens(["compare", "runs/tiny", "runs/tiny", "--out", "cmp"], in: root)
+        #expect(compare.status == 0, "\(compare.errors)")
+        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("cmp/compare.html").path))
+        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("cmp/figures/compare_snr.pdf").path))
     }
 
     /// The independent NumPy reference recomputes analysis.h5 from run.h5 and activations.h5 (h5py) and must agree.
