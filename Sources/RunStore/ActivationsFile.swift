@@ -20,6 +20,7 @@ public struct BlockShape: Equatable, Sendable {
 public final class ActivationsWriter {
     private let staged: StagedFile
     private var datasets: [H5Dataset] = []
+    private var committed = false
     private let fix = "check free disk space (activations take about 4 bytes x N x C x H x W per layer before compression)"
     /// Images in the file.
     public let count: Int
@@ -70,6 +71,12 @@ public final class ActivationsWriter {
     public func commit() throws(RunStoreError) {
         datasets = []
         try staged.commit()
+        committed = true
+    }
+
+    /// After a failure, the open datasets are left open with their file (see `StagedFile`).
+    deinit {
+        if !committed { datasets.forEach { _ = Unmanaged.passRetained($0) } }
     }
 }
 

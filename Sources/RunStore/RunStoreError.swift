@@ -1,3 +1,4 @@
+import Foundation
 import HDF5
 
 /// A run directory or file that cannot be read or written as the documented layout: names the file, the dataset
@@ -19,9 +20,16 @@ public struct RunStoreError: Error, CustomStringConvertible, Sendable {
         self.fix = fix
     }
 
-    /// Wraps an HDF5 library error with a fix.
+    /// Wraps an HDF5 library error with a fix; names the final file rather than its temporary stand-in, and says
+    /// "no space left on device" plainly.
     public init(_ error: HDF5Error, fix: String) {
-        self.init(path: error.path, problem: "cannot \(error.operation): \(error.message)", fix: fix)
+        let path = error.path.replacingOccurrences(of: #"/\.([^/]+)\.tmp-[0-9]+"#, with: "/$1", options: .regularExpression)
+        if error.message.contains("No space left on device") {
+            self.init(path: path, problem: "cannot \(error.operation): no space left on device",
+                      fix: "free disk space or choose another --out; files already written are intact")
+        } else {
+            self.init(path: path, problem: "cannot \(error.operation): \(error.message)", fix: fix)
+        }
     }
 
     public var description: String {

@@ -45,10 +45,13 @@ final class StagedFile {
         try atomic.commit()
     }
 
+    /// An uncommitted file (a failed write) is removed, and its HDF5 handle deliberately left open: closing a file
+    /// after a failed write can crash inside the HDF5 library (seen with a full disk on HDF5 1.10.8), and the
+    /// process is about to report the error and exit.
     deinit {
-        if file != nil {
-            file = nil
+        if let file {
             atomic.discard()
+            _ = Unmanaged.passRetained(file)
         }
     }
 }
