@@ -100,21 +100,27 @@ public enum RunFigures {
             figure: figure)
     }
 
+    /// A layers x columns table of shares as an annotated heatmap, one row per layer.
+    static func layerHeatmap(_ run: RunContents, values: [Double], columnLabels: [String], range: ClosedRange<Double>,
+                             title: String, xLabel: String, colorBarLabel: String, width: Double) -> Figure {
+        let figure = Figure(width: width, height: max(2.8, 0.32 * Double(run.layers.count) + 2))
+        let axes = figure.addAxes()
+        axes.heatmap(values, rows: run.layers.count, columns: columnLabels.count, rowLabels: run.layers.map { "layer \($0)" },
+                     columnLabels: columnLabels, range: range, annotate: true, colorBarLabel: colorBarLabel, squareCells: false)
+        axes.title = title
+        axes.xLabel = xLabel
+        return figure
+    }
+
     /// Phase 3: share of clusters of each size, per layer.
     public static func clusterSizes(_ run: RunContents) -> ReportFigure {
-        let labels = run.labelNames.count
-        let figure = Figure(width: 7, height: max(2.6, 0.32 * Double(run.layers.count) + 1.6))
-        let axes = figure.addAxes()
-        var shares: [Double] = []
-        for row in run.clusterSizeHistogram {
+        let shares = run.clusterSizeHistogram.flatMap { row in
             let total = row.reduce(0, +)
-            shares += row.map { total > 0 ? $0 / total : .nan }
+            return row.map { total > 0 ? $0 / total : .nan }
         }
-        axes.heatmap(shares, rows: run.layers.count, columns: labels, rowLabels: run.layers.map { "layer \($0)" },
-                     columnLabels: (1...labels).map(String.init), range: 0...1, annotate: true,
-                     colorBarLabel: "share of the layer's clusters", squareCells: false)
-        axes.title = "Cluster sizes per layer"
-        axes.xLabel = "cluster size (labels)"
+        let figure = layerHeatmap(run, values: shares, columnLabels: (1...run.labelNames.count).map(String.init), range: 0...1,
+                                  title: "Cluster sizes per layer", xLabel: "cluster size (labels)",
+                                  colorBarLabel: "share of the layer's clusters", width: 7)
         return ReportFigure(id: "cluster_sizes", title: "Histogram of cluster sizes", caption:
             "For each layer, the share of its clusters that hold 1, 2, ... labels (rows sum to 1; empty rows: no clusters).",
             figure: figure)
@@ -122,17 +128,12 @@ public enum RunFigures {
 
     /// Phase 3: share of filters per dominant output label, per layer.
     public static func dominantLabels(_ run: RunContents) -> ReportFigure {
-        let labels = run.labelNames.count
-        let figure = Figure(width: 8, height: max(2.8, 0.32 * Double(run.layers.count) + 2))
-        let axes = figure.addAxes()
-        axes.heatmap(run.dominantLabelShare.flatMap { $0 }, rows: run.layers.count, columns: labels,
-                     rowLabels: run.layers.map { "layer \($0)" }, columnLabels: run.labelNames,
-                     range: 0...(run.dominantLabelShare.flatMap { $0 }.filter(\.isFinite).max() ?? 1), annotate: true,
-                     colorBarLabel: "share of filters", squareCells: false)
-        axes.title = "Dominant output label of the filters"
-        axes.xLabel = "dominant output label"
+        let shares = run.dominantLabelShare.flatMap { $0 }
+        let figure = layerHeatmap(run, values: shares, columnLabels: run.labelNames,
+                                  range: 0...(shares.filter(\.isFinite).max() ?? 1), title: "Dominant output label of the filters",
+                                  xLabel: "dominant output label", colorBarLabel: "share of filters", width: 8)
         return ReportFigure(id: "dominant_labels", title: "Filters per dominant output label", caption:
-            "The dominant output label of a filter is the column with the largest mean of its filter-label matrix. Shares are over the layer's non-silent filters; an even spread is 1/\(labels).",
+            "The dominant output label of a filter is the column with the largest mean of its filter-label matrix. Shares are over the layer's non-silent filters; an even spread is 1/\(run.labelNames.count).",
             figure: figure)
     }
 
