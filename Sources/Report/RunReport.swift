@@ -130,7 +130,7 @@ public enum RunReport {
             "fullSR": number(run.fullSR), "epochs": run.metrics.count,
             "firstLayerSR": number(srColumn.first ?? .nan), "lastLayerSR": number(srColumn.last ?? .nan),
             "layerCount": run.layers.count, "threshold": number(run.threshold), "normalization": run.normalization,
-            "warnings": warnings, "tableHeader": header, "tableRows": rows, "tableCSV": "layers.csv",
+            "warnings": warnings, "hasWarnings": !warnings.isEmpty, "hasSweep": !sweepRows.isEmpty, "tableHeader": header, "tableRows": rows, "tableCSV": "layers.csv",
             "sweepHeader": run.layers.map { "layer \($0)" }, "sweepRows": sweepRows,
             "figures": overview, "layers": layers,
             "definitions": definitions(run), "metadata": metadata.map { ["key": $0.0, "value": $0.1] }, "files": files,

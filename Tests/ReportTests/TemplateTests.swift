@@ -19,6 +19,17 @@ struct TemplateTests {
         #expect(html.contains("CIFAR-10 (JPEG copy)"))
     }
 
+    @Test("warnings and the threshold sweep show only when present")
+    func conditionalSections() throws {
+        let set = try TemplateSet(directory: Self.templates)
+        let with = try set.render("report", ["hasWarnings": true, "warnings": ["layer 1 head: loss high"],
+                                             "hasSweep": true, "sweepHeader": ["layer 1"], "sweepRows": [["cells": ["0.3", "0.5"]]]])
+        #expect(with.contains("Warnings") && with.contains("layer 1 head: loss high"))
+        #expect(with.contains("Threshold sweep"))
+        let without = try set.render("report", ["hasWarnings": false, "warnings": [String](), "hasSweep": false])
+        #expect(!without.contains("Warnings") && !without.contains("Threshold sweep"))
+    }
+
     @Test("the figure partial links the PDF, PNG and CSV")
     func figurePartial() throws {
         let set = try TemplateSet(directory: Self.templates)
