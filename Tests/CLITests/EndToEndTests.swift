@@ -91,6 +91,7 @@ struct EndToEndTests {
         (["train", "--data", "/nonexistent/cifar", "--out", "r"], "/nonexistent/cifar"),
         (["analyze", "missing-run"], "missing-run/run.h5"),
         (["analyze", "bad", "--threshold", "2"], "--threshold"),
+        (["train", "--preset", "tiny", "--data", "data", "--out", "/proc/filterlens-test/run"], "/proc/filterlens-test/run"),
     ])
     func badInput(arguments: [String], mentions: String) throws {
         let root = try makeTinyDataset(trainPerFile: 1, test: 1)
