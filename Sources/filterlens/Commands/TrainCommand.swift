@@ -172,6 +172,7 @@ enum RunDirectory {
 /// Phase 1 wiring: data, trainer, checkpoints, progress, outputs.
 enum PhaseOne {
     static func run(_ options: TrainingOptions, directory: URL, resume: Bool, force: Bool) throws {
+        let provenance = Provenance.collect()   // at launch: the checkout the binary was started from
         Interruption.removeStaleTemporaries(in: directory)
         let checkpointURL = directory.appendingPathComponent(RunLayout.checkpointFile)
         var checkpoint: Checkpoint?
@@ -211,7 +212,7 @@ enum PhaseOne {
                        ProgressPrinter.duration(remaining)))
             try saveCheckpoint(trainer, to: checkpointURL)
         }
-        try trainer.writeRunFile(to: directory, provenance: Provenance.collect())
+        try trainer.writeRunFile(to: directory, provenance: provenance)
         say("writing test-set activations of \(architecture.convolutionCount) layers ...")
         try trainer.writeActivations(of: test, to: directory, progress: progress.show)
         say(String(format: "phase 1 done in %@: test SR %.4f; wrote %@ and %@", ProgressPrinter.duration(Date().timeIntervalSince(started)),
