@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "RunStore", "HDF5"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot", "PlotCairo"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Plot", "RunStore"]),
-        .testTarget(name: "CLITests", dependencies: ["HDF5", "CIFAR"]),
+        .testTarget(name: "CLITests", dependencies: ["HDF5", "CIFAR"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -6,6 +6,8 @@ public struct AnalysisProgress: Sendable {
     public var layer: Int, layerCount: Int
     public var imagesDone: Int, imagesTotal: Int
     public var elapsed: Double
+    /// Whether this layer's raw matrices were taken from `analysis-checkpoint.h5` instead of being computed.
+    public var fromCheckpoint = false
 }
 
 /// Phase 3 over a whole run directory: reads `run.h5` (phase 2 heads) and `activations.h5` (block outputs),
@@ -40,11 +42,23 @@ public enum RunAnalysis {
     }
 
     /// Analyses the run in `directory`; `thresholds` are swept besides `parameters.threshold`.
+    ///
+    /// After each layer, its raw matrices go to `analysis-checkpoint.h5`; with `resume`, layers found there (computed
+    /// from the same, unchanged run.h5 and activations.h5) are taken from it instead of streaming the activations
+    /// again. The checkpoint is removed once analysis.h5 is written.
     @discardableResult
     public static func run(directory: URL, parameters: AnalysisParameters, sweepThresholds: [Double], batchSize: Int = 100,
-                           progress: (AnalysisProgress) -> Void) throws(RunStoreError) -> [LayerResult] {
-        let run = try RunFileReader(directory.appendingPathComponent(RunLayout.runFile))
-        let activations = try ActivationsReader(directory.appendingPathComponent(RunLayout.activationsFile))
+                           resume: Bool = false, progress: (AnalysisProgress) -> Void) throws(RunStoreError) -> [LayerResult] {
+        let runURL = directory.appendingPathComponent(RunLayout.runFile)
+        let activationsURL = directory.appendingPathComponent(RunLayout.activationsFile)
+        let run = try RunFileReader(runURL)
+        let activations = try ActivationsReader(activationsURL)
+        let checkpointURL = directory.appendingPathComponent(RunLayout.analysisCheckpointFile)
+        var checkpoint = AnalysisCheckpoint(sources: AnalysisCheckpoint.identity(of: [runURL, activationsURL]), layers: [:])
+        if resume, FileManager.default.fileExists(atPath: checkpointURL.path) {
+            let saved = try AnalysisCheckpointFile.load(from: checkpointURL)
+            if saved.sources == checkpoint.sources { checkpoint.layers = saved.layers }
+        }
         let labelNames = try run.labelNames()
         let labelCount = labelNames.count
         let layers = try run.probeLayers()
@@ -74,25 +88,20 @@ public enum RunAnalysis {
                                     problem: "block shape \(shape.channels)x\(shape.height)x\(shape.width) differs from the head's \(head.channels)x\(head.height)x\(head.width)",
                                     fix: "run.h5 and activations.h5 must come from the same network")
             }
-            let accumulator = FieldAccumulator(weights: head.weight, labelCount: labelCount, channels: shape.channels,
-                                               height: shape.height, width: shape.width)
-            var buffer = [Float](repeating: 0, count: batchSize * shape.count)
-            var from = 0
-            while from < activations.count {
-                let batch = min(batchSize, activations.count - from)
-                try buffer.withUnsafeMutableBufferPointer { (buffer) throws(RunStoreError) in
-                    try activations.read(layer: layer, start: from, batch: batch, into: buffer)
+            let raw: [FilterLabelMatrix]
+            if let saved = checkpoint.layers[layer], saved.filters == shape.channels, saved.labels == labelCount {
+                raw = (0..<saved.filters).map { f in
+                    FilterLabelMatrix(labelCount: labelCount, values: Array(saved.raw[(f * labelCount * labelCount)..<((f + 1) * labelCount * labelCount)]))
                 }
-                activations.labels.withUnsafeBufferPointer { labels in
-                    buffer.withUnsafeBufferPointer { values in
-                        accumulator.add(activations: values.baseAddress!, labels: labels.baseAddress! + from, batch: batch)
-                    }
-                }
-                from += batch
-                progress(AnalysisProgress(layer: layer, layerCount: layers.count, imagesDone: from, imagesTotal: activations.count,
-                                          elapsed: Date().timeIntervalSince(start)))
+                progress(AnalysisProgress(layer: layer, layerCount: layers.count, imagesDone: activations.count,
+                                          imagesTotal: activations.count, elapsed: Date().timeIntervalSince(start),
+                                          fromCheckpoint: true))
+            } else {
+                raw = try streamRawMatrices(layer: layer, layerCount: layers.count, head: head, shape: shape, labelCount: labelCount,
+                                            activations: activations, batchSize: batchSize, start: start, progress: progress)
+                checkpoint.layers[layer] = (shape.channels, labelCount, raw.flatMap(\.values))
+                try AnalysisCheckpointFile.save(checkpoint, to: checkpointURL)
             }
-            let raw = accumulator.rawMatrices()
             let analysis = LayerAnalysis(rawMatrices: raw, parameters: parameters)
             let sweep = LayerAnalysis.thresholdSweep(rawMatrices: raw, thresholds: thresholds, normalization: parameters.normalization)
             let filters = analysis.filters
@@ -132,7 +141,33 @@ public enum RunAnalysis {
         try writer.writeSweep(thresholds: thresholds, layers: layers.count, columns: sweepColumns)
         try writer.commit()
         try AtomicFile.write(Data(csv(layers: layers, columns: columns).utf8), to: directory.appendingPathComponent("layers.csv"))
+        try? FileManager.default.removeItem(at: checkpointURL)
         return results
+    }
+
+    /// Streams layer `layer`'s activations through a `FieldAccumulator` and returns its raw filter-label matrices.
+    private static func streamRawMatrices(layer: Int, layerCount: Int, head: ProbeHead, shape: BlockShape, labelCount: Int,
+                                          activations: ActivationsReader, batchSize: Int, start: Date,
+                                          progress: (AnalysisProgress) -> Void) throws(RunStoreError) -> [FilterLabelMatrix] {
+        let accumulator = FieldAccumulator(weights: head.weight, labelCount: labelCount, channels: shape.channels,
+                                           height: shape.height, width: shape.width)
+        var buffer = [Float](repeating: 0, count: batchSize * shape.count)
+        var from = 0
+        while from < activations.count {
+            let batch = min(batchSize, activations.count - from)
+            try buffer.withUnsafeMutableBufferPointer { (buffer) throws(RunStoreError) in
+                try activations.read(layer: layer, start: from, batch: batch, into: buffer)
+            }
+            activations.labels.withUnsafeBufferPointer { labels in
+                buffer.withUnsafeBufferPointer { values in
+                    accumulator.add(activations: values.baseAddress!, labels: labels.baseAddress! + from, batch: batch)
+                }
+            }
+            from += batch
+            progress(AnalysisProgress(layer: layer, layerCount: layerCount, imagesDone: from, imagesTotal: activations.count,
+                                      elapsed: Date().timeIntervalSince(start)))
+        }
+        return accumulator.rawMatrices()
     }
 
     /// The per-layer table as CSV: a header row, then one row per layer.

@@ -18,43 +18,43 @@ private let dimensionScaleAttributes: Set<String> = ["DIMENSION_LABELS", "DIMENS
 extension H5AttributeHolder {
     /// Sets a scalar variable-length UTF-8 string attribute (replacing an existing one).
     public func setAttribute(_ name: String, _ value: String) throws(HDF5Error) {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         try objectHandle.writeStringAttribute(name, [value], shape: [])
     }
 
     /// Sets a scalar int64 attribute (replacing an existing one).
     public func setAttribute(_ name: String, _ value: Int) throws(HDF5Error) {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         try objectHandle.writeNumericAttribute(name, [Int64(value)], shape: [])
     }
 
     /// Sets a scalar float64 attribute (replacing an existing one).
     public func setAttribute(_ name: String, _ value: Double) throws(HDF5Error) {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         try objectHandle.writeNumericAttribute(name, [value], shape: [])
     }
 
     /// Sets a 1-D float64 attribute of `value.count` elements (replacing an existing one).
     public func setAttribute(_ name: String, _ value: [Double]) throws(HDF5Error) {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         try objectHandle.writeNumericAttribute(name, value, shape: [value.count])
     }
 
     /// Sets a 1-D int64 attribute of `value.count` elements (replacing an existing one).
     public func setAttribute(_ name: String, _ value: [Int]) throws(HDF5Error) {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         try objectHandle.writeNumericAttribute(name, value.map { Int64($0) }, shape: [value.count])
     }
 
     /// Sets a 1-D attribute of variable-length UTF-8 strings (replacing an existing one).
     public func setAttribute(_ name: String, _ value: [String]) throws(HDF5Error) {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         try objectHandle.writeStringAttribute(name, value, shape: [value.count])
     }
 
     /// Whether the attribute `name` exists.
     public func hasAttribute(_ name: String) -> Bool {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         let exists = H5Aexists(objectHandle.id, name)
         if exists < 0 { _ = takeErrorStack() }
         return exists > 0
@@ -62,44 +62,44 @@ extension H5AttributeHolder {
 
     /// Reads a string attribute holding one string (variable- or fixed-length, any rank).
     public func stringAttribute(_ name: String) throws(HDF5Error) -> String {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         return try objectHandle.single(stringsAttribute(name), name)
     }
 
     /// Reads an integer attribute of any integer type holding one value.
     public func intAttribute(_ name: String) throws(HDF5Error) -> Int {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         return try objectHandle.single(intsAttribute(name), name)
     }
 
     /// Reads a numeric (integer or floating-point) attribute holding one value, as a Double.
     public func doubleAttribute(_ name: String) throws(HDF5Error) -> Double {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         return try objectHandle.single(doublesAttribute(name), name)
     }
 
     /// Reads all values of a numeric attribute (any rank, row-major), as Doubles.
     public func doublesAttribute(_ name: String) throws(HDF5Error) -> [Double] {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         return try objectHandle.readNumericAttribute(name, as: Double.self, classes: [H5T_INTEGER, H5T_FLOAT])
     }
 
     /// Reads all values of an integer attribute (any integer type and rank, row-major).
     public func intsAttribute(_ name: String) throws(HDF5Error) -> [Int] {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         return try objectHandle.readNumericAttribute(name, as: Int64.self, classes: [H5T_INTEGER]).map { Int($0) }
     }
 
     /// Reads all strings of a string attribute (variable- or fixed-length, any rank, row-major).
     public func stringsAttribute(_ name: String) throws(HDF5Error) -> [String] {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         return try objectHandle.readStringAttribute(name)
     }
 
     /// The attribute names in name order, without the dimension-scale bookkeeping attributes
     /// (DIMENSION_LABELS, DIMENSION_LIST, REFERENCE_LIST).
     public func attributeNames() throws(HDF5Error) -> [String] {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         var names: [String] = []
         let status = withUnsafeMutablePointer(to: &names) { pointer in
             H5Aiterate2(objectHandle.id, H5_INDEX_NAME, H5_ITER_INC, nil, { _, name, _, clientData in

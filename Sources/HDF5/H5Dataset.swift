@@ -12,7 +12,7 @@ public final class H5Dataset: H5AttributeHolder, @unchecked Sendable {
 
     /// The current extent, slowest-varying dimension first ([] for a scalar dataset).
     public var shape: [Int] {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         let space = H5Dget_space(objectHandle.id)
         guard space >= 0 else { _ = takeErrorStack(); return [] }
         defer { _ = H5Sclose(space) }
@@ -21,7 +21,7 @@ public final class H5Dataset: H5AttributeHolder, @unchecked Sendable {
 
     /// The stored element type, or nil for types outside `H5ElementType` (strings, compounds, int16, ...).
     public var elementType: H5ElementType? {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         let type = H5Dget_type(objectHandle.id)
         guard type >= 0 else { _ = takeErrorStack(); return nil }
         defer { _ = H5Tclose(type) }
@@ -30,7 +30,7 @@ public final class H5Dataset: H5AttributeHolder, @unchecked Sendable {
 
     /// Reads the whole dataset (product(shape) elements, row-major), converted by HDF5 to `T`.
     public func read<T: H5Scalar>(as: T.Type = T.self) throws(HDF5Error) -> [T] {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         let count = elementCount(shape)
         guard count > 0 else { return [] }
         var status: herr_t = 0
@@ -45,7 +45,7 @@ public final class H5Dataset: H5AttributeHolder, @unchecked Sendable {
 
     /// Reads the block [start, start+count) (row-major, all dimensions given), product(count) elements.
     public func read<T: H5Scalar>(start: [Int], count: [Int], as: T.Type = T.self) throws(HDF5Error) -> [T] {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         var status: HDF5Error?
         let total = count.contains { $0 < 0 } ? 0 : elementCount(count)   // a negative count throws below
         let values = [T](unsafeUninitializedCapacity: total) { buffer, initialized in
@@ -64,7 +64,7 @@ public final class H5Dataset: H5AttributeHolder, @unchecked Sendable {
     /// Reads the block [start, start+count) into caller memory (no allocation); `into` must hold product(count)
     /// elements, which are stored row-major.
     public func read<T: H5Scalar>(start: [Int], count: [Int], into: UnsafeMutableBufferPointer<T>) throws(HDF5Error) {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         let operation = "read dataset block"
         guard into.count >= elementCount(count) else {
             throw HDF5Error(operation: operation, path: objectHandle.errorPath(),
@@ -77,7 +77,7 @@ public final class H5Dataset: H5AttributeHolder, @unchecked Sendable {
 
     /// Writes the whole dataset from `values` (row-major, exactly product(shape) elements).
     public func write<T: H5Scalar>(_ values: [T]) throws(HDF5Error) {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         let operation = "write dataset"
         let count = elementCount(shape)
         guard values.count == count else {
@@ -94,7 +94,7 @@ public final class H5Dataset: H5AttributeHolder, @unchecked Sendable {
 
     /// Writes the block [start, start+count) from `values` (row-major, exactly product(count) elements).
     public func write<T: H5Scalar>(_ values: UnsafeBufferPointer<T>, start: [Int], count: [Int]) throws(HDF5Error) {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         let operation = "write dataset block"
         guard values.count == elementCount(count) else {
             throw HDF5Error(operation: operation, path: objectHandle.errorPath(),
@@ -108,7 +108,7 @@ public final class H5Dataset: H5AttributeHolder, @unchecked Sendable {
 
     /// Changes the extent to `shape` (H5Dset_extent): within the maximum shape; chunked datasets only.
     public func extend(to shape: [Int]) throws(HDF5Error) {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         let operation = "extend dataset to \(shape)"
         guard shape.count == self.shape.count, shape.allSatisfy({ $0 >= 0 }) else {
             throw HDF5Error(operation: operation, path: objectHandle.errorPath(),
@@ -120,7 +120,7 @@ public final class H5Dataset: H5AttributeHolder, @unchecked Sendable {
     /// Names the dimensions (one label per dimension, slowest first) as HDF5 dimension-scale labels
     /// (H5DSset_label; stored in the "DIMENSION_LABELS" attribute; h5py reads them as `dset.dims[i].label`).
     public func setDimensionLabels(_ labels: [String]) throws(HDF5Error) {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         let operation = "set dimension labels"
         let rank = shape.count
         guard labels.count == rank, rank > 0 else {
@@ -134,7 +134,7 @@ public final class H5Dataset: H5AttributeHolder, @unchecked Sendable {
 
     /// The dimension labels, one per dimension ("" for an unlabelled one; [] for a scalar dataset).
     public func dimensionLabels() throws(HDF5Error) -> [String] {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         let operation = "read dimension labels"
         var labels: [String] = []
         for index in 0..<UInt32(shape.count) {

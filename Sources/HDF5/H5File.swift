@@ -20,14 +20,14 @@ public final class H5File: @unchecked Sendable {
     }
 
     deinit {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(path); defer { leaveLibrary() }
         _ = H5Fclose(id)
     }
 
     /// Creates a new file at `path`, truncating any existing file, opened for writing.
     /// Objects use the HDF5 1.8 file format (readable by HDF5 >= 1.8, h5py, h5dump), which allows large attributes.
     public static func create(_ path: String) throws(HDF5Error) -> H5File {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(path); defer { leaveLibrary() }
         let access = try checked(H5Pcreate(fl_H5P_FILE_ACCESS()), "create file", path)
         defer { _ = H5Pclose(access) }
         try checked(H5Pset_libver_bounds(access, H5F_LIBVER_V18, H5F_LIBVER_V18), "create file", path)
@@ -37,7 +37,7 @@ public final class H5File: @unchecked Sendable {
 
     /// Opens an existing HDF5 file, read-only unless `writable`.
     public static func open(_ path: String, writable: Bool = false) throws(HDF5Error) -> H5File {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(path); defer { leaveLibrary() }
         let mode = writable ? fl_H5F_ACC_RDWR() : fl_H5F_ACC_RDONLY()
         let id = try checked(H5Fopen(path, mode, fl_H5P_DEFAULT()), "open file", path)
         let file = H5File(path: path, id: id)
@@ -50,7 +50,7 @@ public final class H5File: @unchecked Sendable {
 
     /// The root group "/" (opened anew on each access; `open` has checked that it opens).
     public var root: H5Group {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(path); defer { leaveLibrary() }
         let id = H5Gopen2(self.id, "/", fl_H5P_DEFAULT())
         precondition(id >= 0, "\(libraryError("open group \"/\"", path))")
         return H5Group(H5ObjectHandle(id: id, file: self))
@@ -58,13 +58,13 @@ public final class H5File: @unchecked Sendable {
 
     /// Writes all buffered data of this file to disk (H5Fflush, local scope).
     public func flush() throws(HDF5Error) {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(path); defer { leaveLibrary() }
         try checked(H5Fflush(id, H5F_SCOPE_LOCAL), "flush file", path)
     }
 
     /// Whether `path` is a readable HDF5 file; false for a missing, unreadable or foreign file.
     public static func isHDF5(_ path: String) -> Bool {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(path); defer { leaveLibrary() }
         defer { _ = takeErrorStack() }
         return fl_H5Fis_accessible(path) > 0
     }
@@ -95,7 +95,7 @@ public final class H5ObjectHandle: @unchecked Sendable {
     }
 
     deinit {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(errorPath()); defer { leaveLibrary() }
         _ = H5Oclose(id)
     }
 

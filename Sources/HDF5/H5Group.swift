@@ -12,7 +12,7 @@ public final class H5Group: H5AttributeHolder, @unchecked Sendable {
 
     /// Creates the group `name` (a relative path; missing intermediate groups are created too).
     public func createGroup(_ name: String) throws(HDF5Error) -> H5Group {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         let operation = "create group"
         let path = objectHandle.errorPath(objectHandle.childPath(name))
         let links = try createIntermediateLinkProperties(operation, path)
@@ -24,7 +24,7 @@ public final class H5Group: H5AttributeHolder, @unchecked Sendable {
 
     /// Opens the existing group `name` (a relative path).
     public func openGroup(_ name: String) throws(HDF5Error) -> H5Group {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         let path = objectHandle.errorPath(objectHandle.childPath(name))
         let id = try checked(H5Gopen2(objectHandle.id, name, fl_H5P_DEFAULT()), "open group", path)
         return H5Group(H5ObjectHandle(id: id, file: objectHandle.file))
@@ -32,13 +32,13 @@ public final class H5Group: H5AttributeHolder, @unchecked Sendable {
 
     /// Opens the group `name` if it exists, else creates it.
     public func group(_ name: String) throws(HDF5Error) -> H5Group {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         return try contains(name) ? openGroup(name) : createGroup(name)
     }
 
     /// Whether a link `name` exists; a relative path such as "a/b" is checked component by component.
     public func contains(_ name: String) -> Bool {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         var prefix = name.hasPrefix("/") ? "/" : ""
         let components = name.split(separator: "/")
         guard !components.isEmpty else { return false }
@@ -54,7 +54,7 @@ public final class H5Group: H5AttributeHolder, @unchecked Sendable {
 
     /// The names of the group's direct members (groups, datasets, other links), sorted.
     public func memberNames() throws(HDF5Error) -> [String] {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         let operation = "list group members"
         var info = H5G_info_t()
         try checked(H5Gget_info(objectHandle.id, &info), operation, objectHandle.errorPath())
@@ -72,7 +72,7 @@ public final class H5Group: H5AttributeHolder, @unchecked Sendable {
 
     /// Deletes the link `name` (H5Ldelete); the space of an unlinked object is not reclaimed in the file.
     public func remove(_ name: String) throws(HDF5Error) {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         try checked(H5Ldelete(objectHandle.id, name, fl_H5P_DEFAULT()), "remove link",
                     objectHandle.errorPath(objectHandle.childPath(name)))
     }
@@ -83,7 +83,7 @@ public final class H5Group: H5AttributeHolder, @unchecked Sendable {
     /// Missing intermediate groups in `name` are created.
     public func createDataset(_ name: String, type: H5ElementType, shape: [Int], maxShape: [Int?]? = nil,
                               chunk: [Int]? = nil, compression: Int? = nil) throws(HDF5Error) -> H5Dataset {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         let operation = "create dataset"
         let path = objectHandle.errorPath(objectHandle.childPath(name))
         func reject(_ reason: String) -> HDF5Error { HDF5Error(operation: operation, path: path, message: reason) }
@@ -133,7 +133,7 @@ public final class H5Group: H5AttributeHolder, @unchecked Sendable {
     @discardableResult
     public func write<T: H5Scalar>(_ name: String, _ values: [T], shape: [Int], chunk: [Int]? = nil,
                                    compression: Int? = nil) throws(HDF5Error) -> H5Dataset {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         guard shape.allSatisfy({ $0 >= 0 }), values.count == elementCount(shape) else {
             throw HDF5Error(operation: "create dataset", path: objectHandle.errorPath(objectHandle.childPath(name)),
                             message: "\(values.count) values do not fill shape \(shape)")
@@ -145,7 +145,7 @@ public final class H5Group: H5AttributeHolder, @unchecked Sendable {
 
     /// Opens the existing dataset `name` (a relative path).
     public func openDataset(_ name: String) throws(HDF5Error) -> H5Dataset {
-        enterLibrary(); defer { leaveLibrary() }
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
         let path = objectHandle.errorPath(objectHandle.childPath(name))
         let id = try checked(H5Dopen2(objectHandle.id, name, fl_H5P_DEFAULT()), "open dataset", path)
         return H5Dataset(H5ObjectHandle(id: id, file: objectHandle.file))

@@ -16,6 +16,8 @@ public enum RunLayout {
     public static let activationsFile = "activations.h5"
     public static let analysisFile = "analysis.h5"
     public static let checkpointFile = "checkpoint.h5"
+    public static let probeCheckpointFile = "probe-checkpoint.h5"
+    public static let analysisCheckpointFile = "analysis-checkpoint.h5"
 
     /// Group and dataset name of convolutional layer `layer` (1-based): "layer01", "layer02", ...
     public static func layerName(_ layer: Int) -> String {

@@ -21,10 +21,11 @@ struct CommandResult {
 }
 
 /// Runs `filterlens` with `arguments` in `directory`.
-func runFilterLens(_ arguments: [String], in directory: URL) throws -> CommandResult {
+func runFilterLens(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> CommandResult {
     let process = Process()
     process.executableURL = filterlensBinary
     process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     process.currentDirectoryURL = directory
     let output = Pipe(), errors = Pipe()
     process.standardOutput = output

@@ -62,4 +62,24 @@ struct ForeignRunTests {
         #expect(result.errors.contains("/probe/layer01/weight"), "\(result.errors)")
         #expect(result.errors.contains("shape 2 x 7, expected 2 x 8"), "\(result.errors)")
     }
+
+    /// Fixtures/hanging-run.h5 is a damaged run.h5 found by the run-file fuzz test (FILTERLENS_FUZZ_COUNT=3000, file
+    /// 325): HDF5 1.10.8 never returns from reading one of its string attributes. The watchdog must turn that into
+    /// one error line and exit 1.
+    @Test("a damaged file on which HDF5 loops forever ends in one error line, not a hang")
+    func hangingFile() throws {
+        let fixture = try #require(Bundle.module.url(forResource: "hanging-run", withExtension: "h5", subdirectory: "Fixtures"))
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("filterlens-hang-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.copyItem(at: fixture, to: root.appendingPathComponent("run.h5"))
+        let started = Date()
+        let result = try runFilterLens(["probe", root.path], in: root, environment: ["FILTERLENS_HDF5_TIMEOUT": "1"])
+        #expect(result.status == 1)
+        #expect(Date().timeIntervalSince(started) < 30)
+        let lines = result.errors.split(separator: "\n")
+        #expect(lines.count == 1, "\(result.errors)")
+        #expect(result.errors.contains("run.h5: HDF5 spent"), "\(result.errors)")
+        #expect(result.errors.contains("damaged"), "\(result.errors)")
+    }
 }

@@ -134,10 +134,43 @@ struct ActivationsAndCheckpointTests {
         let url = folder.appendingPathComponent(RunLayout.checkpointFile)
         let configuration = RunConfiguration(preset: "tiny", notation: "8 M", epochs: 3)
         let parameters: [Float] = [1, 2, 3]
-        let checkpoint = Checkpoint(configuration: configuration, completedEpochs: 1, metrics: [], buffers: [:])
+        let cursor = EpochCursor(epoch: 1, imagesDone: 300, lossSums: [0.1 + 0.2, 1e-300, 123456.789012345678], correct: 77,
+                                 seconds: 1.5)
+        let checkpoint = Checkpoint(configuration: configuration, completedEpochs: 1, metrics: [], buffers: [:], cursor: cursor)
         try parameters.withUnsafeBufferPointer { try CheckpointFile.save(checkpoint, to: url, buffers: [("parameters", $0)]) }
         let read = try CheckpointFile.load(from: url)
         #expect(read.configuration == configuration && read.completedEpochs == 1 && read.buffers["parameters"] == parameters)
+        #expect(read.cursor == cursor, "the position inside an epoch, with its Double sums, round trips exactly")
+        let between = Checkpoint(configuration: configuration, completedEpochs: 2, metrics: [], buffers: [:])
+        try CheckpointFile.save(between, to: url, buffers: [])
+        #expect(try CheckpointFile.load(from: url).cursor == nil)
+    }
+
+    @Test("phase 2 and phase 3 checkpoints round trip; a foreign file is refused with its name")
+    func laterPhaseCheckpoints() throws {
+        let folder = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let probeURL = folder.appendingPathComponent(RunLayout.probeCheckpointFile)
+        let progress = ProbeCheckpoint.Progress(recipe: ProbeConfiguration(epochs: 3), seed: UInt64.max - 1,
+                                                history: [[ProbeEpoch(epoch: 1, trainLoss: 0.5, testSR: 0.25)], [ProbeEpoch(epoch: 1, trainLoss: 0.7, testSR: 0.2)]])
+        let weight: [Float] = [0.5, -1, 3]
+        try weight.withUnsafeBufferPointer { try ProbeCheckpointFile.save(progress, cursor: nil, to: probeURL, buffers: [("head01.weight", $0)]) }
+        let probe = try ProbeCheckpointFile.load(from: probeURL)
+        #expect(probe.progress == progress && probe.cursor == nil && probe.buffers["head01.weight"] == weight)
+
+        let analysisURL = folder.appendingPathComponent(RunLayout.analysisCheckpointFile)
+        let raw = (0..<(3 * 2 * 2)).map { Double($0) / 7 }
+        try AnalysisCheckpointFile.save(AnalysisCheckpoint(sources: "run.h5 1 2", layers: [2: (3, 2, raw)]), to: analysisURL)
+        let analysis = try AnalysisCheckpointFile.load(from: analysisURL)
+        #expect(analysis.sources == "run.h5 1 2" && analysis.layers.keys.sorted() == [2] && analysis.layers[2]?.raw == raw)
+
+        #expect(throws: RunStoreError.self) { try ProbeCheckpointFile.load(from: analysisURL) }
+        do {
+            _ = try AnalysisCheckpointFile.load(from: probeURL)
+            Issue.record("a probe checkpoint read as an analysis checkpoint")
+        } catch {
+            #expect(error.description.contains(RunLayout.probeCheckpointFile) && error.description.contains("filterlens-probe-checkpoint"))
+        }
     }
 
     @Test("the learning-rate schedule warms up, then steps")

@@ -12,6 +12,17 @@ public struct BatchAssembler: Sendable {
     /// What the augmentation does, recorded with a run.
     public static let augmentationDescription = "random horizontal flip (p = 0.5) and shift of -4..+4 px per axis, black fill"
 
+    /// Random draws per augmented image (flip, vertical shift, horizontal shift).
+    public static let drawsPerImage = 3
+
+    /// Advances `random` past the draws of `images` augmented images, as `fill` would; a resumed epoch uses it to
+    /// continue the epoch's augmentation stream exactly where it stopped.
+    public static func skip(images: Int, random: inout SeededGenerator?) {
+        guard var generator = random else { return }
+        for _ in 0..<(images * drawsPerImage) { _ = generator.next() }
+        random = generator
+    }
+
     /// Pixel byte -> input value.
     private let scale: [Float] = (0..<256).map { Float($0) / 255 * 2 - 1 }
 

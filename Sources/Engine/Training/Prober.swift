@@ -16,10 +16,13 @@ public final class Prober {
     public let heads: [LinearHead]
     /// Per layer, the epochs trained so far.
     public private(set) var history: [[ProbeEpoch]]
+    /// Where the epoch in progress stopped (see `Trainer.cursor`); nil between epochs.
+    public private(set) var cursor: EpochCursor?
+    /// The seed of head initialization, shuffling and augmentation.
+    public let seed: UInt64
     private var optimizers: [SGD]
     private let train: LabeledImages
     private let test: LabeledImages
-    private let seed: UInt64
     private let input: FloatBuffer
     private var labels: [Int32]
     private let assembler = BatchAssembler()
@@ -49,21 +52,55 @@ public final class Prober {
     /// Epochs completed.
     public var completedEpochs: Int { history.first?.count ?? 0 }
 
+    /// The flat state buffers a checkpoint holds, by name: "head01.weight", "head01.velocity", ... (index 0 = layer 1).
+    public var stateBuffers: [(name: String, buffer: FloatBuffer)] {
+        heads.indices.flatMap { index in
+            let head = "head" + RunLayout.layerName(index + 1).dropFirst("layer".count)
+            return [(head + ".weight", heads[index].weight), (head + ".velocity", optimizers[index].velocity)]
+        }
+    }
+
+    /// What a checkpoint records besides the buffers.
+    public var progressRecord: ProbeCheckpoint.Progress {
+        ProbeCheckpoint.Progress(recipe: recipe, seed: seed, history: history)
+    }
+
+    /// Restores a phase 2 checkpoint; it must come from the same recipe, seed and network.
+    public func restore(_ checkpoint: ProbeCheckpoint, path: String) throws(RunStoreError) {
+        let fix = "the phase 2 checkpoint belongs to other settings: delete it, or resume with the flags it was started with"
+        guard checkpoint.progress.recipe == recipe, checkpoint.progress.seed == seed,
+              checkpoint.progress.history.count == heads.count else {
+            throw RunStoreError(path: path, object: "/@progress_json", problem: "recipe, seed or layer count differ from this run's", fix: fix)
+        }
+        for (name, buffer) in stateBuffers {
+            guard let values = checkpoint.buffers[name], values.count == buffer.count else {
+                throw RunStoreError(path: path, object: "/\(name)", problem: "missing or of the wrong size for this network", fix: fix)
+            }
+            values.withUnsafeBufferPointer { buffer.pointer.update(from: $0.baseAddress!, count: values.count) }
+        }
+        history = checkpoint.progress.history
+        cursor = checkpoint.cursor
+    }
+
     /// Learning rate of epoch `epoch` (0-based): the starting rate times decay^epoch.
     public func learningRate(epoch: Int) -> Float {
         Float(recipe.learningRate * pow(recipe.learningRateDecay, Double(epoch)))
     }
 
-    /// Trains every head for one epoch, then measures each head's test success rate.
-    public func trainEpoch(progress: (BatchProgress) -> Void) -> [ProbeEpoch] {
+    /// Trains every head for one epoch (continuing it from `cursor` if it stopped inside), then measures each head's
+    /// test success rate. `afterBatch` works as in `Trainer.trainEpoch`; a stopped epoch returns nil.
+    public func trainEpoch(progress: (BatchProgress) -> Void,
+                           afterBatch: (EpochCursor) throws -> BatchDecision = { _ in .proceed }) rethrows -> [ProbeEpoch]? {
         let epoch = completedEpochs
         var generator = SeededGenerator(seed: seed, stream: 1_000 + UInt64(epoch) * 2)
         let order = Array(0..<train.count).shuffled(using: &generator)
         var random: SeededGenerator? = recipe.augment ? SeededGenerator(seed: seed, stream: 1_001 + UInt64(epoch) * 2) : nil
         let rate = learningRate(epoch: epoch)
-        var lossSums = [Double](repeating: 0, count: heads.count)
-        let start = Date()
-        var from = 0
+        let resumed = cursor?.epoch == epoch ? cursor : nil
+        var lossSums = resumed?.lossSums ?? [Double](repeating: 0, count: heads.count)
+        var from = resumed?.imagesDone ?? 0
+        BatchAssembler.skip(images: from, random: &random)
+        let start = Date().addingTimeInterval(-(resumed?.seconds ?? 0))
         while from < train.count {
             let batch = min(recipe.batchSize, train.count - from)
             labels.withUnsafeMutableBufferPointer { labels in
@@ -82,7 +119,16 @@ public final class Prober {
                 progress(BatchProgress(phase: "probe", epoch: epoch + 1, imagesDone: from, imagesTotal: train.count,
                                        elapsed: Date().timeIntervalSince(start), loss: lossSums.last! / Double(from)))
             }
+            if from < train.count {
+                let position = EpochCursor(epoch: epoch, imagesDone: from, lossSums: lossSums, correct: 0,
+                                           seconds: Date().timeIntervalSince(start))
+                if try afterBatch(position) == .stop {
+                    cursor = position
+                    return nil
+                }
+            }
         }
+        cursor = nil
         let successRates = evaluate()
         var epochs: [ProbeEpoch] = []
         for index in heads.indices {

@@ -34,6 +34,11 @@ public struct TrainingDivergedError: Error, CustomStringConvertible, Sendable {
     }
 }
 
+/// What a training loop does after a batch: go on, or stop (the caller has saved a checkpoint).
+public enum BatchDecision: Sendable {
+    case proceed, stop
+}
+
 /// Phase 1: trains a network on CIFAR-10 with the recipe of a `RunConfiguration`, one epoch at a time.
 public final class Trainer {
     /// The run's configuration.
@@ -42,6 +47,9 @@ public final class Trainer {
     public let network: Network
     /// Metrics of the epochs completed so far.
     public private(set) var metrics: [EpochMetrics] = []
+    /// Where the epoch in progress stopped, when `trainEpoch` stopped early or a checkpoint taken inside an epoch
+    /// was restored; nil between epochs.
+    public private(set) var cursor: EpochCursor?
     private var optimizer: SGD
     private let train: LabeledImages
     private let test: LabeledImages
@@ -82,6 +90,7 @@ public final class Trainer {
             values.withUnsafeBufferPointer { buffer.pointer.update(from: $0.baseAddress!, count: values.count) }
         }
         metrics = checkpoint.metrics
+        cursor = checkpoint.cursor
     }
 
     /// The order of training images in epoch `epoch` (0-based): a seeded shuffle.
@@ -90,17 +99,23 @@ public final class Trainer {
         return Array(0..<train.count).shuffled(using: &generator)
     }
 
-    /// Trains epoch `completedEpochs + 1` and evaluates the test set; returns and records its metrics.
-    public func trainEpoch(progress: (BatchProgress) -> Void) throws(TrainingDivergedError) -> EpochMetrics {
+    /// Trains epoch `completedEpochs + 1` (continuing it from `cursor` if it stopped inside) and evaluates the test
+    /// set; returns and records its metrics. After every batch but the last, `afterBatch` gets the position reached
+    /// (a checkpoint may save it with `stateBuffers`); when it answers `.stop`, the epoch stops there, `cursor` keeps
+    /// the position and the result is nil.
+    public func trainEpoch(progress: (BatchProgress) -> Void,
+                           afterBatch: (EpochCursor) throws -> BatchDecision = { _ in .proceed }) throws -> EpochMetrics? {
         let epoch = completedEpochs
         let batchSize = configuration.batchSize
         let order = order(epoch: epoch)
         let batchesPerEpoch = (train.count + batchSize - 1) / batchSize
         var random: SeededGenerator? = configuration.augment ? SeededGenerator(seed: configuration.seed, stream: UInt64(epoch) &* 2 &+ 2) : nil
-        let start = Date()
-        var lossSum = 0.0, correct = 0, seen = 0
-        var rate = configuration.learningRate
-        for batchIndex in 0..<batchesPerEpoch {
+        let resumed = cursor?.epoch == epoch ? cursor : nil
+        var lossSum = resumed?.lossSums.first ?? 0, correct = resumed?.correct ?? 0, seen = resumed?.imagesDone ?? 0
+        BatchAssembler.skip(images: seen, random: &random)
+        let start = Date().addingTimeInterval(-(resumed?.seconds ?? 0))
+        var rate = configuration.learningRate(epoch: epoch, batch: epoch * batchesPerEpoch)
+        for batchIndex in (seen / batchSize)..<batchesPerEpoch {
             let from = batchIndex * batchSize
             let batch = min(batchSize, train.count - from)
             labels.withUnsafeMutableBufferPointer { labels in
@@ -125,7 +140,16 @@ public final class Trainer {
                 progress(BatchProgress(phase: "train", epoch: epoch + 1, imagesDone: seen, imagesTotal: train.count,
                                        elapsed: Date().timeIntervalSince(start), loss: lossSum / Double(seen)))
             }
+            if batchIndex < batchesPerEpoch - 1 {
+                let position = EpochCursor(epoch: epoch, imagesDone: seen, lossSums: [lossSum], correct: correct,
+                                           seconds: Date().timeIntervalSince(start))
+                if try afterBatch(position) == .stop {
+                    cursor = position
+                    return nil
+                }
+            }
         }
+        cursor = nil
         let trainSeconds = Date().timeIntervalSince(start)
         let evaluation = evaluate(test)
         let metrics = EpochMetrics(

@@ -48,18 +48,30 @@ struct AnalyzeCommand: ParsableCommand {
 
     @OptionGroup var analysis: AnalysisOptions
 
+    @Flag(help: "Take the layers an interrupted analysis finished from analysis-checkpoint.h5 instead of recomputing them.")
+    var resume = false
+
     func run() throws {
-        try reportingFailures { try PhaseThree.run(directory: URL(fileURLWithPath: runDirectory), options: analysis) }
+        try reportingFailures { try PhaseThree.run(directory: URL(fileURLWithPath: runDirectory), options: analysis, resume: resume) }
     }
 }
 
 /// Phase 3 wiring and its table on the terminal.
 enum PhaseThree {
-    static func run(directory: URL, options: AnalysisOptions) throws {
+    static func run(directory: URL, options: AnalysisOptions, resume: Bool) throws {
+        Interruption.removeStaleTemporaries(in: directory)
         let started = Date()
         var lastPrint = Date.distantPast
+        // Fault injection for the resume test: die by SIGKILL when the analysis reaches this layer (after the
+        // checkpoint of the layers before it is written).
+        let killAtLayer = ProcessInfo.processInfo.environment["FILTERLENS_TEST_KILL_AT_ANALYSIS_LAYER"].flatMap { Int($0) }
         let results = try RunAnalysis.run(directory: directory, parameters: options.parameters,
-                                          sweepThresholds: try options.sweepThresholds()) { progress in
+                                          sweepThresholds: try options.sweepThresholds(), resume: resume) { progress in
+            if progress.layer == killAtLayer { kill(getpid(), SIGKILL) }
+            if progress.fromCheckpoint {
+                say("  analyze layer \(progress.layer)/\(progress.layerCount): taken from \(RunLayout.analysisCheckpointFile)")
+                return
+            }
             guard progress.imagesDone == progress.imagesTotal || Date().timeIntervalSince(lastPrint) > 10 else { return }
             lastPrint = Date()
             FileHandle.standardError.write(Data(String(format: "  analyze layer %d/%d  %d/%d images  %.1fs\n", progress.layer,

@@ -45,16 +45,24 @@ struct ProbeCommand: ParsableCommand {
     var runDirectory: String
 
     @OptionGroup var probe: ProbeOptions
+    @OptionGroup var checkpoints: CheckpointOptions
+
+    @Flag(help: "Continue an interrupted phase 2 from probe-checkpoint.h5 (same flags as the interrupted one).")
+    var resume = false
 
     func run() throws {
-        try reportingFailures { try PhaseTwo.run(directory: URL(fileURLWithPath: runDirectory), options: probe) }
+        try reportingFailures {
+            try PhaseTwo.run(directory: URL(fileURLWithPath: runDirectory), options: probe, checkpoints: checkpoints, resume: resume)
+        }
     }
 }
 
 /// Phase 2 wiring: load the trained network, train all heads, store them.
 enum PhaseTwo {
-    static func run(directory: URL, options: ProbeOptions) throws {
+    static func run(directory: URL, options: ProbeOptions, checkpoints: CheckpointOptions, resume: Bool) throws {
         let runURL = directory.appendingPathComponent(RunLayout.runFile)
+        let checkpointURL = directory.appendingPathComponent(RunLayout.probeCheckpointFile)
+        Interruption.removeStaleTemporaries(in: directory)
         let reader = try RunFileReader(runURL)
         guard let configuration = try reader.configuration() else {
             throw RunStoreError(path: runURL.path, object: "/config@json", problem: "no training configuration",
@@ -63,6 +71,12 @@ enum PhaseTwo {
         let architecture = try Architecture(notation: configuration.notation, head: configuration.head,
                                             labelCount: configuration.labelCount)
         let recipe = options.recipe(defaults: configuration.probe, batchSize: configuration.batchSize)
+        let hasCheckpoint = FileManager.default.fileExists(atPath: checkpointURL.path)
+        let headCount = try reader.probeLayers().count
+        if resume && !hasCheckpoint && reader.probeRecipe() != nil && headCount == architecture.convolutionCount {
+            say("phase 2 of \(directory.path) is complete; nothing to resume")
+            return
+        }
         let network = Network(architecture: architecture, maxBatch: recipe.batchSize, seed: configuration.seed)
         try network.load(from: reader)
         let folder = try CIFAR10.batchDirectory(configuration.dataDirectory)
@@ -70,12 +84,38 @@ enum PhaseTwo {
         let test = try CIFAR10.load(.test, from: folder, limit: configuration.testImages)
         let prober = Prober(network: network, recipe: recipe, train: train, test: test, seed: configuration.seed &+ 7_919)
         say("probe \(directory.path): \(architecture.convolutionCount) heads, \(recipe.epochs) epochs, lr \(recipe.learningRate), momentum \(recipe.momentum)")
+        if resume && hasCheckpoint {
+            try prober.restore(try ProbeCheckpointFile.load(from: checkpointURL), path: checkpointURL.path)
+            say("resuming phase 2 after \(prober.completedEpochs) epochs" + (prober.cursor.map { " and \($0.imagesDone) images" } ?? ""))
+        }
         let progress = ProgressPrinter()
         let started = Date()
+        var schedule = CheckpointSchedule(minutes: checkpoints.checkpointMinutes)
+        func save(_ cursor: EpochCursor?) throws {
+            let buffers = prober.stateBuffers.map { (name: $0.name, values: UnsafeBufferPointer(start: $0.buffer.pointer, count: $0.buffer.count)) }
+            try ProbeCheckpointFile.save(prober.progressRecord, cursor: cursor, to: checkpointURL, buffers: buffers)
+        }
         while prober.completedEpochs < recipe.epochs {
-            let epochs = prober.trainEpoch(progress: progress.show)
+            let finished = try Interruption.stoppingAfterBatch {
+                try prober.trainEpoch(progress: progress.show) { cursor in
+                    if Interruption.isStopRequested {
+                        try save(cursor)
+                        return .stop
+                    }
+                    if schedule.isDue() { try save(cursor) }
+                    return .proceed
+                }
+            }
+            guard let epochs = finished else {
+                throw StoppedAfterSaving(description: "saved a phase 2 checkpoint to \(checkpointURL.path); "
+                                         + "`filterlens probe --resume \(directory.path)` (with the same flags) continues")
+            }
             let cells = epochs.enumerated().map { String(format: "L%d %.3f", $0.offset + 1, $0.element.testSR) }
             say("probe epoch \(epochs[0].epoch)/\(recipe.epochs)  test SR per layer: " + cells.joined(separator: "  "))
+            if prober.completedEpochs < recipe.epochs {
+                try save(nil)
+                schedule.reset()
+            }
         }
         let writer = try RunFileWriter(amending: runURL)
         try writer.writeProbeRecipe(recipe, seed: configuration.seed &+ 7_919)
@@ -86,6 +126,8 @@ enum PhaseTwo {
             }
         }
         try writer.commit()
+        try? FileManager.default.removeItem(at: checkpointURL)
+        RunDirectory.removeDerived(from: directory, after: "phase 2")
         say(String(format: "phase 2 done in %@; wrote heads to %@", ProgressPrinter.duration(Date().timeIntervalSince(started)), runURL.path))
     }
 }

@@ -1,16 +1,18 @@
 import ArgumentParser
 import Foundation
+import RunStore
 
 /// `filterlens run`: all phases and the report in one command.
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Train, probe, analyze, draw the figures and write the report; prints the report's path.",
-        discussion: "The default preset, small, finishes in a few minutes on 2 cores. --resume continues an interrupted run.")
+        discussion: "The default preset, small, finishes in a few minutes on 2 cores. --resume continues an interrupted run in whichever phase it stopped: phases already complete are kept, phases 1 and 2 continue from their checkpoints, the analysis from its last finished layer.")
 
     @OptionGroup var training: TrainingOptions
     @OptionGroup var probe: ProbeOptions
     @OptionGroup var analysis: AnalysisOptions
+    @OptionGroup var checkpoints: CheckpointOptions
 
     @Option(help: "Run directory (default: outputs/<preset>-seed<seed>).")
     var out: String?
@@ -25,9 +27,13 @@ struct RunCommand: ParsableCommand {
         try reportingFailures {
             let directory = URL(fileURLWithPath: out ?? RunDirectory.defaultPath(
                 preset: training.notation == nil ? training.preset : "custom", seed: training.seed))
-            try PhaseOne.run(training, directory: directory, resume: resume, force: force)
-            try PhaseTwo.run(directory: directory, options: probe)
-            try PhaseThree.run(directory: directory, options: analysis)
+            try PhaseOne.run(training, checkpoints: checkpoints, directory: directory, resume: resume, force: force)
+            try PhaseTwo.run(directory: directory, options: probe, checkpoints: checkpoints, resume: resume)
+            if resume && FileManager.default.fileExists(atPath: directory.appendingPathComponent(RunLayout.analysisFile).path) {
+                say("phase 3 of \(directory.path) is complete; nothing to resume")
+            } else {
+                try PhaseThree.run(directory: directory, options: analysis, resume: resume)
+            }
             let report = try ReportWiring.run(directory: directory)
             say("report: \(report.path)")
         }

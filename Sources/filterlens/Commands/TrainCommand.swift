@@ -115,14 +115,27 @@ struct TrainingOptions: ParsableArguments {
     }
 }
 
+/// How often phases 1 and 2 save a checkpoint inside an epoch (shared by `train`, `probe` and `run`).
+struct CheckpointOptions: ParsableArguments {
+    @Option(help: "Minutes between checkpoints inside an epoch (0 = only after each epoch and on Ctrl-C).")
+    var checkpointMinutes = 10.0
+
+    func validate() throws {
+        guard checkpointMinutes >= 0, checkpointMinutes.isFinite else {
+            throw ValidationError("--checkpoint-minutes must be a number >= 0, got \(checkpointMinutes)")
+        }
+    }
+}
+
 /// `filterlens train`: phase 1.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Phase 1: train the whole network and write run.h5 (weights, metrics) and activations.h5.",
-        discussion: "A checkpoint is written after every epoch; --resume continues an interrupted run to the same result.")
+        discussion: "A checkpoint is written after every epoch, every --checkpoint-minutes inside one, and on Ctrl-C; --resume continues an interrupted run to the same result.")
 
     @OptionGroup var training: TrainingOptions
+    @OptionGroup var checkpoints: CheckpointOptions
 
     @Option(help: "Run directory (default: outputs/<preset>-seed<seed>).")
     var out: String?
@@ -136,7 +149,7 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         try reportingFailures {
             let directory = URL(fileURLWithPath: out ?? RunDirectory.defaultPath(preset: training.notation == nil ? training.preset : "custom", seed: training.seed))
-            try PhaseOne.run(training, directory: directory, resume: resume, force: force)
+            try PhaseOne.run(training, checkpoints: checkpoints, directory: directory, resume: resume, force: force)
         }
     }
 }
@@ -159,7 +172,8 @@ enum RunDirectory {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             if force {
-                for name in [RunLayout.runFile, RunLayout.activationsFile, RunLayout.analysisFile, RunLayout.checkpointFile] {
+                for name in [RunLayout.runFile, RunLayout.activationsFile, RunLayout.analysisFile, RunLayout.checkpointFile,
+                             RunLayout.probeCheckpointFile, RunLayout.analysisCheckpointFile] {
                     try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
                 }
             }
@@ -169,9 +183,24 @@ enum RunDirectory {
     }
 }
 
+extension RunDirectory {
+    /// Removes results computed from an earlier state of `directory`'s run.h5, which `phase` has just replaced:
+    /// phase 1 invalidates phase 2's checkpoint and phase 3's results, phase 2 invalidates phase 3's.
+    static func removeDerived(from directory: URL, after phase: String) {
+        var names = [RunLayout.analysisFile, RunLayout.analysisCheckpointFile, "layers.csv"]
+        if phase == "phase 1" { names.append(RunLayout.probeCheckpointFile) }
+        for name in names {
+            let url = directory.appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: url.path) else { continue }
+            try? FileManager.default.removeItem(at: url)
+            say("removed \(url.path): computed from the run before \(phase) replaced it")
+        }
+    }
+}
+
 /// Phase 1 wiring: data, trainer, checkpoints, progress, outputs.
 enum PhaseOne {
-    static func run(_ options: TrainingOptions, directory: URL, resume: Bool, force: Bool) throws {
+    static func run(_ options: TrainingOptions, checkpoints: CheckpointOptions, directory: URL, resume: Bool, force: Bool) throws {
         let provenance = Provenance.collect()   // at launch: the checkout the binary was started from
         Interruption.removeStaleTemporaries(in: directory)
         let checkpointURL = directory.appendingPathComponent(RunLayout.checkpointFile)
@@ -190,6 +219,12 @@ enum PhaseOne {
         if resume, let epochs = options.epochs, epochs > configuration.epochs {
             configuration.epochs = epochs   // extending a finished run is allowed; everything else stays as recorded
         }
+        if let checkpoint, checkpoint.cursor == nil, checkpoint.completedEpochs >= configuration.epochs,
+           FileManager.default.fileExists(atPath: directory.appendingPathComponent(RunLayout.runFile).path),
+           FileManager.default.fileExists(atPath: directory.appendingPathComponent(RunLayout.activationsFile).path) {
+            say("phase 1 of \(directory.path) is complete (\(checkpoint.completedEpochs) epochs); nothing to resume")
+            return
+        }
         let architecture = try Architecture(notation: configuration.notation, head: configuration.head,
                                             labelCount: configuration.labelCount)
         let train = try CIFAR10.load(.train, from: folder, limit: configuration.trainImages)
@@ -200,29 +235,51 @@ enum PhaseOne {
             + "\(trainer.network.parameters.buffer.count) parameters")
         say("data \(configuration.dataset): \(train.count) training / \(test.count) test images; "
             + "\(configuration.epochs) epochs, batch \(configuration.batchSize), lr \(configuration.learningRate), seed \(configuration.seed)")
-        if trainer.completedEpochs > 0 { say("resuming after epoch \(trainer.completedEpochs)") }
+        if let cursor = trainer.cursor {
+            say("resuming epoch \(cursor.epoch + 1) after \(cursor.imagesDone) of \(train.count) images")
+        } else if trainer.completedEpochs > 0 {
+            say("resuming after epoch \(trainer.completedEpochs)")
+        }
         let progress = ProgressPrinter()
         let started = Date()
+        var schedule = CheckpointSchedule(minutes: checkpoints.checkpointMinutes)
         while trainer.completedEpochs < configuration.epochs {
-            let metrics = try trainer.trainEpoch(progress: progress.show)
+            let finished = try Interruption.stoppingAfterBatch {
+                try trainer.trainEpoch(progress: progress.show) { cursor in
+                    if Interruption.isStopRequested {
+                        try saveCheckpoint(trainer, cursor: cursor, to: checkpointURL)
+                        return .stop
+                    }
+                    if schedule.isDue() { try saveCheckpoint(trainer, cursor: cursor, to: checkpointURL) }
+                    return .proceed
+                }
+            }
+            guard let metrics = finished else {
+                let cursor = trainer.cursor!
+                throw StoppedAfterSaving(description: "saved a checkpoint in epoch \(cursor.epoch + 1) after \(cursor.imagesDone) images to "
+                                         + "\(checkpointURL.path); `filterlens train --resume --out \(directory.path)` continues")
+            }
             let remaining = Double(configuration.epochs - trainer.completedEpochs) * metrics.seconds
             say(String(format: "epoch %2d/%d  lr %.4f  train loss %.4f  train SR %.4f  test loss %.4f  test SR %.4f  %5.0f img/s  %5.1fs  ETA %@",
                        metrics.epoch, configuration.epochs, metrics.learningRate, metrics.trainLoss, metrics.trainSR,
                        metrics.testLoss, metrics.testSR, metrics.imagesPerSecond, metrics.seconds,
                        ProgressPrinter.duration(remaining)))
-            try saveCheckpoint(trainer, to: checkpointURL)
+            try saveCheckpoint(trainer, cursor: nil, to: checkpointURL)
+            schedule.reset()
         }
         try trainer.writeRunFile(to: directory, provenance: provenance)
+        RunDirectory.removeDerived(from: directory, after: "phase 1")
         say("writing test-set activations of \(architecture.convolutionCount) layers ...")
         try trainer.writeActivations(of: test, to: directory, progress: progress.show)
         say(String(format: "phase 1 done in %@: test SR %.4f; wrote %@ and %@", ProgressPrinter.duration(Date().timeIntervalSince(started)),
                    trainer.metrics.last?.testSR ?? .nan, directory.appendingPathComponent(RunLayout.runFile).path, RunLayout.activationsFile))
     }
 
-    static func saveCheckpoint(_ trainer: Trainer, to url: URL) throws {
+    /// Saves the trainer's state, inside an epoch at `cursor` or (nil) between epochs.
+    static func saveCheckpoint(_ trainer: Trainer, cursor: EpochCursor?, to url: URL) throws {
         let buffers = trainer.stateBuffers.map { (name: $0.name, values: UnsafeBufferPointer(start: $0.buffer.pointer, count: $0.buffer.count)) }
         let checkpoint = Checkpoint(configuration: trainer.configuration, completedEpochs: trainer.completedEpochs,
-                                    metrics: trainer.metrics, buffers: [:])
+                                    metrics: trainer.metrics, buffers: [:], cursor: cursor)
         try CheckpointFile.save(checkpoint, to: url, buffers: buffers)
     }
 }

@@ -1,0 +1,129 @@
+import Foundation
+import HDF5
+import Testing
+
+/// Interruptions inside an epoch and in every phase: the resumed run must end with the same numbers, bit for bit.
+@Suite("resuming interrupted phases", .serialized)
+struct ResumeTests {
+    /// Common phase 1 flags: epochs long enough (about 0.5 s) for a signal to land inside one; checkpoints every 0.12 s.
+    static let training = ["--preset", "tiny", "--data", "data", "--subset", "3000", "--test-subset", "200", "--epochs", "2",
+                           "--seed", "5", "--checkpoint-minutes", "0.002"]
+
+    func launch(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> Process {
+        let process = Process()
+        process.executableURL = filterlensBinary
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    func waitFor(_ file: URL, seconds: Double = 60) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if FileManager.default.fileExists(atPath: file.path) { return true }
+            usleep(5_000)
+        }
+        return false
+    }
+
+    /// Every dataset under `group` of the two files, compared element for element; wall-clock timings excepted.
+    func expectSameDatasets(_ a: URL, _ b: URL, under group: String) throws {
+        let timings: Set<String> = ["seconds", "images_per_second"]
+        let left = try H5File.open(a.path), right = try H5File.open(b.path)
+        var names: [String] = []
+        func collect(_ path: String) throws {
+            let g = try left.root.openGroup(path)
+            for name in try g.memberNames() {
+                let child = path + "/" + name
+                if (try? left.root.openDataset(child)) != nil { names.append(child) } else { try collect(child) }
+            }
+        }
+        try collect(group)
+        #expect(!names.isEmpty)
+        for name in names {
+            let x = try left.root.openDataset(name), y = try right.root.openDataset(name)
+            if x.elementType == nil || timings.contains(String(name.split(separator: "/").last!)) { continue }
+            let (u, v) = (try x.read(as: Double.self), try y.read(as: Double.self))
+            #expect(u.count == v.count && zip(u, v).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }, "\(name) differs")
+        }
+    }
+
+    @Test("Ctrl-C inside an epoch saves a checkpoint there, exits 130, and --resume ends bit-identical")
+    func interruptInsideEpoch() throws {
+        let root = try makeTinyDataset(trainPerFile: 600, test: 200)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let whole = try runFilterLens(["train"] + Self.training + ["--out", "whole"], in: root)
+        #expect(whole.status == 0, "\(whole.errors)")
+
+        let victim = try launch(["train"] + Self.training + ["--out", "stopped"], in: root)
+        let checkpoint = root.appendingPathComponent("stopped/checkpoint.h5")
+        #expect(waitFor(checkpoint), "a checkpoint appears inside epoch 1")
+        kill(victim.processIdentifier, SIGINT)
+        victim.waitUntilExit()
+        #expect(victim.terminationStatus == 130)
+        let saved = try H5File.open(checkpoint.path)
+        let cursor = try saved.root.stringAttribute("cursor_json")
+        #expect(cursor.contains("\"imagesDone\""), "the checkpoint holds the position inside the epoch: \(cursor)")
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("stopped/run.h5").path))
+
+        let resumed = try runFilterLens(["train", "--resume", "--out", "stopped"], in: root)
+        #expect(resumed.status == 0, "\(resumed.errors)")
+        #expect(resumed.output.contains("resuming epoch"), "\(resumed.output)")
+        try expectSameDatasets(root.appendingPathComponent("whole/run.h5"), root.appendingPathComponent("stopped/run.h5"),
+                               under: "/weights")
+        try expectSameDatasets(root.appendingPathComponent("whole/run.h5"), root.appendingPathComponent("stopped/run.h5"),
+                               under: "/training")
+    }
+
+    @Test("phase 2 killed inside an epoch, then phase 3 killed after a layer: --resume ends bit-identical")
+    func killProbeAndAnalysis() throws {
+        let root = try makeTinyDataset(trainPerFile: 600, test: 200)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let trained = try runFilterLens(["train"] + Self.training + ["--out", "whole"], in: root)
+        #expect(trained.status == 0, "\(trained.errors)")
+        try FileManager.default.copyItem(at: root.appendingPathComponent("whole"), to: root.appendingPathComponent("killed"))
+        let probe = ["--probe-epochs", "2", "--checkpoint-minutes", "0.002"]
+        #expect(try runFilterLens(["probe", "whole"] + probe, in: root).status == 0)
+        #expect(try runFilterLens(["analyze", "whole"], in: root).status == 0)
+
+        // Phase 2: SIGKILL once a checkpoint inside epoch 1 exists.
+        let victim = try launch(["probe", "killed"] + probe, in: root)
+        let probeCheckpoint = root.appendingPathComponent("killed/probe-checkpoint.h5")
+        #expect(waitFor(probeCheckpoint))
+        kill(victim.processIdentifier, SIGKILL)
+        victim.waitUntilExit()
+        let resumedProbe = try runFilterLens(["probe", "--resume", "killed"] + probe, in: root)
+        #expect(resumedProbe.status == 0, "\(resumedProbe.errors)")
+        #expect(resumedProbe.output.contains("resuming phase 2"), "\(resumedProbe.output)")
+        #expect(!FileManager.default.fileExists(atPath: probeCheckpoint.path), "the checkpoint is removed when phase 2 ends")
+        try expectSameDatasets(root.appendingPathComponent("whole/run.h5"), root.appendingPathComponent("killed/run.h5"),
+                               under: "/probe")
+
+        // Phase 3: SIGKILL when layer 2 starts, after layer 1's checkpoint is written.
+        let killed = try runFilterLens(["analyze", "killed"], in: root, environment: ["FILTERLENS_TEST_KILL_AT_ANALYSIS_LAYER": "2"])
+        #expect(killed.status != 0)
+        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("killed/analysis-checkpoint.h5").path))
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("killed/analysis.h5").path))
+        let resumed = try runFilterLens(["analyze", "--resume", "killed"], in: root)
+        #expect(resumed.status == 0, "\(resumed.errors)")
+        #expect(resumed.output.contains("analyze layer 1/2: taken from analysis-checkpoint.h5"), "\(resumed.output)")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("killed").path)
+            .filter { $0.contains(".tmp-") || $0.contains("checkpoint") && $0 != "checkpoint.h5" }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+        for group in ["/layers", "/summary", "/sweep"] {
+            try expectSameDatasets(root.appendingPathComponent("whole/analysis.h5"), root.appendingPathComponent("killed/analysis.h5"),
+                                   under: group)
+        }
+
+        // `run --resume` on the finished run keeps every phase and rewrites only the report.
+        let again = try runFilterLens(["run", "--resume", "--out", "killed", "--data", "data"] + probe, in: root)
+        #expect(again.status == 0, "\(again.errors)")
+        for phase in ["phase 1", "phase 2", "phase 3"] {
+            #expect(again.output.contains("\(phase) of "), "\(phase) kept: \(again.output)")
+        }
+    }
+}
