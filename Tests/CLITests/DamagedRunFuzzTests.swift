@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+
+/// The whole command line against damaged run files: each damaged copy of a real run's run.h5 or activations.h5 is
+/// analysed by a fresh `filterlens analyze` process, which must end on its own (exit 0, or exit 1 with one error
+/// line) within seconds: no crash, no hang. The HDF5 watchdog runs with a 2 s limit, so a file on which the library
+/// loops forever also ends in one error line. Unlike the in-process reader fuzz test, a hang here costs one process.
+@Suite("the command line under damaged run files", .serialized)
+struct DamagedRunFuzzTests {
+    /// Damaged copies per suite run; FILTERLENS_CLI_FUZZ_COUNT raises it for a long one-off run.
+    static let count = Int(ProcessInfo.processInfo.environment["FILTERLENS_CLI_FUZZ_COUNT"] ?? "") ?? 40
+
+    @Test("damaged run.h5 and activations.h5 end in exit 0 or one error line, never a crash or a hang (40 by default)")
+    func analyzeDamagedRuns() throws {
+        let root = try makeTinyDataset(trainPerFile: 100, test: 100)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let train = try runFilterLens(["train", "--preset", "tiny", "--data", "data", "--subset", "300", "--test-subset", "100",
+                                       "--epochs", "1", "--out", "good"], in: root)
+        #expect(train.status == 0, "\(train.errors)")
+        #expect(try runFilterLens(["probe", "good", "--probe-epochs", "1"], in: root).status == 0)
+        let files = ["run.h5", "activations.h5"].map { name in
+            (name, try? Data(contentsOf: root.appendingPathComponent("good/\(name)")))
+        }
+        var state: UInt64 = 0xDA_4A6E
+        func next() -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int(state >> 33)
+        }
+        var passed = 0, refused = 0
+        for trial in 0..<Self.count {
+            let directory = root.appendingPathComponent("damaged")
+            try? FileManager.default.removeItem(at: directory)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let (victim, original) = files[trial % 2]
+            for (name, data) in files where name != victim { try data!.write(to: directory.appendingPathComponent(name)) }
+            var bytes = try #require(original)
+            if trial % 5 == 4 {
+                bytes = bytes.prefix(next() % bytes.count)
+            } else {
+                for _ in 0..<(1 + next() % 16) { bytes[next() % bytes.count] = UInt8(truncatingIfNeeded: next()) }
+            }
+            try bytes.write(to: directory.appendingPathComponent(victim))
+            let started = Date()
+            let result = try runFilterLens(["analyze", "damaged"], in: root, environment: ["FILTERLENS_HDF5_TIMEOUT": "2"])
+            let errorLines = result.errors.split(separator: "\n").filter { $0.hasPrefix("error:") }
+            #expect(Date().timeIntervalSince(started) < 30, "trial \(trial): took too long")
+            #expect(result.status == 0 || result.status == 1, "trial \(trial) (\(victim)): status \(result.status): \(result.errors)")
+            if result.status == 1 {
+                #expect(errorLines.count == 1 && errorLines[0].contains("damaged/"), "trial \(trial): \(result.errors)")
+                refused += 1
+            } else {
+                passed += 1
+            }
+        }
+        #expect(passed + refused == Self.count)
+        #expect(refused > 0)
+    }
+}
