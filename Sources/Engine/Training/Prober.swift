@@ -23,9 +23,6 @@ public final class Prober {
     private var optimizers: [SGD]
     private let train: LabeledImages
     private let test: LabeledImages
-    private let input: FloatBuffer
-    private var labels: [Int32]
-    private let assembler = BatchAssembler()
 
     /// Heads for every layer of `network`, initialized from `seed`.
     public init(network: Network, recipe: ProbeConfiguration, train: LabeledImages, test: LabeledImages, seed: UInt64) {
@@ -45,8 +42,6 @@ public final class Prober {
                 nesterov: true)
         }
         history = heads.map { _ in [] }
-        input = FloatBuffer(count: recipe.batchSize * CIFAR10.pixelsPerImage)
-        labels = [Int32](repeating: 0, count: recipe.batchSize)
     }
 
     /// Epochs completed.
@@ -101,18 +96,15 @@ public final class Prober {
         var from = resumed?.imagesDone ?? 0
         BatchAssembler.skip(images: from, random: &random)
         let start = Date().addingTimeInterval(-(resumed?.seconds ?? 0))
-        while from < train.count {
-            let batch = min(recipe.batchSize, train.count - from)
-            labels.withUnsafeMutableBufferPointer { labels in
-                assembler.fill(input: input.pointer, labels: labels.baseAddress!, from: train,
-                               indices: order[from..<(from + batch)], random: &random)
-                _ = network.forward(input.pointer, batch: batch, mode: .inference)
-                for (index, head) in heads.enumerated() {
-                    let features = network.blockOutput(layer: index + 1).baseAddress!
-                    let loss = head.trainStep(features: features, labels: labels.baseAddress!, batch: batch,
-                                              optimizer: &optimizers[index], learningRate: rate)
-                    lossSums[index] += Double(loss) * Double(batch)
-                }
+        let batches = BatchPrefetcher(images: train, order: order, batchSize: recipe.batchSize, start: from, random: random)
+        while let next = batches.next() {
+            let batch = next.size
+            _ = network.forward(next.input, batch: batch, mode: .inference)
+            for (index, head) in heads.enumerated() {
+                let features = network.blockOutput(layer: index + 1).baseAddress!
+                let loss = head.trainStep(features: features, labels: next.labels, batch: batch,
+                                          optimizer: &optimizers[index], learningRate: rate)
+                lossSums[index] += Double(loss) * Double(batch)
             }
             from += batch
             if (from / recipe.batchSize) % 10 == 0 || from == train.count {

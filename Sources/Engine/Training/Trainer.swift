@@ -53,9 +53,6 @@ public final class Trainer {
     private var optimizer: SGD
     private let train: LabeledImages
     private let test: LabeledImages
-    private let input: FloatBuffer
-    private var labels: [Int32]
-    private let assembler = BatchAssembler()
     private let inference: InferencePass
 
     /// Builds the network of `configuration` (initialized from its seed).
@@ -66,8 +63,6 @@ public final class Trainer {
         network = Network(architecture: architecture, maxBatch: configuration.batchSize, seed: configuration.seed)
         optimizer = SGD(parameterCount: network.parameters.buffer.count, momentum: Float(configuration.momentum),
                         weightDecay: Float(configuration.weightDecay), nesterov: true)
-        input = FloatBuffer(count: configuration.batchSize * CIFAR10.pixelsPerImage)
-        labels = [Int32](repeating: 0, count: configuration.batchSize)
         inference = InferencePass(batchSize: configuration.batchSize)
     }
 
@@ -115,20 +110,15 @@ public final class Trainer {
         BatchAssembler.skip(images: seen, random: &random)
         let start = Date().addingTimeInterval(-(resumed?.seconds ?? 0))
         var rate = configuration.learningRate(epoch: epoch, batch: epoch * batchesPerEpoch)
+        let batches = BatchPrefetcher(images: train, order: order, batchSize: batchSize, start: seen, random: random)
         for batchIndex in (seen / batchSize)..<batchesPerEpoch {
-            let from = batchIndex * batchSize
-            let batch = min(batchSize, train.count - from)
-            labels.withUnsafeMutableBufferPointer { labels in
-                assembler.fill(input: input.pointer, labels: labels.baseAddress!, from: train,
-                               indices: order[from..<(from + batch)], random: &random)
-            }
+            let next = batches.next()!
+            let batch = next.size
             rate = configuration.learningRate(epoch: epoch, batch: epoch * batchesPerEpoch + batchIndex)
-            _ = network.forward(input.pointer, batch: batch, mode: .training)
-            let (loss, right) = labels.withUnsafeBufferPointer { labels in
-                let evaluation = network.evaluate(labels: labels.baseAddress!)
-                _ = network.backward(labels: labels.baseAddress!)
-                return (evaluation.loss, evaluation.correct)
-            }
+            _ = network.forward(next.input, batch: batch, mode: .training)
+            let evaluation = network.evaluate(labels: next.labels)
+            _ = network.backward(labels: next.labels)
+            let (loss, right) = (evaluation.loss, evaluation.correct)
             guard loss.isFinite else {
                 throw TrainingDivergedError(epoch: epoch + 1, batch: batchIndex + 1, loss: loss)
             }
