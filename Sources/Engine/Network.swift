@@ -196,14 +196,15 @@ public final class Network {
     }
 
     /// After a `.training` forward: softmax cross-entropy (mean over the batch) against `labels` (N, 0-based),
-    /// writes every gradient (overwriting, not accumulating) and returns the loss.
+    /// writes every gradient (overwriting, not accumulating) and returns the loss and the count of correct top-1
+    /// predictions (as `evaluate` would, without a second softmax).
     @discardableResult
-    public func backward(labels: UnsafePointer<Int32>) -> Float {
+    public func backward(labels: UnsafePointer<Int32>) -> (loss: Float, correct: Int) {
         precondition(lastBatch > 0 && lastMode == .training, "backward needs a .training forward first")
         let batch = lastBatch
         var gradOut = gradientA, spare = gradientB
-        let loss = Layers.softmaxCrossEntropy(logits: logits.baseAddress!, labels: labels, batch: batch,
-                                              classes: architecture.labelCount, gradLogits: gradOut.pointer).loss
+        let evaluation = Layers.softmaxCrossEntropy(logits: logits.baseAddress!, labels: labels, batch: batch,
+                                                    classes: architecture.labelCount, gradLogits: gradOut.pointer)
         for index in dense.indices.reversed() {
             let layer = dense[index]
             let layerInput = index == 0 ? features.pointer : dense[index - 1].output.pointer
@@ -242,7 +243,7 @@ public final class Network {
                                        height: side, width: side, col: col.pointer, colCapacity: col.count)
             swap(&gradOut, &spare)
         }
-        return loss
+        return evaluation
     }
 
     /// Mean cross-entropy and the count of correct top-1 predictions of the last forward against `labels` (N,

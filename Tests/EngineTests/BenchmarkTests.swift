@@ -21,7 +21,7 @@ struct BenchmarkTests {
         var optimizer = SGD(parameterCount: network.parameters.count, momentum: 0.9, weightDecay: 5e-4)
         func step() -> Float {
             network.forward(input, batch: batch, mode: .training)
-            let loss = network.backward(labels: labels)
+            let loss = network.backward(labels: labels).loss
             optimizer.step(parameters: network.parameters.buffer, gradients: network.gradients.buffer, learningRate: 0.01)
             return loss
         }

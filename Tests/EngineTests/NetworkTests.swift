@@ -91,10 +91,10 @@ struct NetworkTests {
         let input = random.uniform(2 * 3 * 32 * 32)
         let labels: [Int32] = [1, 7]
         network.forward(input, batch: 2, mode: .training)
-        let first = network.backward(labels: labels)
+        let first = network.backward(labels: labels).loss
         let gradients = network.gradients.buffer.array
         network.forward(input, batch: 2, mode: .training)
-        let second = network.backward(labels: labels)
+        let second = network.backward(labels: labels).loss
         #expect(first == second)
         #expect(maxAbsDifference(network.gradients.buffer.array, gradients) < 1e-6)
     }
@@ -110,7 +110,7 @@ struct NetworkTests {
         var losses: [Float] = []
         for _ in 0..<50 {
             network.forward(input, batch: batch, mode: .training)
-            losses.append(network.backward(labels: labels))
+            losses.append(network.backward(labels: labels).loss)
             optimizer.step(parameters: network.parameters.buffer, gradients: network.gradients.buffer, learningRate: 0.02)
         }
         #expect(losses[0] > 1.5)

@@ -28,7 +28,7 @@ struct ParityTests {
 
         let logits = Array(network.forward(input, batch: index.batch, mode: .training))
         #expect(maxAbsDifference(logits, fixture.floats("logits")) < 2e-5)
-        let loss = network.backward(labels: labels)
+        let loss = network.backward(labels: labels).loss
         #expect(abs(loss - fixture.floats("loss")[0]) < 1e-5)
         for view in network.gradients.views {
             let expected = fixture.floats("gradients/\(view.name)")

@@ -116,9 +116,7 @@ public final class Trainer {
             let batch = next.size
             rate = configuration.learningRate(epoch: epoch, batch: epoch * batchesPerEpoch + batchIndex)
             _ = network.forward(next.input, batch: batch, mode: .training)
-            let evaluation = network.evaluate(labels: next.labels)
-            _ = network.backward(labels: next.labels)
-            let (loss, right) = (evaluation.loss, evaluation.correct)
+            let (loss, right) = network.backward(labels: next.labels)
             guard loss.isFinite else {
                 throw TrainingDivergedError(epoch: epoch + 1, batch: batchIndex + 1, loss: loss)
             }
