@@ -68,19 +68,19 @@ private let libraryLock = RecursiveLock()
 /// of error stacks to stderr for the calling thread (a thread-safe HDF5 keeps that setting per thread): this
 /// module collects the stack into `HDF5Error.message` instead. Pair with `leaveLibrary()`.
 /// Every public entry point of this module, and every deinit that closes an id, runs inside it.
-/// `context` (the file, and object where known) names the call for `HDF5Watchdog`; it is built only while the
-/// watchdog runs.
+/// `context` (the file, and object where known) names the call for `HDF5CallGuard`; it is built only while the
+/// guard runs.
 func enterLibrary(_ context: @autoclosure () -> String = "") {
     libraryLock.lock()
     libraryDepth += 1
-    if libraryDepth == 1 && watchdogRunning { outermostCall.begin(context()) }
+    if libraryDepth == 1 && guardRunning { outermostCall.begin(context()) }
     _ = libraryOpened
     _ = H5Eset_auto2(fl_H5E_DEFAULT(), nil, nil)
 }
 
 /// Releases the process-wide HDF5 lock taken by `enterLibrary()`.
 func leaveLibrary() {
-    if libraryDepth == 1 && watchdogRunning { outermostCall.end() }
+    if libraryDepth == 1 && guardRunning { outermostCall.end() }
     libraryDepth -= 1
     libraryLock.unlock()
 }

@@ -64,7 +64,7 @@ struct ForeignRunTests {
     }
 
     /// Fixtures/hanging-run.h5 is a damaged run.h5 found by the run-file fuzz test (FILTERLENS_FUZZ_COUNT=3000, file
-    /// 325): HDF5 1.10.8 never returns from reading one of its string attributes. The watchdog must turn that into
+    /// 325): HDF5 1.10.8 never returns from reading one of its string attributes. The call guard must turn that into
     /// one error line and exit 1.
     @Test("a damaged file on which HDF5 loops forever ends in one error line, not a hang")
     func hangingFile() throws {
@@ -79,7 +79,28 @@ struct ForeignRunTests {
         #expect(Date().timeIntervalSince(started) < 30)
         let lines = result.errors.split(separator: "\n")
         #expect(lines.count == 1, "\(result.errors)")
-        #expect(result.errors.contains("run.h5: HDF5 spent"), "\(result.errors)")
+        #expect(result.errors.contains("run.h5: the HDF5 library spent"), "\(result.errors)")
         #expect(result.errors.contains("damaged"), "\(result.errors)")
+    }
+
+    /// Fixtures/crashing-run.h5 is a damaged run.h5 found by the command-line fuzz test (FILTERLENS_CLI_FUZZ_COUNT=3000,
+    /// trial 2132): HDF5 1.10.8 faults in a memcpy under H5HG_read reading its label names. The call guard must turn
+    /// that into one error line and exit 1.
+    @Test("a damaged file on which HDF5 crashes ends in one error line, not a crash")
+    func crashingFile() throws {
+        let fixture = try #require(Bundle.module.url(forResource: "crashing-run", withExtension: "h5", subdirectory: "Fixtures"))
+        let root = try makeTinyDataset(trainPerFile: 50, test: 50)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let trained = try runFilterLens(["train", "--preset", "tiny", "--data", "data", "--subset", "100", "--test-subset", "50",
+                                         "--epochs", "1", "--out", "run"], in: root)
+        #expect(trained.status == 0, "\(trained.errors)")
+        let run = root.appendingPathComponent("run/run.h5")
+        try FileManager.default.removeItem(at: run)
+        try FileManager.default.copyItem(at: fixture, to: run)
+        let result = try runFilterLens(["analyze", "run"], in: root)
+        #expect(result.status == 1, "\(result.errors)")
+        #expect(result.errors.split(separator: "\n").count == 1, "\(result.errors)")
+        #expect(result.errors.hasPrefix("error: ") && result.errors.contains("run/run.h5") && result.errors.contains("damaged"),
+                "\(result.errors)")
     }
 }

@@ -5,7 +5,7 @@ import HDF5
 /// Runs a command body; any error becomes one line "error: ..." on standard error and exit status 1.
 func reportingFailures(_ body: () throws -> Void) throws {
     Interruption.install()
-    startHDF5Watchdog()
+    startHDF5CallGuard()
     do {
         try body()
     } catch let exit as ExitCode {
@@ -26,12 +26,13 @@ func reportingFailures(_ body: () throws -> Void) throws {
 /// CPU seconds one HDF5 call may take before the file it reads is declared damaged (FILTERLENS_HDF5_TIMEOUT overrides).
 let hdf5CallLimit = Double(ProcessInfo.processInfo.environment["FILTERLENS_HDF5_TIMEOUT"] ?? "").flatMap { $0 > 0 ? $0 : nil } ?? 60
 
-/// Turns an HDF5 call that never returns (a damaged file can make HDF5 loop forever) into one error line and exit 1.
-func startHDF5Watchdog() {
-    HDF5Watchdog.start(limit: hdf5CallLimit) { context, seconds in
-        let message = String(format: "error: %@: HDF5 spent %.0f s in one call without returning; the file is damaged "
-                             + "(HDF5 can loop forever on a corrupt file): restore it or re-run the step that wrote it\n",
-                             context, seconds)
+/// What a damaged file that breaks the HDF5 library (a call that never returns, or a memory fault inside one)
+/// becomes: one error line naming the file, and exit status 1.
+func startHDF5CallGuard() {
+    let advice = "the file is damaged: restore it, or re-run the step that wrote it"
+    HDF5CallGuard.start(stallLimit: hdf5CallLimit, faultExplanation: "the HDF5 library crashed reading it; " + advice) { context, seconds in
+        let message = String(format: "error: %@: the HDF5 library spent %.0f s in one call without returning; %@\n",
+                             context, seconds, advice)
         FileHandle.standardError.write(Data(message.utf8))
         _exit(1)
     }
