@@ -55,13 +55,10 @@ public struct RunContents: Sendable {
         dataset = run.datasetName()
         labelNames = try run.labelNames()
         metrics = try run.metrics()
-        var probes: [ProbeHead] = []
-        for layer in try run.probeLayers() {
-            var head = try run.probeHead(layer: layer, labelCount: labelNames.count)
-            head.weight = []
-            probes.append(head)
+        let labelCount = labelNames.count
+        probes = try run.probeLayers().map { (layer) throws(RunStoreError) in
+            try run.probeHead(layer: layer, labelCount: labelCount, readingWeight: false)
         }
-        self.probes = probes
         layers = try analysis.layers()
         var summary: [String: [Double]] = [:]
         var order: [String] = []

@@ -287,8 +287,9 @@ public final class RunFileReader {
             augment: ((try? probe.intAttribute("augment")) ?? 0) != 0)
     }
 
-    /// The phase 2 head of `layer`, validated against its stored shape attributes.
-    public func probeHead(layer: Int, labelCount: Int) throws(RunStoreError) -> ProbeHead {
+    /// The phase 2 head of `layer`, validated against its stored shape attributes; with `readingWeight` false its
+    /// `weight` is left empty (its shape is still checked).
+    public func probeHead(layer: Int, labelCount: Int, readingWeight: Bool = true) throws(RunStoreError) -> ProbeHead {
         let name = "probe/" + RunLayout.layerName(layer)
         let fix = "run `filterlens probe` (or write /\(name) as docs/hdf5-layout.md says)"
         guard file.root.contains(name), let group = try? file.root.openGroup(name) else {
@@ -298,7 +299,7 @@ public final class RunFileReader {
             (try group.intAttribute("channels"), try group.intAttribute("height"), try group.intAttribute("width"))
         }
         let weightSet = try openChecked(group, "weight", file: path, shape: [labelCount, channels * height * width])
-        let weight = try accessing(fix: fix) { () throws(HDF5Error) in try weightSet.read(as: Float.self) }
+        let weight = readingWeight ? try accessing(fix: fix) { () throws(HDF5Error) in try weightSet.read(as: Float.self) } : []
         var epochs: [ProbeEpoch] = []
         if group.contains("test_sr") {
             let srSet = try openChecked(group, "test_sr", file: path, shape: [nil])
