@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "BLASTests", dependencies: ["BLAS"]),
         .testTarget(name: "CIFARTests", dependencies: ["CIFAR"]),
         .testTarget(name: "RunStoreTests", dependencies: ["RunStore", "HDF5"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Tensor", "BLAS", "RunStore", "HDF5"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Tensor", "BLAS", "RunStore", "HDF5", "CIFAR"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "RunStore", "HDF5"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot", "PlotCairo"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Plot", "RunStore"]),

@@ -5,12 +5,12 @@ import Tensor
 /// One epoch's training batches, assembled one step ahead on a background thread: while the network trains on
 /// batch k, batch k+1 is scaled and augmented into the other of two buffers. Batches come in the epoch's order and
 /// draw from `random` in that order, so the result is the same as assembling each batch just before its step.
-final class BatchPrefetcher: @unchecked Sendable {
+public final class BatchPrefetcher: @unchecked Sendable {
     /// A batch ready for the network: input (batch x 3 x 32 x 32) and labels (batch), valid until the next `next()`.
-    struct Batch {
-        let input: UnsafePointer<Float>
-        let labels: UnsafePointer<Int32>
-        let size: Int
+    public struct Batch {
+        public let input: UnsafePointer<Float>
+        public let labels: UnsafePointer<Int32>
+        public let size: Int
     }
 
     private let images: LabeledImages
@@ -28,7 +28,7 @@ final class BatchPrefetcher: @unchecked Sendable {
 
     /// Batches of `batchSize` of `images` in `order`, starting at position `start` (a resumed epoch); `random`
     /// (already advanced past the images before `start`) augments them, nil leaves them as they are.
-    init(images: LabeledImages, order: [Int], batchSize: Int, start: Int, random: SeededGenerator?) {
+    public init(images: LabeledImages, order: [Int], batchSize: Int, start: Int, random: SeededGenerator?) {
         self.images = images
         self.order = order
         self.batchSize = batchSize
@@ -51,7 +51,7 @@ final class BatchPrefetcher: @unchecked Sendable {
 
     /// The next batch (waiting for its assembly if needed), or nil at the end of the epoch. Starts assembling the
     /// batch after it into the other buffer.
-    func next() -> Batch? {
+    public func next() -> Batch? {
         guard nextOut < order.count else { return nil }
         filled[slot].wait()
         let size = min(batchSize, order.count - nextOut)

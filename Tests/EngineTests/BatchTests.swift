@@ -1,0 +1,58 @@
+import CIFAR
+import Engine
+import Tensor
+import Testing
+
+@Suite("training batches")
+struct BatchTests {
+    /// 37 images of random pixels, labels 0...9.
+    static let images: LabeledImages = {
+        var generator = SeededGenerator(seed: 11)
+        let count = 37
+        let pixels = (0..<(count * CIFAR10.pixelsPerImage)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        return LabeledImages(pixels: pixels, labels: (0..<count).map { UInt8($0 % 10) })
+    }()
+
+    /// The batches of one epoch assembled one by one on the calling thread, from image `start` on.
+    func direct(order: [Int], batchSize: Int, start: Int, augment: Bool) -> [([Float], [Int32])] {
+        var random: SeededGenerator? = augment ? SeededGenerator(seed: 3, stream: 4) : nil
+        BatchAssembler.skip(images: start, random: &random)
+        var batches: [([Float], [Int32])] = []
+        var from = start
+        while from < order.count {
+            let size = min(batchSize, order.count - from)
+            var input = [Float](repeating: 0, count: size * CIFAR10.pixelsPerImage)
+            var labels = [Int32](repeating: 0, count: size)
+            input.withUnsafeMutableBufferPointer { input in
+                labels.withUnsafeMutableBufferPointer { labels in
+                    BatchAssembler().fill(input: input.baseAddress!, labels: labels.baseAddress!, from: Self.images,
+                                          indices: order[from..<(from + size)], random: &random)
+                }
+            }
+            batches.append((input, labels))
+            from += size
+        }
+        return batches
+    }
+
+    @Test("prefetched batches equal batches assembled in turn, with and without augmentation, from any start",
+          arguments: [(0, true), (0, false), (16, true), (32, true)])
+    func prefetchedEqualsDirect(start: Int, augment: Bool) {
+        var generator = SeededGenerator(seed: 5)
+        let order = Array(0..<Self.images.count).shuffled(using: &generator)
+        let expected = direct(order: order, batchSize: 8, start: start, augment: augment)
+        var random: SeededGenerator? = augment ? SeededGenerator(seed: 3, stream: 4) : nil
+        BatchAssembler.skip(images: start, random: &random)
+        let prefetcher = BatchPrefetcher(images: Self.images, order: order, batchSize: 8, start: start, random: random)
+        var seen: [([Float], [Int32])] = []
+        while let batch = prefetcher.next() {
+            seen.append((Array(UnsafeBufferPointer(start: batch.input, count: batch.size * CIFAR10.pixelsPerImage)),
+                         Array(UnsafeBufferPointer(start: batch.labels, count: batch.size))))
+        }
+        #expect(seen.count == expected.count)
+        for (index, (got, want)) in zip(seen, expected).enumerated() {
+            #expect(got.0 == want.0 && got.1 == want.1, "batch \(index) differs")
+        }
+        #expect(seen.last?.1.count == (Self.images.count - start - 1) % 8 + 1, "the last batch holds the rest")
+    }
+}
