@@ -13,7 +13,8 @@ import Glibc
 ///   it (waiting for a slow disk or a stopped process does not count); past `stallLimit` it calls `onStall` once,
 ///   on the monitor thread, with the call's context (file and object). The stuck call holds the HDF5 lock and never
 ///   returns, so `onStall` should end the process.
-/// - catches a memory fault (SIGSEGV, SIGBUS, SIGFPE) raised by the thread that is inside an HDF5 call: it writes
+/// - catches a memory fault (SIGSEGV, SIGBUS, SIGFPE), or an abort (glibc aborts on a corrupted heap: seen in
+///   `H5Fclose` of a damaged file), raised by the thread that is inside an HDF5 call: it writes
 ///   "error: <file and object>: <faultExplanation>" as one line to standard error and exits with status 1.
 ///   A fault anywhere else goes on to the handler installed before (e.g. Swift's crash backtracer).
 public enum HDF5CallGuard {
@@ -46,8 +47,8 @@ nonisolated(unsafe) var guardRunning = false
 /// The outermost HDF5 call in progress: its context and its thread's CPU clock at the start.
 let outermostCall = CallRecord()
 
-/// Signals that mean a memory fault.
-private let guardedSignals = [SIGSEGV, SIGBUS, SIGFPE]
+/// Signals that mean a memory fault, or (SIGABRT) the C library finding its heap corrupted.
+private let guardedSignals = [SIGSEGV, SIGBUS, SIGFPE, SIGABRT]
 /// The handlers installed before the guard's, by signal number.
 nonisolated(unsafe) private var previousActions: UnsafeMutablePointer<sigaction> = {
     let actions = UnsafeMutablePointer<sigaction>.allocate(capacity: 32)
@@ -71,7 +72,8 @@ private func installFaultHandler(_ signal: Int32) {
     var action = sigaction()
     action.__sigaction_handler.sa_sigaction = { signal, info, _ in
         // Only async-signal-safe work here: write(2), _exit(2), sigaction(2), raise(3).
-        let raisedByFault = (info?.pointee.si_code ?? 0) > 0   // not sent by kill(2)
+        // A fault, or abort(3) on the calling thread (glibc aborts when it finds its heap corrupted); not kill(2).
+        let raisedByFault = (info?.pointee.si_code ?? 0) > 0 || signal == SIGABRT
         if raisedByFault && faultArmed == 1 && pthread_equal(faultThread, pthread_self()) != 0, let faultText {
             let prefix: StaticString = "error: "
             _ = write(STDERR_FILENO, prefix.utf8Start, prefix.utf8CodeUnitCount)
@@ -80,8 +82,11 @@ private func installFaultHandler(_ signal: Int32) {
             _exit(1)
         }
         // Not inside HDF5: a fault goes to the previous handler (the faulting instruction runs again and faults
-        // again); a signal sent by kill(2) gets its default action, termination.
-        if raisedByFault {
+        // again), so does an abort (raised again); a signal sent by kill(2) gets its default action, termination.
+        if signal == SIGABRT {
+            restorePreviousAction(signal)
+            raise(signal)
+        } else if raisedByFault {
             restorePreviousAction(signal)
         } else {
             _ = Glibc.signal(signal, SIG_DFL)
