@@ -57,7 +57,7 @@ public enum RunAnalysis {
                                 fix: "the labels must index /@label_names of run.h5")
         }
         let fullSR = try run.metrics().last?.testSR ?? .nan
-        let thresholds = ([parameters.threshold] + sweepThresholds).reduce(into: [Double]()) { if !$0.contains($1) { $0.append($1) } }.sorted()
+        let thresholds = thresholdsSwept(parameters: parameters, sweepThresholds: sweepThresholds)
         let writer = try AnalysisFileWriter(
             creating: directory.appendingPathComponent(RunLayout.analysisFile), labelNames: labelNames,
             attributes: [("source_run", RunLayout.runFile), ("source_activations", RunLayout.activationsFile),
@@ -92,9 +92,7 @@ public enum RunAnalysis {
                 progress(AnalysisProgress(layer: layer, layerCount: layers.count, imagesDone: from, imagesTotal: activations.count,
                                           elapsed: Date().timeIntervalSince(start)))
             }
-            let raw = accumulator.rawMatrices()
-            let analysis = LayerAnalysis(rawMatrices: raw, parameters: parameters)
-            let sweep = LayerAnalysis.thresholdSweep(rawMatrices: raw, thresholds: thresholds, normalization: parameters.normalization)
+            let (analysis, sweep) = analyse(accumulator, parameters: parameters, thresholds: thresholds)
             let filters = analysis.filters
             let record = AnalysisLayerRecord(
                 layer: layer, filterCount: filters.count, labelCount: labelCount, raw: analysis.stackedRaw,
@@ -133,6 +131,21 @@ public enum RunAnalysis {
         try writer.commit()
         try AtomicFile.write(Data(csv(layers: layers, columns: columns).utf8), to: directory.appendingPathComponent("layers.csv"))
         return results
+    }
+
+    /// The thresholds of the sweep: `parameters.threshold` and `sweepThresholds`, without repeats, increasing.
+    static func thresholdsSwept(parameters: AnalysisParameters, sweepThresholds: [Double]) -> [Double] {
+        ([parameters.threshold] + sweepThresholds).reduce(into: [Double]()) { if !$0.contains($1) { $0.append($1) } }.sorted()
+    }
+
+    /// One layer's analysis from its accumulated fields: the raw filter-label matrices, every filter analysed under
+    /// `parameters`, and the layer summary under each of `thresholds` (in their order).
+    static func analyse(_ accumulator: FieldAccumulator, parameters: AnalysisParameters,
+                        thresholds: [Double]) -> (analysis: LayerAnalysis, sweep: [LayerSummary]) {
+        let raw = accumulator.rawMatrices()
+        let analysis = LayerAnalysis(rawMatrices: raw, parameters: parameters)
+        let sweep = LayerAnalysis.thresholdSweep(rawMatrices: raw, thresholds: thresholds, normalization: parameters.normalization)
+        return (analysis, sweep)
     }
 
     /// The per-layer table as CSV: a header row, then one row per layer.
