@@ -78,7 +78,8 @@ def torch_bench(notation, batch, threads, warmup, iterations):
 def engine_bench(binary, notation, batch, warmup, iterations, threads):
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads))
     out = subprocess.run([binary, "bench", "--arch", notation, "--batch", str(batch), "--warmup", str(warmup),
-                          "--iterations", str(iterations), "--json"], check=True, capture_output=True, text=True, env=env)
+                          "--iterations", str(iterations), "--analysis-images", "0", "--json"],
+                         check=True, capture_output=True, text=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -71,7 +71,7 @@ public enum RunAnalysis {
                                 fix: "the labels must index /@label_names of run.h5")
         }
         let fullSR = try run.metrics().last?.testSR ?? .nan
-        let thresholds = ([parameters.threshold] + sweepThresholds).reduce(into: [Double]()) { if !$0.contains($1) { $0.append($1) } }.sorted()
+        let thresholds = thresholdsSwept(parameters: parameters, sweepThresholds: sweepThresholds)
         let writer = try AnalysisFileWriter(
             creating: directory.appendingPathComponent(RunLayout.analysisFile), labelNames: labelNames,
             attributes: [("source_run", RunLayout.runFile), ("source_activations", RunLayout.activationsFile),
@@ -102,8 +102,7 @@ public enum RunAnalysis {
                 checkpoint.layers[layer] = (shape.channels, labelCount, raw.flatMap(\.values))
                 try AnalysisCheckpointFile.save(checkpoint, to: checkpointURL)
             }
-            let analysis = LayerAnalysis(rawMatrices: raw, parameters: parameters)
-            let sweep = LayerAnalysis.thresholdSweep(rawMatrices: raw, thresholds: thresholds, normalization: parameters.normalization)
+            let (analysis, sweep) = analyse(raw, parameters: parameters, thresholds: thresholds)
             let filters = analysis.filters
             let record = AnalysisLayerRecord(
                 layer: layer, filterCount: filters.count, labelCount: labelCount, raw: analysis.stackedRaw,
@@ -168,6 +167,20 @@ public enum RunAnalysis {
                                       elapsed: Date().timeIntervalSince(start)))
         }
         return accumulator.rawMatrices()
+    }
+
+    /// The thresholds of the sweep: `parameters.threshold` and `sweepThresholds`, without repeats, increasing.
+    static func thresholdsSwept(parameters: AnalysisParameters, sweepThresholds: [Double]) -> [Double] {
+        ([parameters.threshold] + sweepThresholds).reduce(into: [Double]()) { if !$0.contains($1) { $0.append($1) } }.sorted()
+    }
+
+    /// One layer's analysis from its raw filter-label matrices: every filter analysed under `parameters`, and the
+    /// layer summary under each of `thresholds` (in their order).
+    static func analyse(_ raw: [FilterLabelMatrix], parameters: AnalysisParameters,
+                        thresholds: [Double]) -> (analysis: LayerAnalysis, sweep: [LayerSummary]) {
+        let analysis = LayerAnalysis(rawMatrices: raw, parameters: parameters)
+        let sweep = LayerAnalysis.thresholdSweep(rawMatrices: raw, thresholds: thresholds, normalization: parameters.normalization)
+        return (analysis, sweep)
     }
 
     /// The per-layer table as CSV: a header row, then one row per layer.

@@ -70,6 +70,19 @@ public final class Network {
     private var convertedLayers: Set<Int> = []            // layers whose outsideLayout holds the last forward
     private var lastBatch = 0
     private var lastMode: Mode = .inference
+    private var recordedTimings: LayerTimings?
+
+    /// Per-stage wall-clock times of the last forward and the last backward, recorded while non-nil: set it to
+    /// `LayerTimings(architecture: network.architecture)` to start recording, to nil to stop. Nil by default; then
+    /// the passes read no clock (one nil check per stage).
+    public var timings: LayerTimings? {
+        get { recordedTimings }
+        set {
+            precondition(newValue.map { $0.stageCount == blocks.count + dense.count + 1 } ?? true,
+                         "timings must have one stage per convolution block and FC layer, plus the loss")
+            recordedTimings = newValue
+        }
+    }
 
     /// Default Floats of im2col scratch (see `init`).
     public static let defaultColBudget = 1 << 21
@@ -152,10 +165,11 @@ public final class Network {
     @discardableResult
     public func forward(_ input: UnsafePointer<Float>, batch: Int, mode: Mode) -> UnsafeBufferPointer<Float> {
         precondition(batch >= 1 && batch <= maxBatch, "batch \(batch) is outside 1...\(maxBatch)")
+        var lapStart = startLaps(forward: true)
         let planeSize = architecture.imageSize * architecture.imageSize
         Layers.swapLeadingAxes(input, self.input.pointer, a: batch, b: architecture.inputChannels, inner: planeSize)
         var blockInput = self.input.pointer
-        for block in blocks {
+        for (index, block) in blocks.enumerated() {
             let n = batch, side = block.side
             Layers.convolutionForward(input: blockInput, weight: parameters[block.weight].baseAddress!,
                                       output: block.preActivation.pointer,
@@ -174,15 +188,18 @@ public final class Network {
                                       planes: block.filters * n, height: side, width: side, size: size)
             }
             blockInput = block.output.pointer
+            lapStart = lap(index, forward: true, since: lapStart)
         }
         let last = blocks[blocks.count - 1]
+        // Flattening (C x N x H x W -> N x C*H*W) is timed with fc1.
         Layers.swapLeadingAxes(blockInput, features.pointer, a: last.filters, b: batch, inner: last.outSide * last.outSide)
         var denseInput = UnsafePointer(features.pointer)
-        for layer in dense {
+        for (index, layer) in dense.enumerated() {
             Layers.fullyConnectedForward(input: denseInput, weight: parameters[layer.weight].baseAddress!,
                                          bias: parameters[layer.bias].baseAddress!, output: layer.output.pointer,
                                          batch: batch, inputSize: layer.inputSize, outputSize: layer.outputSize)
             denseInput = UnsafePointer(layer.output.pointer)
+            lapStart = lap(blocks.count + index, forward: true, since: lapStart)
         }
         lastBatch = batch
         lastMode = mode
@@ -202,9 +219,11 @@ public final class Network {
     public func backward(labels: UnsafePointer<Int32>) -> (loss: Float, correct: Int) {
         precondition(lastBatch > 0 && lastMode == .training, "backward needs a .training forward first")
         let batch = lastBatch
+        var lapStart = startLaps(forward: false)
         var gradOut = gradientA, spare = gradientB
         let evaluation = Layers.softmaxCrossEntropy(logits: logits.baseAddress!, labels: labels, batch: batch,
                                                     classes: architecture.labelCount, gradLogits: gradOut.pointer)
+        lapStart = lap(blocks.count + dense.count, forward: false, since: lapStart)
         for index in dense.indices.reversed() {
             let layer = dense[index]
             let layerInput = index == 0 ? features.pointer : dense[index - 1].output.pointer
@@ -214,12 +233,14 @@ public final class Network {
                                           gradBias: gradients[layer.bias].baseAddress!, gradInput: spare.pointer,
                                           batch: batch, inputSize: layer.inputSize, outputSize: layer.outputSize)
             swap(&gradOut, &spare)
+            lapStart = lap(blocks.count + index, forward: false, since: lapStart)
         }
         // N x C*H*W -> C x N x H x W
         let last = blocks[blocks.count - 1]
         Layers.swapLeadingAxes(gradOut.pointer, spare.pointer, a: batch, b: last.filters,
                                inner: last.outSide * last.outSide)
         swap(&gradOut, &spare)
+        lapStart = lap(blocks.count, forward: false, since: lapStart)      // un-flattening belongs to fc1
         for index in blocks.indices.reversed() {
             let block = blocks[index]
             let side = block.side
@@ -242,8 +263,39 @@ public final class Network {
                                        channels: block.inChannels, filters: block.filters, batch: batch,
                                        height: side, width: side, col: col.pointer, colCapacity: col.count)
             swap(&gradOut, &spare)
+            lapStart = lap(index, forward: false, since: lapStart)
         }
         return evaluation
+    }
+
+    // MARK: Per-stage timing (off unless `timings` is set)
+
+    /// While timing: zeroes the forward (or backward) times of every stage and returns the clock in nanoseconds.
+    /// Otherwise returns 0 without reading the clock.
+    @inline(__always)
+    private func startLaps(forward: Bool) -> UInt64 {
+        guard recordedTimings != nil else { return 0 }
+        if forward {
+            recordedTimings!.forwardSeconds.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        } else {
+            recordedTimings!.backwardSeconds.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        }
+        return LayerTimings.now()
+    }
+
+    /// While timing: adds the seconds since `start` (nanoseconds) to `stage`'s forward (or backward) time and returns
+    /// the clock now, where the next stage starts. Otherwise returns 0 without reading the clock.
+    @inline(__always)
+    private func lap(_ stage: Int, forward: Bool, since start: UInt64) -> UInt64 {
+        guard recordedTimings != nil else { return 0 }
+        let now = LayerTimings.now()
+        let seconds = Double(now &- start) / 1e9
+        if forward {
+            recordedTimings!.forwardSeconds[stage] += seconds
+        } else {
+            recordedTimings!.backwardSeconds[stage] += seconds
+        }
+        return now
     }
 
     /// Mean cross-entropy and the count of correct top-1 predictions of the last forward against `labels` (N,

@@ -1,4 +1,5 @@
 import BLAS
+import CIFAR
 import Foundation
 import Tensor
 
@@ -25,7 +26,9 @@ extension Architecture {
     }
 }
 
-/// Timings of the engine on random data: training steps and inference passes, median of timed iterations.
+/// Timings of the engine on random data: training steps and inference passes, median of timed iterations; per
+/// training step also the time of each stage (convolution block, FC layer, loss) forward and backward, of the SGD
+/// update, and of assembling one augmented batch from stored images.
 public struct EngineBenchmark: Sendable {
     /// Seconds per training step (forward, backward, SGD) of each timed iteration.
     public var trainSeconds: [Double]
@@ -35,6 +38,26 @@ public struct EngineBenchmark: Sendable {
     public var batch: Int
     /// FLOP of one image's forward pass.
     public var forwardFLOPs: Double
+    /// Per-stage forward and backward seconds of each timed training step (one record per iteration).
+    public var layerTimings: [LayerTimings]
+    /// Seconds of the SGD update (Nesterov momentum, weight decay) of each timed training step.
+    public var optimizerSeconds: [Double]
+    /// Seconds of `BatchAssembler.fill` with augmentation for one batch, per timed iteration (outside the step).
+    public var assemblySeconds: [Double]
+
+    /// One stage's median times at the benchmark's batch.
+    public struct LayerTime: Sendable {
+        /// "conv1", ..., "fc1", ..., "loss" (see `LayerTimings`).
+        public var name: String
+        /// What the stage is.
+        public var kind: LayerTimings.Kind
+        /// Median seconds of its forward pass per training step.
+        public var forwardSeconds: Double
+        /// Median seconds of its backward pass per training step.
+        public var backwardSeconds: Double
+        /// (forward + backward) / the median training step, in 0...1.
+        public var shareOfStep: Double
+    }
 
     /// Median of `values`.
     public static func median(_ values: [Double]) -> Double {
@@ -43,8 +66,10 @@ public struct EngineBenchmark: Sendable {
         return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 
+    /// Median seconds of a training step.
+    public var trainStepSeconds: Double { Self.median(trainSeconds) }
     /// Training images per second (median step).
-    public var trainImagesPerSecond: Double { Double(batch) / Self.median(trainSeconds) }
+    public var trainImagesPerSecond: Double { Double(batch) / trainStepSeconds }
     /// Inference images per second (median pass).
     public var inferenceImagesPerSecond: Double { Double(batch) / Self.median(inferenceSeconds) }
     /// Training GFLOP/s, counting a training step as 3 forward passes (the usual convention).
@@ -52,7 +77,38 @@ public struct EngineBenchmark: Sendable {
     /// Inference GFLOP/s.
     public var inferenceGFLOPs: Double { inferenceImagesPerSecond * forwardFLOPs / 1e9 }
 
-    /// Times `iterations` training steps and inference passes of `architecture` at `batch` after `warmup` untimed ones.
+    /// Each stage's median forward and backward seconds and share of the median step, in network order (empty when
+    /// nothing was timed).
+    public var layerTimes: [LayerTime] {
+        guard let first = layerTimings.first else { return [] }
+        let step = trainStepSeconds
+        return first.stageNames.indices.map { stage in
+            let forward = Self.median(layerTimings.map { $0.forwardSeconds[stage] })
+            let backward = Self.median(layerTimings.map { $0.backwardSeconds[stage] })
+            return LayerTime(name: first.stageNames[stage], kind: first.stageKinds[stage], forwardSeconds: forward,
+                             backwardSeconds: backward, shareOfStep: (forward + backward) / step)
+        }
+    }
+
+    /// Median seconds of the SGD update per training step.
+    public var optimizerStepSeconds: Double { Self.median(optimizerSeconds) }
+    /// Median over the timed steps of the step's seconds outside every stage and the SGD update (the benchmark's
+    /// own clock reads and loop; >= 0 in each step).
+    public var unattributedSeconds: Double {
+        Self.median(zip(trainSeconds.indices, layerTimings).map { index, timings in
+            trainSeconds[index] - timings.totalSeconds - optimizerSeconds[index]
+        })
+    }
+
+    /// Median seconds to assemble one augmented batch.
+    public var assemblyBatchSeconds: Double { Self.median(assemblySeconds) }
+    /// Share of assembling a batch in a training step as the trainer runs it (assembly, then forward, backward and
+    /// SGD on the same thread): assembly / (assembly + step). What overlapping the two could save at most.
+    public var assemblyShare: Double { assemblyBatchSeconds / (assemblyBatchSeconds + trainStepSeconds) }
+
+    /// Times `iterations` training steps and inference passes of `architecture` at `batch` after `warmup` untimed
+    /// ones, recording each step's per-stage times, and as many augmented batch assemblies from a pool of 8 batches
+    /// of random pixel bytes.
     public static func run(architecture: Architecture, batch: Int, warmup: Int, iterations: Int, seed: UInt64 = 1) -> EngineBenchmark {
         let network = Network(architecture: architecture, maxBatch: batch, seed: seed)
         var optimizer = SGD(parameterCount: network.parameters.buffer.count, momentum: 0.9, weightDecay: 5e-4, nesterov: true)
@@ -60,23 +116,49 @@ public struct EngineBenchmark: Sendable {
         var generator = SeededGenerator(seed: seed)
         for index in 0..<input.count { input[index] = Float(generator.next() % 2001) / 1000 - 1 }
         let labels = (0..<batch).map { Int32($0 % architecture.labelCount) }
-        var train: [Double] = [], inference: [Double] = []
+        let pool = syntheticImages(count: 8 * batch, labelCount: architecture.labelCount, generator: &generator)
+        let assembled = FloatBuffer(count: batch * CIFAR10.pixelsPerImage)
+        var assembledLabels = [Int32](repeating: 0, count: batch)
+        var augmentation: SeededGenerator? = SeededGenerator(seed: seed, stream: 1)
+        let assembler = BatchAssembler()
+        network.timings = LayerTimings(architecture: architecture)
+        var train: [Double] = [], inference: [Double] = [], optimizerTimes: [Double] = [], assembly: [Double] = []
+        var stages: [LayerTimings] = []
         labels.withUnsafeBufferPointer { labels in
             for iteration in 0..<(warmup + iterations) {
+                let indices = (0..<batch).map { _ in Int(generator.next() % UInt64(pool.count)) }
+                let assemblyStart = DispatchTime.now().uptimeNanoseconds
+                assembledLabels.withUnsafeMutableBufferPointer { assembledLabels in
+                    assembler.fill(input: assembled.pointer, labels: assembledLabels.baseAddress!, from: pool,
+                                   indices: indices, random: &augmentation)
+                }
                 let start = DispatchTime.now().uptimeNanoseconds
                 _ = network.forward(input.pointer, batch: batch, mode: .training)
                 _ = network.backward(labels: labels.baseAddress!)
+                let backwardEnd = DispatchTime.now().uptimeNanoseconds
                 optimizer.step(parameters: network.parameters.buffer, gradients: network.gradients.buffer, learningRate: 0.001)
                 let middle = DispatchTime.now().uptimeNanoseconds
+                let stepTimings = network.timings!          // before the inference forward overwrites the forward times
                 _ = network.forward(input.pointer, batch: batch, mode: .inference)
                 let end = DispatchTime.now().uptimeNanoseconds
                 if iteration >= warmup {
+                    assembly.append(Double(start - assemblyStart) / 1e9)
                     train.append(Double(middle - start) / 1e9)
+                    optimizerTimes.append(Double(middle - backwardEnd) / 1e9)
                     inference.append(Double(end - middle) / 1e9)
+                    stages.append(stepTimings)
                 }
             }
         }
         return EngineBenchmark(trainSeconds: train, inferenceSeconds: inference, batch: batch,
-                               forwardFLOPs: architecture.forwardFLOPs)
+                               forwardFLOPs: architecture.forwardFLOPs, layerTimings: stages,
+                               optimizerSeconds: optimizerTimes, assemblySeconds: assembly)
+    }
+
+    /// `count` images of random pixel bytes with labels cycling through 0 ..< labelCount.
+    private static func syntheticImages(count: Int, labelCount: Int, generator: inout SeededGenerator) -> LabeledImages {
+        var pixels = [UInt8](repeating: 0, count: count * CIFAR10.pixelsPerImage)
+        for index in pixels.indices { pixels[index] = UInt8(truncatingIfNeeded: generator.next()) }
+        return LabeledImages(pixels: pixels, labels: (0..<count).map { UInt8(truncatingIfNeeded: $0 % labelCount) })
     }
 }

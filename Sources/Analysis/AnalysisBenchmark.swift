@@ -1,0 +1,134 @@
+import Dispatch
+import RunStore
+
+/// Throughput of phase 3's computation on synthetic data, layer by layer, through the code `RunAnalysis` runs:
+/// a `FieldAccumulator` streams `images` block outputs (C x H x W each) through a labels x C*H*W head in batches,
+/// then `RunAnalysis.analyse` builds the filter-label matrices, analyses every filter and sweeps the thresholds.
+/// Reading (and decompressing) `activations.h5` is not included: it is the disk's and zlib's share of phase 3.
+///
+/// Activations are ReLU outputs of seeded uniform values (about half are 0), head weights seeded uniform in
+/// +-1/sqrt(C*H*W), labels seeded uniform; one batch of activations is generated and streamed repeatedly, as
+/// `RunAnalysis` reuses one read buffer.
+public struct AnalysisBenchmark: Sendable {
+    /// One layer's timings.
+    public struct Layer: Sendable {
+        /// 1-based layer number, in the order the shapes were given.
+        public var layer: Int
+        /// Block output shape C x H x W.
+        public var shape: BlockShape
+        /// Number of labels L (head outputs and true labels).
+        public var labelCount: Int
+        /// Images streamed per timed iteration.
+        public var images: Int
+        /// Images the accumulator counted in the last iteration (equals `images`).
+        public var imagesAccumulated: Int
+        /// Filters analysed in the last iteration (equals `shape.channels`).
+        public var filtersAnalysed: Int
+        /// Seconds of the accumulation (all batches) per timed iteration.
+        public var accumulationSeconds: [Double]
+        /// Seconds of the filter-label matrices, their analysis and the threshold sweep per timed iteration.
+        public var matricesSeconds: [Double]
+
+        /// FLOP of the accumulation per image: 2 * L * C*H*W (the per-filter sgemms; the Double sums add C*L).
+        public var flopsPerImage: Double { 2 * Double(labelCount) * Double(shape.count) }
+        /// Median seconds of a whole iteration (accumulation + matrices).
+        public var seconds: Double {
+            AnalysisBenchmark.median(zip(accumulationSeconds, matricesSeconds).map { $0 + $1 })
+        }
+        /// Median seconds of the matrices part of an iteration.
+        public var matricesMedianSeconds: Double { AnalysisBenchmark.median(matricesSeconds) }
+        /// Images per second through this layer's analysis (median iteration).
+        public var imagesPerSecond: Double { Double(images) / seconds }
+        /// GFLOP/s of the accumulation FLOP over the whole iteration's median time.
+        public var gflops: Double { Double(images) * flopsPerImage / seconds / 1e9 }
+    }
+
+    /// Per layer, in the order the shapes were given.
+    public var layers: [Layer]
+    /// Images streamed through each layer per timed iteration.
+    public var images: Int
+
+    /// Images per second through every layer's analysis one after the other: images / the sum of the layers'
+    /// median seconds (what phase 3 of a run with these layers computes, reading aside).
+    public var imagesPerSecond: Double { Double(images) / layers.reduce(0) { $0 + $1.seconds } }
+    /// Accumulation GFLOP/s over all layers.
+    public var gflops: Double {
+        Double(images) * layers.reduce(0) { $0 + $1.flopsPerImage } / layers.reduce(0) { $0 + $1.seconds } / 1e9
+    }
+
+    /// Median of `values` (NaN when empty).
+    public static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return .nan }
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
+    /// Times the analysis of `images` synthetic images per layer of shape `shapes[l]`, in batches of `batchSize`
+    /// (`RunAnalysis`'s default), under `parameters` plus `sweepThresholds` (`filterlens analyze`'s defaults):
+    /// `warmup` untimed iterations, then `iterations` timed ones per layer.
+    public static func run(shapes: [BlockShape], labelCount: Int = 10, images: Int = 1000, batchSize: Int = 100,
+                           parameters: AnalysisParameters = AnalysisParameters(),
+                           sweepThresholds: [Double] = [0.2, 0.3, 0.5, 0.7],
+                           warmup: Int = 1, iterations: Int = 3, seed: UInt64 = 1) -> AnalysisBenchmark {
+        precondition(labelCount >= 2 && images >= 1 && batchSize >= 1 && warmup >= 0 && iterations >= 1,
+                     "labels >= 2, images, batch size and iterations >= 1, warm-up >= 0")
+        let thresholds = RunAnalysis.thresholdsSwept(parameters: parameters, sweepThresholds: sweepThresholds)
+        var random = SplitMix(seed: seed)
+        var layers: [Layer] = []
+        for (index, shape) in shapes.enumerated() {
+            precondition(shape.channels >= 1 && shape.height >= 1 && shape.width >= 1, "layer shapes must be positive")
+            let bound = 1 / Float(shape.count).squareRoot()
+            let weights = (0..<(labelCount * shape.count)).map { _ in random.uniform(-bound, bound) }
+            let batch = min(batchSize, images)
+            let activations = (0..<(batch * shape.count)).map { _ in max(0, random.uniform(-1, 1)) }
+            let labels = (0..<images).map { _ in Int32(truncatingIfNeeded: random.next() % UInt64(labelCount)) }
+            var result = Layer(layer: index + 1, shape: shape, labelCount: labelCount, images: images, imagesAccumulated: 0,
+                               filtersAnalysed: 0, accumulationSeconds: [], matricesSeconds: [])
+            for iteration in 0..<(warmup + iterations) {
+                let start = DispatchTime.now().uptimeNanoseconds
+                let accumulator = FieldAccumulator(weights: weights, labelCount: labelCount, channels: shape.channels,
+                                                   height: shape.height, width: shape.width)
+                activations.withUnsafeBufferPointer { values in
+                    labels.withUnsafeBufferPointer { labels in
+                        var from = 0
+                        while from < images {
+                            let count = min(batch, images - from)
+                            accumulator.add(activations: values.baseAddress!, labels: labels.baseAddress! + from, batch: count)
+                            from += count
+                        }
+                    }
+                }
+                let middle = DispatchTime.now().uptimeNanoseconds
+                let (analysis, sweep) = RunAnalysis.analyse(accumulator.rawMatrices(), parameters: parameters, thresholds: thresholds)
+                let end = DispatchTime.now().uptimeNanoseconds
+                precondition(sweep.count == thresholds.count, "one summary per threshold")
+                if iteration >= warmup {
+                    result.accumulationSeconds.append(Double(middle - start) / 1e9)
+                    result.matricesSeconds.append(Double(end - middle) / 1e9)
+                }
+                result.imagesAccumulated = accumulator.imageCount
+                result.filtersAnalysed = analysis.filters.count
+            }
+            layers.append(result)
+        }
+        return AnalysisBenchmark(layers: layers, images: images)
+    }
+}
+
+/// SplitMix64: seeded numbers for the synthetic data (the analysis module has no other generator).
+private struct SplitMix {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    /// The next 64 random bits.
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// A value uniform in [low, high).
+    mutating func uniform(_ low: Float, _ high: Float) -> Float {
+        low + (high - low) * Float(next() >> 40) / Float(1 << 24)
+    }
+}
