@@ -1,33 +1,7 @@
 import Cairo
 import Foundation
 import Testing
-
-/// A fresh empty directory under the system temporary directory.
-func makeScratchDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("cairo-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
-/// Big-endian UInt32 at `offset`.
-func bigEndian(_ data: Data, _ offset: Int) -> UInt32 {
-    data[data.startIndex + offset..<data.startIndex + offset + 4].reduce(0) { $0 << 8 | UInt32($1) }
-}
-
-/// The text of a PDF via poppler's pdftotext, or nil when the tool is not installed.
-func pdfText(_ path: String) throws -> String? {
-    let tool = ["/usr/bin/pdftotext", "/usr/local/bin/pdftotext"].first { FileManager.default.isExecutableFile(atPath: $0) }
-    guard let tool else { return nil }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: tool)
-    process.arguments = [path, "-"]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
-}
+import TestSupport
 
 @Suite("Cairo library")
 struct CairoLibraryTests {
@@ -41,7 +15,7 @@ struct CairoLibraryTests {
 @Suite("Cairo surfaces")
 struct CairoSurfaceTests {
     @Test func pngHasMagicBytesAndRequestedSize() throws {
-        let directory = try makeScratchDirectory()
+        let directory = try makeScratchDirectory(prefix: "cairo-tests")
         defer { try? FileManager.default.removeItem(at: directory) }
         let surface = try CairoSurface.image(width: 120, height: 80)
         let context = try CairoContext(surface: surface)
@@ -63,12 +37,11 @@ struct CairoSurfaceTests {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         #expect(Array(data.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
         #expect(String(decoding: data[12..<16], as: UTF8.self) == "IHDR")
-        #expect(bigEndian(data, 16) == 120)
-        #expect(bigEndian(data, 20) == 80)
+        #expect(pngSize(data) == (120, 80))
     }
 
     @Test func pdfTextIsExtractable() throws {
-        let directory = try makeScratchDirectory()
+        let directory = try makeScratchDirectory(prefix: "cairo-tests")
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("text.pdf").path
         let surface = try CairoSurface.pdf(path: path, widthPoints: 200, heightPoints: 100)

@@ -2,39 +2,12 @@ import Foundation
 import Plot
 import PlotCairo
 import Testing
-
-/// A fresh empty directory under the system temporary directory.
-func makeScratchDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("plot-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
-/// Width and height from a PNG's IHDR chunk.
-func pngSize(_ data: Data) -> (width: Int, height: Int) {
-    func word(_ offset: Int) -> Int { data[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) } }
-    return (word(16), word(20))
-}
-
-/// The text of a PDF via poppler's pdftotext, or nil when the tool is not installed.
-func pdfText(_ path: String) throws -> String? {
-    let tool = ["/usr/bin/pdftotext", "/usr/local/bin/pdftotext"].first { FileManager.default.isExecutableFile(atPath: $0) }
-    guard let tool else { return nil }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: tool)
-    process.arguments = [path, "-"]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
-}
+import TestSupport
 
 @Suite("Figure files")
 struct FigureWriterTests {
     @Test func writesPNGAndPDFOfTheSameFigure() throws {
-        let directory = try makeScratchDirectory()
+        let directory = try makeScratchDirectory(prefix: "plot-tests")
         defer { try? FileManager.default.removeItem(at: directory) }
         let pdf = directory.appendingPathComponent("sample.pdf"), png = directory.appendingPathComponent("sample.png")
         try FigureWriter.write(makeSampleFigure(), pdf: pdf, png: png, dpi: 100)
@@ -64,7 +37,7 @@ struct FigureWriterTests {
     }
 
     @Test func overwritesAnExistingFile() throws {
-        let directory = try makeScratchDirectory()
+        let directory = try makeScratchDirectory(prefix: "plot-tests")
         defer { try? FileManager.default.removeItem(at: directory) }
         let png = directory.appendingPathComponent("small.png")
         try Data("old".utf8).write(to: png)
