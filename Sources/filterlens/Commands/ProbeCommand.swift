@@ -115,6 +115,8 @@ enum PhaseTwo {
             if prober.completedEpochs < recipe.epochs {
                 try save(nil)
                 schedule.reset()
+                try Interruption.stopIfRequested("saved a phase 2 checkpoint after epoch \(prober.completedEpochs) to \(checkpointURL.path); "
+                                                 + "`filterlens probe --resume \(directory.path)` (with the same flags) continues")
             }
         }
         let writer = try RunFileWriter(amending: runURL)

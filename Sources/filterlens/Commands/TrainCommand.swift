@@ -266,6 +266,8 @@ enum PhaseOne {
                        ProgressPrinter.duration(remaining)))
             try saveCheckpoint(trainer, cursor: nil, to: checkpointURL)
             schedule.reset()
+            try Interruption.stopIfRequested("saved a checkpoint after epoch \(trainer.completedEpochs) to \(checkpointURL.path); "
+                                             + "`filterlens train --resume --out \(directory.path)` continues")
         }
         try trainer.writeRunFile(to: directory, provenance: provenance)
         RunDirectory.removeDerived(from: directory, after: "phase 1")

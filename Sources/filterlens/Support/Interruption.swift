@@ -42,6 +42,12 @@ enum Interruption {
     /// Whether a signal asked the training loop to stop.
     static var isStopRequested: Bool { stopRequested.load(ordering: .relaxed) }
 
+    /// Ends the command with `StoppedAfterSaving(message)` if a signal asked to stop (one that arrived after the
+    /// last batch of an epoch or phase, when no loop polls any more).
+    static func stopIfRequested(_ message: @autoclosure () -> String) throws {
+        if isStopRequested { throw StoppedAfterSaving(description: message()) }
+    }
+
     /// Removes temporary files a killed run left in `directory` (".<name>.tmp-<pid>" of a process that no longer runs).
     static func removeStaleTemporaries(in directory: URL) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
