@@ -108,7 +108,7 @@ enum PhaseTwo {
             }
             guard let epochs = finished else {
                 throw StoppedAfterSaving(description: "saved a phase 2 checkpoint to \(checkpointURL.path); "
-                                         + "`filterlens probe --resume \(directory.path)` (with the same flags) continues")
+                                         + Interruption.resumeHint(phase: "probe", directory: directory))
             }
             let cells = epochs.enumerated().map { String(format: "L%d %.3f", $0.offset + 1, $0.element.testSR) }
             say("probe epoch \(epochs[0].epoch)/\(recipe.epochs)  test SR per layer: " + cells.joined(separator: "  "))
@@ -116,7 +116,7 @@ enum PhaseTwo {
                 try save(nil)
                 schedule.reset()
                 try Interruption.stopIfRequested("saved a phase 2 checkpoint after epoch \(prober.completedEpochs) to \(checkpointURL.path); "
-                                                 + "`filterlens probe --resume \(directory.path)` (with the same flags) continues")
+                                                 + Interruption.resumeHint(phase: "probe", directory: directory))
             }
         }
         let writer = try RunFileWriter(amending: runURL)

@@ -28,7 +28,7 @@ struct RunCommand: ParsableCommand {
             let directory = URL(fileURLWithPath: out ?? RunDirectory.defaultPath(
                 preset: training.notation == nil ? training.preset : "custom", seed: training.seed))
             try PhaseOne.run(training, checkpoints: checkpoints, directory: directory, resume: resume, force: force)
-            let resumeHint = "`filterlens run --resume --out \(directory.path)` continues"
+            let resumeHint = Interruption.resumeHint(phase: "run", directory: directory)
             try Interruption.stopIfRequested("stopped after phase 1; \(resumeHint)")
             try PhaseTwo.run(directory: directory, options: probe, checkpoints: checkpoints, resume: resume)
             try Interruption.stopIfRequested("stopped after phase 2; \(resumeHint)")

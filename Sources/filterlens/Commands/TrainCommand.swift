@@ -257,7 +257,7 @@ enum PhaseOne {
             guard let metrics = finished else {
                 let cursor = trainer.cursor!
                 throw StoppedAfterSaving(description: "saved a checkpoint in epoch \(cursor.epoch + 1) after \(cursor.imagesDone) images to "
-                                         + "\(checkpointURL.path); `filterlens train --resume --out \(directory.path)` continues")
+                                         + "\(checkpointURL.path); " + Interruption.resumeHint(phase: "train", directory: directory))
             }
             let remaining = Double(configuration.epochs - trainer.completedEpochs) * metrics.seconds
             say(String(format: "epoch %2d/%d  lr %.4f  train loss %.4f  train SR %.4f  test loss %.4f  test SR %.4f  %5.0f img/s  %5.1fs  ETA %@",
@@ -267,7 +267,7 @@ enum PhaseOne {
             try saveCheckpoint(trainer, cursor: nil, to: checkpointURL)
             schedule.reset()
             try Interruption.stopIfRequested("saved a checkpoint after epoch \(trainer.completedEpochs) to \(checkpointURL.path); "
-                                             + "`filterlens train --resume --out \(directory.path)` continues")
+                                             + Interruption.resumeHint(phase: "train", directory: directory))
         }
         try trainer.writeRunFile(to: directory, provenance: provenance)
         RunDirectory.removeDerived(from: directory, after: "phase 1")

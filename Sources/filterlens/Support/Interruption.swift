@@ -42,6 +42,16 @@ enum Interruption {
     /// Whether a signal asked the training loop to stop.
     static var isStopRequested: Bool { stopRequested.load(ordering: .relaxed) }
 
+    /// The command that continues an interrupted `phase` ("train" or "probe") of the run in `directory`: the
+    /// invoking `filterlens run` when that is what runs, else the phase's own command.
+    static func resumeHint(phase: String, directory: URL) -> String {
+        let invoked = CommandLine.arguments.dropFirst().first ?? phase
+        let command = invoked == "run" ? "filterlens run --resume --out \(directory.path)"
+            : phase == "train" ? "filterlens train --resume --out \(directory.path)"
+            : "filterlens \(phase) --resume \(directory.path)"
+        return "`\(command)` (with the same flags) continues"
+    }
+
     /// Ends the command with `StoppedAfterSaving(message)` if a signal asked to stop (one that arrived after the
     /// last batch of an epoch or phase, when no loop polls any more).
     static func stopIfRequested(_ message: @autoclosure () -> String) throws {
