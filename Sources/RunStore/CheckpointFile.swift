@@ -37,20 +37,23 @@ public struct Checkpoint: Sendable {
     public var buffers: [String: [Float]]
     /// Where the epoch in progress stopped; nil when the checkpoint falls between epochs.
     public var cursor: EpochCursor?
+    /// The run's provenance as collected when it was launched (and amended by resumes), for run.h5's `/provenance`.
+    public var provenance: [String: String]?
 
     public init(configuration: RunConfiguration, completedEpochs: Int, metrics: [EpochMetrics], buffers: [String: [Float]],
-                cursor: EpochCursor? = nil) {
+                cursor: EpochCursor? = nil, provenance: [String: String]? = nil) {
         self.configuration = configuration
         self.completedEpochs = completedEpochs
         self.metrics = metrics
         self.buffers = buffers
         self.cursor = cursor
+        self.provenance = provenance
     }
 }
 
 /// Reads and writes `checkpoint.h5`: root attributes `format` = "filterlens-checkpoint", `format_version`,
-/// `completed_epochs`, `config_json`, `metrics_json` and, inside an epoch, `cursor_json`; one 1-D float32 dataset per
-/// state buffer.
+/// `completed_epochs`, `config_json`, `metrics_json`, `provenance_json` and, inside an epoch, `cursor_json`; one 1-D
+/// float32 dataset per state buffer.
 public enum CheckpointFile {
     /// Root attribute `format` of a checkpoint.
     public static let format = "filterlens-checkpoint"
@@ -60,6 +63,7 @@ public enum CheckpointFile {
                             buffers: [(name: String, values: UnsafeBufferPointer<Float>)]) throws(RunStoreError) {
         var documents = [("config_json", StateFile.json(checkpoint.configuration)), ("metrics_json", StateFile.json(checkpoint.metrics))]
         if let cursor = checkpoint.cursor { documents.append(("cursor_json", StateFile.json(cursor))) }
+        if let provenance = checkpoint.provenance { documents.append(("provenance_json", StateFile.json(provenance))) }
         try StateFile.save(to: url, format: format, integers: [("completed_epochs", checkpoint.completedEpochs)],
                            documents: documents, buffers: buffers)
     }
@@ -69,11 +73,12 @@ public enum CheckpointFile {
         let fix = "the checkpoint is damaged: start the run again without --resume"
         let state = try StateFile.load(from: url, format: format, producer: "filterlens train", fix: fix,
                                        integers: ["completed_epochs"], documents: ["config_json", "metrics_json"],
-                                       optionalDocuments: ["cursor_json"])
+                                       optionalDocuments: ["cursor_json", "provenance_json"])
         return Checkpoint(
             configuration: try state.decode(RunConfiguration.self, "config_json"), completedEpochs: state.integers["completed_epochs"]!,
             metrics: try state.decode([EpochMetrics].self, "metrics_json"), buffers: state.buffers,
-            cursor: try state.decodeIfPresent(EpochCursor.self, "cursor_json"))
+            cursor: try state.decodeIfPresent(EpochCursor.self, "cursor_json"),
+            provenance: try state.decodeIfPresent([String: String].self, "provenance_json"))
     }
 }
 

@@ -77,6 +77,9 @@ struct ResumeTests {
                                under: "/weights")
         try expectSameDatasets(root.appendingPathComponent("whole/run.h5"), root.appendingPathComponent("stopped/run.h5"),
                                under: "/training")
+        let provenance = try H5File.open(root.appendingPathComponent("stopped/run.h5").path).root.openGroup("provenance")
+        #expect(try provenance.stringAttribute("command_line").contains("--checkpoint-minutes"), "the launch's command line is kept")
+        #expect(try provenance.stringAttribute("resumed").contains("train --resume --out stopped"), "the resume is recorded")
     }
 
     @Test("phase 2 killed inside an epoch, then phase 3 killed after a layer: --resume ends bit-identical")

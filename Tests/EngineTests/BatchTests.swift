@@ -55,4 +55,19 @@ struct BatchTests {
         }
         #expect(seen.last?.1.count == (Self.images.count - start - 1) % 8 + 1, "the last batch holds the rest")
     }
+
+    /// A prefetcher released while a fill is queued or running (an epoch stopped early, or one that ends while the
+    /// background thread still holds the last reference) must neither crash nor deadlock.
+    @Test("a prefetcher released with a fill in flight is safe")
+    func releasedMidEpoch() {
+        let order = Array(0..<Self.images.count)
+        for round in 0..<500 {
+            var random: SeededGenerator? = SeededGenerator(seed: UInt64(round))
+            BatchAssembler.skip(images: 0, random: &random)
+            let prefetcher = BatchPrefetcher(images: Self.images, order: order, batchSize: 4, start: 0, random: random)
+            for _ in 0..<(round % 3) { _ = prefetcher.next() }
+        }
+        let whole = BatchPrefetcher(images: Self.images, order: order, batchSize: 36, start: 0, random: nil)
+        while whole.next() != nil {}
+    }
 }

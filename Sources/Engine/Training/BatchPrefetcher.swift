@@ -5,7 +5,7 @@ import Tensor
 /// One epoch's training batches, assembled one step ahead on a background thread: while the network trains on
 /// batch k, batch k+1 is scaled and augmented into the other of two buffers. Batches come in the epoch's order and
 /// draw from `random` in that order, so the result is the same as assembling each batch just before its step.
-public final class BatchPrefetcher: @unchecked Sendable {
+public final class BatchPrefetcher {
     /// A batch ready for the network: input (batch x 3 x 32 x 32) and labels (batch), valid until the next `next()`.
     public struct Batch {
         public let input: UnsafePointer<Float>
@@ -13,15 +13,42 @@ public final class BatchPrefetcher: @unchecked Sendable {
         public let size: Int
     }
 
-    private let images: LabeledImages
-    private let order: [Int]
+    /// What the background fills work on. Each queued fill holds it, so it (and its buffers) outlives the last fill
+    /// even when the prefetcher is released first; the prefetcher itself is never held by the queue.
+    private final class Assembly: @unchecked Sendable {
+        let images: LabeledImages
+        let order: [Int]
+        var random: SeededGenerator?
+        let assembler = BatchAssembler()
+        let inputs: [FloatBuffer]
+        let labels: [UnsafeMutablePointer<Int32>]
+        let filled = [DispatchSemaphore(value: 0), DispatchSemaphore(value: 0)]
+
+        init(images: LabeledImages, order: [Int], batchSize: Int, random: SeededGenerator?) {
+            self.images = images
+            self.order = order
+            self.random = random
+            inputs = (0..<2).map { _ in FloatBuffer(count: batchSize * CIFAR10.pixelsPerImage) }
+            labels = (0..<2).map { _ in
+                let pointer = UnsafeMutablePointer<Int32>.allocate(capacity: batchSize)
+                pointer.initialize(repeating: 0, count: batchSize)
+                return pointer
+            }
+        }
+
+        deinit { labels.forEach { $0.deallocate() } }
+
+        /// Fills buffer `target` with the images at `order[from..<from + size]` and signals it.
+        func fill(_ target: Int, from: Int, size: Int) {
+            assembler.fill(input: inputs[target].pointer, labels: labels[target], from: images,
+                           indices: order[from..<(from + size)], random: &random)
+            filled[target].signal()
+        }
+    }
+
+    private let assembly: Assembly
     private let batchSize: Int
-    private var random: SeededGenerator?
-    private let assembler = BatchAssembler()
-    private let inputs: [FloatBuffer]
-    private let labels: [UnsafeMutablePointer<Int32>]
     private let queue = DispatchQueue(label: "filterlens.batch-prefetch")
-    private var filled: [DispatchSemaphore] = [DispatchSemaphore(value: 0), DispatchSemaphore(value: 0)]
     /// First image of the next batch to hand out, and of the next batch to assemble.
     private var nextOut: Int, nextIn: Int
     private var slot = 0
@@ -29,33 +56,20 @@ public final class BatchPrefetcher: @unchecked Sendable {
     /// Batches of `batchSize` of `images` in `order`, starting at position `start` (a resumed epoch); `random`
     /// (already advanced past the images before `start`) augments them, nil leaves them as they are.
     public init(images: LabeledImages, order: [Int], batchSize: Int, start: Int, random: SeededGenerator?) {
-        self.images = images
-        self.order = order
+        assembly = Assembly(images: images, order: order, batchSize: batchSize, random: random)
         self.batchSize = batchSize
-        self.random = random
-        inputs = (0..<2).map { _ in FloatBuffer(count: batchSize * CIFAR10.pixelsPerImage) }
-        labels = (0..<2).map { _ in
-            let pointer = UnsafeMutablePointer<Int32>.allocate(capacity: batchSize)
-            pointer.initialize(repeating: 0, count: batchSize)
-            return pointer
-        }
         nextOut = start
         nextIn = start
         assembleAhead(into: 0)
     }
 
-    deinit {
-        queue.sync {}   // let a fill in flight finish before its buffers go
-        labels.forEach { $0.deallocate() }
-    }
-
     /// The next batch (waiting for its assembly if needed), or nil at the end of the epoch. Starts assembling the
     /// batch after it into the other buffer.
     public func next() -> Batch? {
-        guard nextOut < order.count else { return nil }
-        filled[slot].wait()
-        let size = min(batchSize, order.count - nextOut)
-        let batch = Batch(input: inputs[slot].pointer, labels: labels[slot], size: size)
+        guard nextOut < assembly.order.count else { return nil }
+        assembly.filled[slot].wait()
+        let size = min(batchSize, assembly.order.count - nextOut)
+        let batch = Batch(input: assembly.inputs[slot].pointer, labels: assembly.labels[slot], size: size)
         nextOut += size
         slot = 1 - slot
         assembleAhead(into: slot)
@@ -64,14 +78,10 @@ public final class BatchPrefetcher: @unchecked Sendable {
 
     /// Queues the assembly of the batch at `nextIn` into buffer `target` (nothing past the end of the epoch).
     private func assembleAhead(into target: Int) {
-        guard nextIn < order.count else { return }
-        let from = nextIn
-        let size = min(batchSize, order.count - from)
+        guard nextIn < assembly.order.count else { return }
+        let from = nextIn, size = min(batchSize, assembly.order.count - from)
         nextIn += size
-        queue.async { [self] in
-            assembler.fill(input: inputs[target].pointer, labels: labels[target], from: images,
-                           indices: order[from..<(from + size)], random: &random)
-            filled[target].signal()
-        }
+        let assembly = assembly
+        queue.async { assembly.fill(target, from: from, size: size) }
     }
 }

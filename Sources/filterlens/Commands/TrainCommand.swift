@@ -201,7 +201,7 @@ extension RunDirectory {
 /// Phase 1 wiring: data, trainer, checkpoints, progress, outputs.
 enum PhaseOne {
     static func run(_ options: TrainingOptions, checkpoints: CheckpointOptions, directory: URL, resume: Bool, force: Bool) throws {
-        let provenance = Provenance.collect()   // at launch: the checkout the binary was started from
+        var provenance = Provenance.collect()   // at launch: the checkout the binary was started from
         Interruption.removeStaleTemporaries(in: directory)
         let checkpointURL = directory.appendingPathComponent(RunLayout.checkpointFile)
         var checkpoint: Checkpoint?
@@ -210,6 +210,9 @@ enum PhaseOne {
                 throw UsageError("\(checkpointURL.path): no checkpoint to resume from; start the run without --resume")
             }
             checkpoint = try CheckpointFile.load(from: checkpointURL)
+            if let original = checkpoint?.provenance {
+                provenance = Provenance.resumed(original, by: provenance)
+            }
         } else {
             try RunDirectory.prepareNew(directory, force: force)
         }
@@ -247,10 +250,10 @@ enum PhaseOne {
             let finished = try Interruption.stoppingAfterBatch {
                 try trainer.trainEpoch(progress: progress.show) { cursor in
                     if Interruption.isStopRequested {
-                        try saveCheckpoint(trainer, cursor: cursor, to: checkpointURL)
+                        try saveCheckpoint(trainer, cursor: cursor, provenance: provenance, to: checkpointURL)
                         return .stop
                     }
-                    if schedule.isDue() { try saveCheckpoint(trainer, cursor: cursor, to: checkpointURL) }
+                    if schedule.isDue() { try saveCheckpoint(trainer, cursor: cursor, provenance: provenance, to: checkpointURL) }
                     return .proceed
                 }
             }
@@ -264,7 +267,7 @@ enum PhaseOne {
                        metrics.epoch, configuration.epochs, metrics.learningRate, metrics.trainLoss, metrics.trainSR,
                        metrics.testLoss, metrics.testSR, metrics.imagesPerSecond, metrics.seconds,
                        ProgressPrinter.duration(remaining)))
-            try saveCheckpoint(trainer, cursor: nil, to: checkpointURL)
+            try saveCheckpoint(trainer, cursor: nil, provenance: provenance, to: checkpointURL)
             schedule.reset()
             try Interruption.stopIfRequested("saved a checkpoint after epoch \(trainer.completedEpochs) to \(checkpointURL.path); "
                                              + Interruption.resumeHint(phase: "train", directory: directory))
@@ -277,11 +280,11 @@ enum PhaseOne {
                    trainer.metrics.last?.testSR ?? .nan, directory.appendingPathComponent(RunLayout.runFile).path, RunLayout.activationsFile))
     }
 
-    /// Saves the trainer's state, inside an epoch at `cursor` or (nil) between epochs.
-    static func saveCheckpoint(_ trainer: Trainer, cursor: EpochCursor?, to url: URL) throws {
+    /// Saves the trainer's state, inside an epoch at `cursor` or (nil) between epochs, with the run's provenance.
+    static func saveCheckpoint(_ trainer: Trainer, cursor: EpochCursor?, provenance: [String: String], to url: URL) throws {
         let buffers = trainer.stateBuffers.map { (name: $0.name, values: UnsafeBufferPointer(start: $0.buffer.pointer, count: $0.buffer.count)) }
         let checkpoint = Checkpoint(configuration: trainer.configuration, completedEpochs: trainer.completedEpochs,
-                                    metrics: trainer.metrics, buffers: [:], cursor: cursor)
+                                    metrics: trainer.metrics, buffers: [:], cursor: cursor, provenance: provenance)
         try CheckpointFile.save(checkpoint, to: url, buffers: buffers)
     }
 }
