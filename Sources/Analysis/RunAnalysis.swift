@@ -169,6 +169,33 @@ public enum RunAnalysis {
         return accumulator.rawMatrices()
     }
 
+    /// How the `analysis.h5` in `directory` departs from one made with `parameters` and `sweepThresholds`: nil when it
+    /// was made with them, else a phrase naming what differs (e.g. "threshold 0.30, not 0.50") or why it can't be read.
+    public static func departure(ofAnalysisIn directory: URL, from parameters: AnalysisParameters,
+                                 sweepThresholds: [Double]) -> String? {
+        let reader: AnalysisFileReader
+        do { reader = try AnalysisFileReader(directory.appendingPathComponent(RunLayout.analysisFile)) } catch {
+            return "it can't be read (\(error.problem))"
+        }
+        var differences: [String] = []
+        let threshold = reader.number("threshold")
+        if threshold != parameters.threshold {
+            differences.append(String(format: "threshold %@, not %.2f", threshold.map { String(format: "%.2f", $0) } ?? "missing",
+                                      parameters.threshold))
+        }
+        let normalization = reader.string("normalization")
+        if normalization != parameters.normalization.rawValue {
+            differences.append("\(normalization ?? "no") normalization, not \(parameters.normalization.rawValue)")
+        }
+        let wanted = thresholdsSwept(parameters: parameters, sweepThresholds: sweepThresholds)
+        let swept = (try? reader.sweep("snr"))?.thresholds
+        if swept != wanted {
+            let list = { (values: [Double]) in values.map { String(format: "%.2f", $0) }.joined(separator: ",") }
+            differences.append("sweep \(swept.map(list) ?? "missing"), not \(list(wanted))")
+        }
+        return differences.isEmpty ? nil : differences.joined(separator: "; ")
+    }
+
     /// The thresholds of the sweep: `parameters.threshold` and `sweepThresholds`, without repeats, increasing.
     static func thresholdsSwept(parameters: AnalysisParameters, sweepThresholds: [Double]) -> [Double] {
         ([parameters.threshold] + sweepThresholds).reduce(into: [Double]()) { if !$0.contains($1) { $0.append($1) } }.sorted()

@@ -128,5 +128,16 @@ struct ResumeTests {
         for phase in ["phase 1", "phase 2", "phase 3"] {
             #expect(again.output.contains("\(phase) of "), "\(phase) kept: \(again.output)")
         }
+        #expect(again.output.contains("is complete; nothing to resume"), "\(again.output)")
+
+        // Other analysis flags: `run --resume` analyses again with them, and keeps the result the next time.
+        let rethreshold = try runFilterLens(["run", "--resume", "--out", "killed", "--data", "data", "--threshold", "0.5"] + probe,
+                                            in: root)
+        #expect(rethreshold.status == 0, "\(rethreshold.errors)")
+        #expect(rethreshold.output.contains("departs from the flags given: threshold 0.30, not 0.50"), "\(rethreshold.output)")
+        #expect(try H5File.open(root.appendingPathComponent("killed/analysis.h5").path).root.doubleAttribute("threshold") == 0.5)
+        let kept = try runFilterLens(["run", "--resume", "--out", "killed", "--data", "data", "--threshold", "0.5"] + probe, in: root)
+        #expect(kept.status == 0, "\(kept.errors)")
+        #expect(kept.output.contains("killed is complete; nothing to resume"), "\(kept.output)")
     }
 }

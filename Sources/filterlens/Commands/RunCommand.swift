@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Analysis
 import RunStore
 
 /// `filterlens run`: all phases and the report in one command.
@@ -7,7 +8,7 @@ struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Train, probe, analyze, draw the figures and write the report; prints the report's path.",
-        discussion: "The default preset, small, finishes in a few minutes on 2 cores. --resume continues an interrupted run in whichever phase it stopped: phases already complete are kept, phases 1 and 2 continue from their checkpoints, the analysis from its last finished layer.")
+        discussion: "The default preset, small, finishes in a few minutes on 2 cores. --resume continues an interrupted run in whichever phase it stopped: phases already complete are kept (a finished analysis only if made with the analysis flags given; else it is redone), phases 1 and 2 continue from their checkpoints, the analysis from its last finished layer.")
 
     @OptionGroup var training: TrainingOptions
     @OptionGroup var probe: ProbeOptions
@@ -32,13 +33,23 @@ struct RunCommand: ParsableCommand {
             try Interruption.stopIfRequested("stopped after phase 1; \(resumeHint)")
             try PhaseTwo.run(directory: directory, options: probe, checkpoints: checkpoints, resume: resume)
             try Interruption.stopIfRequested("stopped after phase 2; \(resumeHint)")
-            if resume && FileManager.default.fileExists(atPath: directory.appendingPathComponent(RunLayout.analysisFile).path) {
-                say("phase 3 of \(directory.path) is complete; nothing to resume")
-            } else {
-                try PhaseThree.run(directory: directory, options: analysis, resume: resume)
-            }
+            try runPhaseThree(directory: directory)
             let report = try ReportWiring.run(directory: directory)
             say("report: \(report.path)")
         }
+    }
+
+    /// Phase 3, skipped on `--resume` when analysis.h5 exists and was made with the analysis flags given.
+    private func runPhaseThree(directory: URL) throws {
+        let analysisFile = directory.appendingPathComponent(RunLayout.analysisFile)
+        guard resume, FileManager.default.fileExists(atPath: analysisFile.path) else {
+            return try PhaseThree.run(directory: directory, options: analysis, resume: resume)
+        }
+        guard let departure = RunAnalysis.departure(ofAnalysisIn: directory, from: analysis.parameters,
+                                                    sweepThresholds: try analysis.sweepThresholds()) else {
+            return say("phase 3 of \(directory.path) is complete; nothing to resume")
+        }
+        say("phase 3 of \(directory.path) is complete but \(RunLayout.analysisFile) departs from the flags given: \(departure); analysing again")
+        try PhaseThree.run(directory: directory, options: analysis, resume: false)
     }
 }
