@@ -58,17 +58,17 @@ let package = Package(
         ]),
 
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
-        // Helpers shared by test targets (scratch folders, PNG and PDF checks).
+        // Helpers shared by test targets (scratch folders, PNG and PDF checks, fuzz trial counts).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CairoTests", dependencies: ["Cairo", "TestSupport"]),
         .testTarget(name: "BLASTests", dependencies: ["BLAS"]),
-        .testTarget(name: "CIFARTests", dependencies: ["CIFAR"]),
-        .testTarget(name: "RunStoreTests", dependencies: ["RunStore", "HDF5"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Tensor", "BLAS", "RunStore", "HDF5", "CIFAR"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CIFARTests", dependencies: ["CIFAR", "TestSupport"]),
+        .testTarget(name: "RunStoreTests", dependencies: ["RunStore", "HDF5", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Tensor", "BLAS", "RunStore", "HDF5", "CIFAR", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "RunStore", "HDF5"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot", "PlotCairo", "TestSupport"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Plot", "RunStore"]),
-        .testTarget(name: "CLITests", dependencies: ["HDF5", "CIFAR"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CLITests", dependencies: ["HDF5", "CIFAR", "TestSupport"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )

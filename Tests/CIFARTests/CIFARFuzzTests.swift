@@ -1,12 +1,16 @@
 import CIFAR
 import Foundation
 import Testing
+import TestSupport
 
 @Suite("CIFAR-10 reader under random and mutated input")
 struct CIFARFuzzTests {
+    /// Inputs per run; FILTERLENS_CIFAR_FUZZ_COUNT raises it for a long one-off run.
+    static let count = fuzzTrials("FILTERLENS_CIFAR_FUZZ_COUNT", standard: 3_000)
+
     /// Feeds 3,000 inputs (random bytes of random lengths, and valid files with flipped bytes, cut or extended) to the
     /// decoder: each must decode or throw a CIFARError, never crash; a decoded result must have consistent sizes.
-    @Test("3,000 random and mutated inputs never crash the decoder")
+    @Test("random and mutated inputs never crash the decoder (3,000 by default)")
     func fuzzDecoder() {
         var state: UInt64 = 0xC1FA_2010
         func next() -> Int {
@@ -15,7 +19,7 @@ struct CIFARFuzzTests {
         }
         let valid = CIFAR10.encode(syntheticImages(4))
         var decoded = 0, rejected = 0
-        for trial in 0..<3_000 {
+        for trial in 0..<Self.count {
             var bytes: Data
             switch trial % 3 {
             case 0:
@@ -36,7 +40,7 @@ struct CIFARFuzzTests {
                 rejected += 1
             }
         }
-        #expect(decoded + rejected == 3_000)
+        #expect(decoded + rejected == Self.count)
         #expect(decoded > 0 && rejected > 0, "both outcomes exercised")
     }
 }

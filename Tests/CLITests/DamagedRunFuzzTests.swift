@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The whole command line against damaged run files: each damaged copy of a real run's run.h5 or activations.h5 is
 /// analysed by a fresh `filterlens analyze` process, which must end on its own (exit 0, or exit 1 with one error
@@ -8,9 +9,9 @@ import Testing
 @Suite("the command line under damaged run files", .serialized)
 struct DamagedRunFuzzTests {
     /// Damaged copies per suite run; FILTERLENS_CLI_FUZZ_COUNT raises it for a long one-off run.
-    static let count = Int(ProcessInfo.processInfo.environment["FILTERLENS_CLI_FUZZ_COUNT"] ?? "") ?? 40
+    static let count = fuzzTrials("FILTERLENS_CLI_FUZZ_COUNT", standard: 40)
     /// Trials before this one are drawn but not run (FILTERLENS_CLI_FUZZ_FIRST), to repeat one late trial.
-    static let first = Int(ProcessInfo.processInfo.environment["FILTERLENS_CLI_FUZZ_FIRST"] ?? "") ?? 0
+    static let first = fuzzTrials("FILTERLENS_CLI_FUZZ_FIRST", standard: 0)
     /// Where the input of a failing trial is kept for reproduction.
     static let failures = FileManager.default.temporaryDirectory.appendingPathComponent("filterlens-fuzz-failures")
 

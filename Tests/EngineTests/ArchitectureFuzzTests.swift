@@ -1,11 +1,15 @@
 import Engine
 import Testing
+import TestSupport
 
 @Suite("architecture notation under random input")
 struct ArchitectureFuzzTests {
+    /// Strings per run; FILTERLENS_NOTATION_FUZZ_COUNT raises it for a long one-off run.
+    static let count = fuzzTrials("FILTERLENS_NOTATION_FUZZ_COUNT", standard: 5_000)
+
     /// 5,000 strings built from notation-like tokens and random characters: each parses or throws an
     /// ArchitectureError that points at a token; never a crash. Parsed ones have consistent block shapes.
-    @Test("5,000 random notation strings never crash the parser")
+    @Test("random notation strings never crash the parser (5,000 by default)")
     func fuzzParser() {
         var state: UInt64 = 0xA4C4_1702
         func next() -> Int {
@@ -14,7 +18,7 @@ struct ArchitectureFuzzTests {
         }
         let pieces = ["64", "M", "M4", "M2", "3", "0", "-8", "x", "M0", "MM", "512", "1e3", "", ",", "  ", "M9", "99999999999999999999", "é"]
         var parsed = 0, rejected = 0
-        for _ in 0..<5_000 {
+        for _ in 0..<Self.count {
             let count = next() % 8
             var tokens: [String] = []
             for _ in 0..<count {
@@ -37,6 +41,7 @@ struct ArchitectureFuzzTests {
                 rejected += 1
             }
         }
-        #expect(parsed > 0 && rejected > 0)
+        #expect(parsed + rejected == Self.count)
+        #expect(parsed > 0 && rejected > 0, "both outcomes exercised")
     }
 }

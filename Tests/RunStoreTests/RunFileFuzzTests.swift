@@ -2,13 +2,14 @@ import Foundation
 import HDF5
 import RunStore
 import Testing
+import TestSupport
 
 @Suite("run-file reader under damaged files", .serialized)
 struct RunFileFuzzTests {
     /// Writes a valid run.h5, then reads 200 damaged copies (random bytes overwritten, or cut short): each must read
     /// or fail with a RunStoreError naming the file; never a crash or a hang.
     /// Damaged copies per run; FILTERLENS_FUZZ_COUNT raises it for a long one-off run.
-    static let count = Int(ProcessInfo.processInfo.environment["FILTERLENS_FUZZ_COUNT"] ?? "") ?? 200
+    static let count = fuzzTrials("FILTERLENS_FUZZ_COUNT", standard: 200)
 
     @Test("damaged run files never crash the reader (200 by default)")
     func fuzzReader() throws {
