@@ -103,7 +103,7 @@ def main():
         torch_train, torch_infer = max(torch_train, train), max(torch_infer, infer)
     report = {
         "preset": args.preset, "batch": args.batch, "threads": args.threads,
-        "openblas_core": engine["openblas_core"], "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", ""),
+        "openblas_core": engine["openblas_core"], "sgemm_gflops": engine.get("sgemm_gflops"), "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", ""),
         "torch_version": version,
         "engine_train_images_per_second": engine["train_images_per_second"],
         "torch_train_images_per_second": round(torch_train, 1),

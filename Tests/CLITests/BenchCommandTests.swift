@@ -14,10 +14,15 @@ struct BenchCommandTests {
         let line = try #require(result.output.split(separator: "\n").last)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         for key in ["train_images_per_second", "inference_images_per_second", "train_step_seconds_median", "sgd_ms",
-                    "data_assembly_ms_per_batch", "data_assembly_share", "analysis_images_per_second"] {
+                    "data_assembly_ms_per_batch", "data_assembly_share", "analysis_images_per_second", "sgemm_gflops",
+                    "train_share_of_sgemm"] {
             #expect(object[key] is NSNumber, "\(key) is a number")
         }
         let step = try #require(object["train_step_seconds_median"] as? Double) * 1000
+        #expect(try #require(object["sgemm_gflops"] as? Double) > 1, "OpenBLAS does more than 1 GFLOP/s")
+        let share = try #require(object["train_share_of_sgemm"] as? Double)
+        let trainGFLOPs = try #require(object["train_gflops"] as? Double), sgemm = try #require(object["sgemm_gflops"] as? Double)
+        #expect(abs(share - trainGFLOPs / sgemm) < 0.01, "the share is train GFLOP/s over sgemm GFLOP/s")
 
         let layers = try #require(object["layers"] as? [[String: Any]])
         #expect(layers.compactMap { $0["name"] as? String } == ["conv1", "conv2", "fc1", "loss"])

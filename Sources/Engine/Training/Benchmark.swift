@@ -155,6 +155,25 @@ public struct EngineBenchmark: Sendable {
                                optimizerSeconds: optimizerTimes, assemblySeconds: assembly)
     }
 
+    /// The machine's ceiling for the engine: GFLOP/s of one square `size` x `size` single-precision product through
+    /// OpenBLAS (2 * size^3 FLOP), median of `iterations` timed products after one untimed one. Convolutions are
+    /// products of other shapes, so a training step reaches a part of this (`filterlens bench` prints the share).
+    public static func sgemmGFLOPs(size: Int = 2048, iterations: Int = 3) -> Double {
+        let a = FloatBuffer(count: size * size), b = FloatBuffer(count: size * size), c = FloatBuffer(count: size * size)
+        var generator = SeededGenerator(seed: 1)
+        for index in 0..<a.count {
+            a[index] = Float(generator.next() % 2001) / 1000 - 1
+            b[index] = Float(generator.next() % 2001) / 1000 - 1
+        }
+        var seconds: [Double] = []
+        for iteration in 0...max(iterations, 1) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            BLAS.sgemm(m: size, n: size, k: size, a: a.pointer, b: b.pointer, c: c.pointer)
+            if iteration > 0 { seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
+        }
+        return 2 * pow(Double(size), 3) / median(seconds) / 1e9
+    }
+
     /// `count` images of random pixel bytes with labels cycling through 0 ..< labelCount.
     private static func syntheticImages(count: Int, labelCount: Int, generator: inout SeededGenerator) -> LabeledImages {
         var pixels = [UInt8](repeating: 0, count: count * CIFAR10.pixelsPerImage)

@@ -11,7 +11,8 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure training and inference images/s and GFLOP/s of the engine (median after warm-up).",
         discussion: """
-            Also prints, per training step, each convolution block's, FC layer's and the loss's forward and backward \
+            Also prints the GFLOP/s of one 2048 x 2048 OpenBLAS sgemm (the machine's ceiling; the training GFLOP/s \
+            as a share of it), per training step each convolution block's, FC layer's and the loss's forward and backward \
             time and share of the step; the time to assemble one augmented batch; and the phase 3 analysis \
             throughput per conv layer on synthetic activations of that layer's shape. \
             Compare with PyTorch on the same machine: python3 scripts/bench_pytorch.py runs both side by side.
@@ -50,6 +51,7 @@ struct BenchCommand: ParsableCommand {
         try reportingFailures {
             let architecture = try Architecture(notation: notation ?? Preset.named(preset)!.notation)
             let result = EngineBenchmark.run(architecture: architecture, batch: batch, warmup: warmup, iterations: iterations)
+            let sgemm = EngineBenchmark.sgemmGFLOPs()
             let shapes = (1...architecture.convolutionCount).map {
                 let shape = architecture.blockOutputShape(layer: $0)
                 return BlockShape(channels: shape.channels, height: shape.height, width: shape.width)
@@ -65,6 +67,8 @@ struct BenchCommand: ParsableCommand {
                 ("train_gflops", number(result.trainGFLOPs, "%.1f")),
                 ("inference_images_per_second", number(result.inferenceImagesPerSecond, "%.1f")),
                 ("inference_gflops", number(result.inferenceGFLOPs, "%.1f")),
+                ("sgemm_gflops", number(sgemm, "%.1f")),
+                ("train_share_of_sgemm", number(result.trainGFLOPs / sgemm, "%.3f")),
                 ("train_step_seconds_median", number(result.trainStepSeconds, "%.4f")),
                 ("iterations", "\(iterations)"),
                 ("sgd_ms", number(result.optimizerStepSeconds * 1000, "%.2f")),
