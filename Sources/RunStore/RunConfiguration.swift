@@ -108,6 +108,20 @@ public struct ProbeConfiguration: Codable, Equatable, Sendable {
         self.batchSize = batchSize
         self.augment = augment
     }
+
+    /// The settings in which `other` differs from this recipe, each as "name: this vs other" (empty when equal).
+    public func differences(from other: ProbeConfiguration) -> [String] {
+        let pairs: [(String, String, String)] = [
+            ("epochs", "\(epochs)", "\(other.epochs)"),
+            ("learning rate", "\(learningRate)", "\(other.learningRate)"),
+            ("learning-rate decay", "\(learningRateDecay)", "\(other.learningRateDecay)"),
+            ("momentum", "\(momentum)", "\(other.momentum)"),
+            ("weight decay", "\(weightDecay)", "\(other.weightDecay)"),
+            ("batch size", "\(batchSize)", "\(other.batchSize)"),
+            ("augmentation", "\(augment)", "\(other.augment)"),
+        ]
+        return pairs.filter { $0.1 != $0.2 }.map { "\($0.0): \($0.1) vs \($0.2)" }
+    }
 }
 
 /// One epoch of phase 1 training.

@@ -99,6 +99,12 @@ struct ResumeTests {
         #expect(waitFor(probeCheckpoint))
         kill(victim.processIdentifier, SIGKILL)
         victim.waitUntilExit()
+        let otherFlags = try runFilterLens(["probe", "--resume", "killed", "--probe-epochs", "3", "--checkpoint-minutes", "0.002"],
+                                           in: root)
+        #expect(otherFlags.status == 1, "\(otherFlags.errors)")
+        #expect(otherFlags.errors.contains("probe-checkpoint.h5") && otherFlags.errors.contains("epochs: 3 vs 2"),
+                "names the file and the setting that differs: \(otherFlags.errors)")
+        #expect(FileManager.default.fileExists(atPath: probeCheckpoint.path), "a refused resume keeps the checkpoint")
         let resumedProbe = try runFilterLens(["probe", "--resume", "killed"] + probe, in: root)
         #expect(resumedProbe.status == 0, "\(resumedProbe.errors)")
         #expect(resumedProbe.output.contains("resuming phase 2"), "\(resumedProbe.output)")

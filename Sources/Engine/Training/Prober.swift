@@ -62,10 +62,15 @@ public final class Prober {
 
     /// Restores a phase 2 checkpoint; it must come from the same recipe, seed and network.
     public func restore(_ checkpoint: ProbeCheckpoint, path: String) throws(RunStoreError) {
-        let fix = "the phase 2 checkpoint belongs to other settings: delete it, or resume with the flags it was started with"
-        guard checkpoint.progress.recipe == recipe, checkpoint.progress.seed == seed,
-              checkpoint.progress.history.count == heads.count else {
-            throw RunStoreError(path: path, object: "/@progress_json", problem: "recipe, seed or layer count differ from this run's", fix: fix)
+        let fix = "the phase 2 checkpoint belongs to other settings: resume with the flags it was started with, or delete it"
+        let differences = recipe.differences(from: checkpoint.progress.recipe)
+        guard differences.isEmpty else {
+            throw RunStoreError(path: path, object: "/@progress_json",
+                                problem: "the flags given differ from the checkpoint's recipe (given vs checkpoint: "
+                                    + differences.joined(separator: ", ") + ")", fix: fix)
+        }
+        guard checkpoint.progress.seed == seed, checkpoint.progress.history.count == heads.count else {
+            throw RunStoreError(path: path, object: "/@progress_json", problem: "seed or layer count differ from this run's", fix: fix)
         }
         for (name, buffer) in stateBuffers {
             guard let values = checkpoint.buffers[name], values.count == buffer.count else {
