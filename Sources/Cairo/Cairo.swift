@@ -20,6 +20,9 @@ public struct CairoError: Error, CustomStringConvertible, Equatable {
         self.path = path
     }
 
+    /// Whether Cairo failed writing its output file (a full disk, a removed directory, a lost mount).
+    public var isWriteError: Bool { status == CAIRO_STATUS_WRITE_ERROR.rawValue }
+
     /// One line: operation, path and Cairo's message.
     public var description: String {
         if let path { return "cairo: \(operation) '\(path)': \(message)" }

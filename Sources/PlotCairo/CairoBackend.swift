@@ -196,7 +196,8 @@ public enum FigureWriter {
             try figure.render(on: CairoBackend(output: output(temporary)))
         } catch let error as CairoError {
             try? FileManager.default.removeItem(atPath: temporary)
-            throw FigureWriteError(path: destination, reason: error.description, cairo: error)
+            let reason = error.isWriteError ? "Cairo: \(error.message); \(writeFailureHint(directory: directory))" : error.description
+            throw FigureWriteError(path: destination, reason: reason, cairo: error)
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
             throw FigureWriteError(path: destination, reason: "\(error)", cairo: nil)
@@ -207,4 +208,17 @@ public enum FigureWriter {
             throw FigureWriteError(path: destination, reason: "rename from temporary file failed: \(reason)", cairo: nil)
         }
     }
+
+    /// Why writing into `directory` may have failed, from its file system's free space (read after the failure).
+    static func writeFailureHint(directory: String) -> String {
+        let attributes = try? FileManager.default.attributesOfFileSystem(forPath: directory)
+        guard let free = (attributes?[.systemFreeSize] as? NSNumber)?.int64Value else {
+            return "check that '\(directory)' is writable and its disk not full"
+        }
+        if free < 4 << 20 {
+            return "the disk of '\(directory)' is full (\(free / 1024) KiB free): free some space and run the command again"
+        }
+        return "check that '\(directory)' is writable (\(free >> 20) MiB free on its disk)"
+    }
+
 }

@@ -3,17 +3,26 @@ import Testing
 
 @Suite("a full disk", .serialized)
 struct FullDiskTests {
-    /// Mounts a 2 MiB tmpfs (needs root; the test is skipped elsewhere) and returns it.
-    static func smallDisk() -> URL? {
+    /// Mounts a tmpfs of `kilobytes` (needs root; the tests are skipped elsewhere) and returns it.
+    static func smallDisk(kilobytes: Int = 2048) -> URL? {
         let mountPoint = FileManager.default.temporaryDirectory.appendingPathComponent("filterlens-full-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
         let mount = Process()
         mount.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        mount.arguments = ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mountPoint.path]
+        mount.arguments = ["mount", "-t", "tmpfs", "-o", "size=\(kilobytes)k", "tmpfs", mountPoint.path]
         mount.standardError = FileHandle.nullDevice
         guard (try? mount.run()) != nil else { return nil }
         mount.waitUntilExit()
         return mount.terminationStatus == 0 ? mountPoint : nil
+    }
+
+    static func unmount(_ disk: URL) {
+        let umount = Process()
+        umount.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        umount.arguments = ["umount", disk.path]
+        try? umount.run()
+        umount.waitUntilExit()
+        try? FileManager.default.removeItem(at: disk)
     }
 
     @Test("writing activations to a full disk ends with one line, exit 1, and intact files")
@@ -22,14 +31,7 @@ struct FullDiskTests {
             print("skipped: mounting a small tmpfs needs root")
             return
         }
-        defer {
-            let umount = Process()
-            umount.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            umount.arguments = ["umount", disk.path]
-            try? umount.run()
-            umount.waitUntilExit()
-            try? FileManager.default.removeItem(at: disk)
-        }
+        defer { Self.unmount(disk) }
         let root = try makeTinyDataset(trainPerFile: 40, test: 2000)
         defer { try? FileManager.default.removeItem(at: root) }
         let out = disk.appendingPathComponent("run")
@@ -43,5 +45,36 @@ struct FullDiskTests {
         #expect(!names.contains { $0.contains(".tmp-") }, "no temporary left: \(names)")
         #expect(names.contains("checkpoint.h5") && names.contains("run.h5"), "what was written before stays: \(names)")
         #expect(!result.errors.contains("crashed"))
+    }
+
+    @Test("figures written to a full disk: one line naming the figure and the full disk, exit 1, no temporaries")
+    func fullDiskReport() throws {
+        let root = try makeTinyDataset(trainPerFile: 40, test: 100)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let training = ["train", "--preset", "tiny", "--data", "data", "--subset", "200", "--test-subset", "100", "--out", "run"]
+        #expect(try runFilterLens(training, in: root).status == 0)
+        #expect(try runFilterLens(["probe", "run", "--probe-epochs", "1"], in: root).status == 0)
+        #expect(try runFilterLens(["analyze", "run"], in: root).status == 0)
+        let run = root.appendingPathComponent("run")
+        let bytes = try FileManager.default.contentsOfDirectory(atPath: run.path).reduce(0) { total, name in
+            total + ((try? FileManager.default.attributesOfItem(atPath: run.appendingPathComponent(name).path)[.size] as? Int) ?? 0)
+        }
+        // Room for the run's files and a few figures, not for all of them.
+        guard let disk = Self.smallDisk(kilobytes: bytes / 1024 + 160) else {
+            print("skipped: mounting a small tmpfs needs root")
+            return
+        }
+        defer { Self.unmount(disk) }
+        let copy = disk.appendingPathComponent("run")
+        try FileManager.default.copyItem(at: run, to: copy)
+        let result = try runFilterLens(["report", copy.path], in: root)
+        #expect(result.status == 1)
+        let lines = result.errors.split(separator: "\n").filter { $0.hasPrefix("error:") }
+        #expect(lines.count == 1, "\(result.errors)")
+        #expect(lines.first?.contains("cannot write figure '\(copy.path)/figures/") == true, "\(result.errors)")
+        #expect(lines.first?.contains("is full") == true, "\(result.errors)")
+        let figures = (try? FileManager.default.contentsOfDirectory(atPath: copy.appendingPathComponent("figures").path)) ?? []
+        #expect(!figures.contains { $0.contains(".tmp-") }, "no temporary left: \(figures)")
+        #expect(!FileManager.default.fileExists(atPath: copy.appendingPathComponent("report.html").path))
     }
 }
