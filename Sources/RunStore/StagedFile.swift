@@ -13,13 +13,18 @@ final class StagedFile {
     init(creating url: URL, format: String) throws(RunStoreError) {
         atomic = try AtomicFile(url)
         let temporary = atomic.temporary.path
-        file = try accessing(fix: Self.fix) { () throws(HDF5Error) in
-            let file = try H5File.create(temporary)
-            try file.root.setAttribute("format", format)
-            try file.root.setAttribute("format_version", RunLayout.version)
-            try file.root.setAttribute("created", RunLayout.timestamp())
-            try file.root.setAttribute("filterlens_version", RunLayout.toolVersion)
-            return file
+        do {
+            file = try accessing(fix: Self.fix) { () throws(HDF5Error) in
+                let file = try H5File.create(temporary)
+                try file.root.setAttribute("format", format)
+                try file.root.setAttribute("format_version", RunLayout.version)
+                try file.root.setAttribute("created", RunLayout.timestamp())
+                try file.root.setAttribute("filterlens_version", RunLayout.toolVersion)
+                return file
+            }
+        } catch {
+            atomic.discard()   // HDF5 may have created the temporary before failing (a full disk)
+            throw error
         }
     }
 
@@ -29,10 +34,16 @@ final class StagedFile {
         do {
             try FileManager.default.copyItem(at: url, to: atomic.temporary)
         } catch {
+            atomic.discard()
             throw RunStoreError(path: url.path, problem: "cannot copy for amending (\(error.localizedDescription))", fix: Self.fix)
         }
         let temporary = atomic.temporary.path
-        file = try accessing(fix: Self.fix) { () throws(HDF5Error) in try H5File.open(temporary, writable: true) }
+        do {
+            file = try accessing(fix: Self.fix) { () throws(HDF5Error) in try H5File.open(temporary, writable: true) }
+        } catch {
+            atomic.discard()
+            throw error
+        }
     }
 
     /// The root group of the file being built.

@@ -47,18 +47,50 @@ struct FullDiskTests {
         #expect(!result.errors.contains("crashed"))
     }
 
-    @Test("figures written to a full disk: one line naming the figure and the full disk, exit 1, no temporaries")
-    func fullDiskReport() throws {
+    /// A tiny run through phase 3 in a new scratch folder: (the folder, the run directory in it).
+    static func analysedRun() throws -> (root: URL, run: URL) {
         let root = try makeTinyDataset(trainPerFile: 40, test: 100)
-        defer { try? FileManager.default.removeItem(at: root) }
         let training = ["train", "--preset", "tiny", "--data", "data", "--subset", "200", "--test-subset", "100", "--out", "run"]
         #expect(try runFilterLens(training, in: root).status == 0)
         #expect(try runFilterLens(["probe", "run", "--probe-epochs", "1"], in: root).status == 0)
         #expect(try runFilterLens(["analyze", "run"], in: root).status == 0)
-        let run = root.appendingPathComponent("run")
-        let bytes = try FileManager.default.contentsOfDirectory(atPath: run.path).reduce(0) { total, name in
-            total + ((try? FileManager.default.attributesOfItem(atPath: run.appendingPathComponent(name).path)[.size] as? Int) ?? 0)
+        return (root, root.appendingPathComponent("run"))
+    }
+
+    /// Bytes of the files `names` in `directory`.
+    static func size(of names: [String], in directory: URL) -> Int {
+        names.reduce(0) { total, name in
+            total + ((try? FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent(name).path)[.size] as? Int) ?? 0)
         }
+    }
+
+    @Test("phase 3 on a full disk: one line naming the file, exit 1, no temporaries; the inputs stay")
+    func fullDiskAnalysis() throws {
+        let (root, run) = try Self.analysedRun()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let inputs = ["run.h5", "activations.h5", "checkpoint.h5"]
+        guard let disk = Self.smallDisk(kilobytes: Self.size(of: inputs, in: run) / 1024 + 40) else {
+            print("skipped: mounting a small tmpfs needs root")
+            return
+        }
+        defer { Self.unmount(disk) }
+        let copy = disk.appendingPathComponent("run")
+        try FileManager.default.createDirectory(at: copy, withIntermediateDirectories: true)
+        for name in inputs { try FileManager.default.copyItem(at: run.appendingPathComponent(name), to: copy.appendingPathComponent(name)) }
+        let result = try runFilterLens(["analyze", copy.path], in: root)
+        #expect(result.status == 1)
+        let lines = result.errors.split(separator: "\n").filter { $0.hasPrefix("error:") }
+        #expect(lines.count == 1 && lines[0].contains("no space left on device") && lines[0].contains(copy.path), "\(result.errors)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: copy.path)
+        #expect(!names.contains { $0.contains(".tmp-") }, "no temporary left: \(names)")
+        #expect(Set(inputs).isSubset(of: names) && !names.contains("analysis.h5"), "\(names)")
+    }
+
+    @Test("figures written to a full disk: one line naming the figure and the full disk, exit 1, no temporaries")
+    func fullDiskReport() throws {
+        let (root, run) = try Self.analysedRun()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let bytes = Self.size(of: try FileManager.default.contentsOfDirectory(atPath: run.path), in: run)
         // Room for the run's files and a few figures, not for all of them.
         guard let disk = Self.smallDisk(kilobytes: bytes / 1024 + 160) else {
             print("skipped: mounting a small tmpfs needs root")
