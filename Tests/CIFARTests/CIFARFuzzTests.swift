@@ -12,23 +12,19 @@ struct CIFARFuzzTests {
     /// decoder: each must decode or throw a CIFARError, never crash; a decoded result must have consistent sizes.
     @Test("random and mutated inputs never crash the decoder (3,000 by default)")
     func fuzzDecoder() {
-        var state: UInt64 = 0xC1FA_2010
-        func next() -> Int {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Int(state >> 33)
-        }
+        var random = FuzzRandom(seed: 0xC1FA_2010)
         let valid = CIFAR10.encode(syntheticImages(4))
         var decoded = 0, rejected = 0
         for trial in 0..<Self.count {
             var bytes: Data
             switch trial % 3 {
             case 0:
-                bytes = Data((0..<(next() % (3 * CIFAR10.recordSize))).map { _ in UInt8(truncatingIfNeeded: next()) })
+                bytes = Data((0..<(random.next() % (3 * CIFAR10.recordSize))).map { _ in UInt8(truncatingIfNeeded: random.next()) })
             case 1:
                 bytes = valid
-                for _ in 0..<(1 + next() % 8) { bytes[next() % bytes.count] = UInt8(truncatingIfNeeded: next()) }
+                for _ in 0..<(1 + random.next() % 8) { bytes[random.next() % bytes.count] = UInt8(truncatingIfNeeded: random.next()) }
             default:
-                bytes = valid.prefix(next() % (valid.count + 1)) + Data(repeating: UInt8(truncatingIfNeeded: next()), count: next() % 4)
+                bytes = valid.prefix(random.next() % (valid.count + 1)) + Data(repeating: UInt8(truncatingIfNeeded: random.next()), count: random.next() % 4)
             }
             do {
                 let images = try CIFAR10.decode(bytes, path: "fuzz-\(trial)")

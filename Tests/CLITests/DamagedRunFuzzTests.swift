@@ -26,11 +26,7 @@ struct DamagedRunFuzzTests {
         let files = ["run.h5", "activations.h5"].map { name in
             (name, try? Data(contentsOf: root.appendingPathComponent("good/\(name)")))
         }
-        var state: UInt64 = 0xDA_4A6E
-        func next() -> Int {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Int(state >> 33)
-        }
+        var random = FuzzRandom(seed: 0xDA_4A6E)
         var passed = 0, refused = 0
         for trial in 0..<Self.count {
             let directory = root.appendingPathComponent("damaged")
@@ -40,9 +36,9 @@ struct DamagedRunFuzzTests {
             for (name, data) in files where name != victim { try data!.write(to: directory.appendingPathComponent(name)) }
             var bytes = try #require(original)
             if trial % 5 == 4 {
-                bytes = bytes.prefix(next() % bytes.count)
+                bytes = bytes.prefix(random.next() % bytes.count)
             } else {
-                for _ in 0..<(1 + next() % 16) { bytes[next() % bytes.count] = UInt8(truncatingIfNeeded: next()) }
+                for _ in 0..<(1 + random.next() % 16) { bytes[random.next() % bytes.count] = UInt8(truncatingIfNeeded: random.next()) }
             }
             guard trial >= Self.first else { continue }
             try bytes.write(to: directory.appendingPathComponent(victim))

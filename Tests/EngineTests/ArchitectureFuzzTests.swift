@@ -11,24 +11,20 @@ struct ArchitectureFuzzTests {
     /// ArchitectureError that points at a token; never a crash. Parsed ones have consistent block shapes.
     @Test("random notation strings never crash the parser (5,000 by default)")
     func fuzzParser() {
-        var state: UInt64 = 0xA4C4_1702
-        func next() -> Int {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Int(state >> 33)
-        }
+        var random = FuzzRandom(seed: 0xA4C4_1702)
         let pieces = ["64", "M", "M4", "M2", "3", "0", "-8", "x", "M0", "MM", "512", "1e3", "", ",", "  ", "M9", "99999999999999999999", "é"]
         var parsed = 0, rejected = 0
         for _ in 0..<Self.count {
-            let count = next() % 8
+            let count = random.next() % 8
             var tokens: [String] = []
             for _ in 0..<count {
-                if next() % 5 == 0 {
-                    tokens.append(String((0..<(1 + next() % 4)).map { _ in Character(UnicodeScalar(UInt8(33 + next() % 90))) }))
+                if random.next() % 5 == 0 {
+                    tokens.append(String((0..<(1 + random.next() % 4)).map { _ in Character(UnicodeScalar(UInt8(33 + random.next() % 90))) }))
                 } else {
-                    tokens.append(pieces[next() % pieces.count])
+                    tokens.append(pieces[random.next() % pieces.count])
                 }
             }
-            let notation = tokens.joined(separator: next() % 4 == 0 ? "," : " ")
+            let notation = tokens.joined(separator: random.next() % 4 == 0 ? "," : " ")
             do {
                 let architecture = try Architecture(notation: notation)
                 for layer in 1...max(architecture.convolutionCount, 1) where architecture.convolutionCount > 0 {

@@ -26,18 +26,14 @@ struct RunFileFuzzTests {
                                         width: 4, epochs: [ProbeEpoch(epoch: 1, trainLoss: 1, testSR: 0.5)], lossFlag: "ok"))
         try writer.commit()
         let original = try Data(contentsOf: url)
-        var state: UInt64 = 0x0F11_E5ED
-        func next() -> Int {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Int(state >> 33)
-        }
+        var random = FuzzRandom(seed: 0x0F11_E5ED)
         var readable = 0, refused = 0
         for trial in 0..<Self.count {
             var bytes = original
             if trial % 4 == 3 {
-                bytes = bytes.prefix(next() % bytes.count)
+                bytes = bytes.prefix(random.next() % bytes.count)
             } else {
-                for _ in 0..<(1 + next() % 16) { bytes[next() % bytes.count] = UInt8(truncatingIfNeeded: next()) }
+                for _ in 0..<(1 + random.next() % 16) { bytes[random.next() % bytes.count] = UInt8(truncatingIfNeeded: random.next()) }
             }
             let damaged = folder.appendingPathComponent("damaged-\(trial).h5")
             try bytes.write(to: damaged)
