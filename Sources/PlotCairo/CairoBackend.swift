@@ -220,5 +220,4 @@ public enum FigureWriter {
         }
         return "check that '\(directory)' is writable (\(free >> 20) MiB free on its disk)"
     }
-
 }

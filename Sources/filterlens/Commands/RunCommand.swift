@@ -1,6 +1,6 @@
+import Analysis
 import ArgumentParser
 import Foundation
-import Analysis
 import RunStore
 
 /// `filterlens run`: all phases and the report in one command.
