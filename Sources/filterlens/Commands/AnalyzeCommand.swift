@@ -58,7 +58,18 @@ struct AnalyzeCommand: ParsableCommand {
 
 /// Phase 3 wiring and its table on the terminal.
 enum PhaseThree {
-    static func run(directory: URL, options: AnalysisOptions, resume: Bool) throws {
+    /// Phase 3. With `resume` and `keepingMatchingAnalysis` (as `run --resume` does), an existing analysis.h5 made
+    /// with the analysis flags given is kept; one made with other flags is redone from scratch.
+    static func run(directory: URL, options: AnalysisOptions, resume: Bool, keepingMatchingAnalysis: Bool = false) throws {
+        let analysisFile = directory.appendingPathComponent(RunLayout.analysisFile)
+        if resume && keepingMatchingAnalysis && FileManager.default.fileExists(atPath: analysisFile.path) {
+            guard let departure = RunAnalysis.departure(ofAnalysisIn: directory, from: options.parameters,
+                                                        sweepThresholds: try options.sweepThresholds()) else {
+                return say("phase 3 of \(directory.path) is complete; nothing to resume")
+            }
+            say("phase 3 of \(directory.path) is complete but \(RunLayout.analysisFile) departs from the flags given: \(departure); analysing again")
+            return try run(directory: directory, options: options, resume: false)
+        }
         Interruption.removeStaleTemporaries(in: directory)
         let started = Date()
         var lastPrint = Date.distantPast

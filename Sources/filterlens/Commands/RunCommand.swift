@@ -1,4 +1,3 @@
-import Analysis
 import ArgumentParser
 import Foundation
 import RunStore
@@ -33,23 +32,9 @@ struct RunCommand: ParsableCommand {
             try Interruption.stopIfRequested("stopped after phase 1; \(resumeHint)")
             try PhaseTwo.run(directory: directory, options: probe, checkpoints: checkpoints, resume: resume)
             try Interruption.stopIfRequested("stopped after phase 2; \(resumeHint)")
-            try runPhaseThree(directory: directory)
+            try PhaseThree.run(directory: directory, options: analysis, resume: resume, keepingMatchingAnalysis: true)
             let report = try ReportWiring.run(directory: directory)
             say("report: \(report.path)")
         }
-    }
-
-    /// Phase 3, skipped on `--resume` when analysis.h5 exists and was made with the analysis flags given.
-    private func runPhaseThree(directory: URL) throws {
-        let analysisFile = directory.appendingPathComponent(RunLayout.analysisFile)
-        guard resume, FileManager.default.fileExists(atPath: analysisFile.path) else {
-            return try PhaseThree.run(directory: directory, options: analysis, resume: resume)
-        }
-        guard let departure = RunAnalysis.departure(ofAnalysisIn: directory, from: analysis.parameters,
-                                                    sweepThresholds: try analysis.sweepThresholds()) else {
-            return say("phase 3 of \(directory.path) is complete; nothing to resume")
-        }
-        say("phase 3 of \(directory.path) is complete but \(RunLayout.analysisFile) departs from the flags given: \(departure); analysing again")
-        try PhaseThree.run(directory: directory, options: analysis, resume: false)
     }
 }
