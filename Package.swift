@@ -2,11 +2,6 @@
 // FilterLens: train a CNN, dissect it filter by filter, and report (see README.md).
 import PackageDescription
 
-/// Compiler settings for the numerical hot paths: release builds drop bounds checks there.
-let fastMath: [SwiftSetting] = [
-    .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
-]
-
 let package = Package(
     name: "FilterLens",
     platforms: [.macOS(.v13)],
@@ -26,20 +21,20 @@ let package = Package(
         // Swift wrappers: the only modules that import the C modules.
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "Cairo", dependencies: ["CCairo"]),
-        .target(name: "BLAS", dependencies: ["COpenBLAS"], swiftSettings: fastMath),
+        .target(name: "BLAS", dependencies: ["COpenBLAS"]),
 
         // Data and numerics.
-        .target(name: "Tensor", swiftSettings: fastMath),
+        .target(name: "Tensor"),
         .target(name: "CIFAR"),
 
         // The public HDF5 layout of run and analysis files (docs/hdf5-layout.md).
         .target(name: "RunStore", dependencies: ["HDF5"]),
 
         // Phase 1 and 2: the CNN engine that trains on the CPU.
-        .target(name: "Engine", dependencies: ["BLAS", "Tensor", "CIFAR", "RunStore"], swiftSettings: fastMath),
+        .target(name: "Engine", dependencies: ["BLAS", "Tensor", "CIFAR", "RunStore"]),
 
         // Phase 3: reads only HDF5 files; never imports the engine.
-        .target(name: "Analysis", dependencies: ["RunStore", "BLAS"], swiftSettings: fastMath),
+        .target(name: "Analysis", dependencies: ["RunStore", "BLAS"]),
 
         // Figures: a plotting model that knows nothing of HDF5 or Cairo, and its Cairo backend.
         .target(name: "Plot"),

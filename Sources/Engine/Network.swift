@@ -27,6 +27,7 @@ public final class Network {
     /// One convolution block's geometry, parameter names and buffers (activations are C x N x H x W).
     private struct Block {
         let inChannels: Int, filters: Int, side: Int, poolSize: Int?
+        let convolution: ConvolutionKernel
         var outSide: Int { side / (poolSize ?? 1) }
         let weight: String, gamma: String, beta: String, runningMean: String, runningVariance: String
         let preActivation: FloatBuffer          // F x N x H x W, convolution output
@@ -65,7 +66,7 @@ public final class Network {
     private let features: FloatBuffer           // N x C*H*W, flattened last block output
     private let gradientA: FloatBuffer          // scratch for activation gradients (largest activation)
     private let gradientB: FloatBuffer          // second scratch, so input and output gradients never alias
-    private let col: FloatBuffer                // im2col scratch
+    private let scratch: ConvolutionScratch     // im2col and Winograd scratch, shared by the layers
     private var outsideLayout: [Int: FloatBuffer] = [:]   // block outputs converted to N x C x H x W on request
     private var convertedLayers: Set<Int> = []            // layers whose outsideLayout holds the last forward
     private var lastBatch = 0
@@ -86,31 +87,41 @@ public final class Network {
 
     /// Default Floats of im2col scratch (see `init`).
     public static let defaultColBudget = 1 << 21
+    /// Default Floats of each of the two Winograd tile buffers (see `init`).
+    public static let defaultTileBudget = 1 << 22
 
-    /// Builds the network for batches of up to `maxBatch` images, parameters drawn from `seed`. `colBudget` caps the
-    /// im2col scratch in Floats (it always holds at least one image of the largest layer); convolutions run over
-    /// chunks of as many images as fit.
-    public init(architecture: Architecture, maxBatch: Int, seed: UInt64, colBudget: Int = Network.defaultColBudget) {
+    /// The convolution algorithm of each conv layer, in order (see `ConvolutionPolicy`).
+    public var convolutionAlgorithms: [ConvolutionAlgorithm] { blocks.map(\.convolution.algorithm) }
+
+    /// Builds the network for batches of up to `maxBatch` images, parameters drawn from `seed`. `algorithms` gives
+    /// each conv layer's algorithm (default: `ConvolutionPolicy.automatic`'s choice; each must support its layer's
+    /// map side). `colBudget` caps the im2col scratch and `tileBudget` each Winograd tile buffer, in Floats (both
+    /// always hold at least one image of the largest layer); convolutions run over chunks of as many images as fit.
+    public init(architecture: Architecture, maxBatch: Int, seed: UInt64, algorithms: [ConvolutionAlgorithm]? = nil,
+                colBudget: Int = Network.defaultColBudget, tileBudget: Int = Network.defaultTileBudget) {
         precondition(maxBatch >= 1, "maxBatch must be positive")
+        let algorithms = algorithms ?? (try! ConvolutionPolicy.automatic.algorithms(for: architecture))
+        precondition(algorithms.count == architecture.blocks.count,
+                     "\(algorithms.count) convolution algorithms for \(architecture.blocks.count) conv layers")
         self.architecture = architecture
         self.maxBatch = maxBatch
         var layout: [(name: String, shape: [Int])] = []
         var statisticsLayout: [(name: String, shape: [Int])] = []
         var channels = architecture.inputChannels
         var largestActivation = 0
-        var colCapacity = 0
         for (index, spec) in architecture.blocks.enumerated() {
             let name = "conv\(index + 1)"
             let f = spec.filters, side = spec.side
+            precondition(algorithms[index].supports(side: side),
+                         "\(algorithms[index].rawValue) cannot tile conv\(index + 1)'s \(side)x\(side) maps")
             layout += [("\(name).weight", [f, channels, 3, 3]), ("\(name).bn.weight", [f]), ("\(name).bn.bias", [f])]
             statisticsLayout += [("\(name).bn.running_mean", [f]), ("\(name).bn.running_var", [f])]
             let activationCount = f * maxBatch * side * side
             largestActivation = max(largestActivation, activationCount, channels * maxBatch * side * side)
-            colCapacity = max(colCapacity, min(channels * 9 * side * side * maxBatch,
-                                               max(channels * 9 * side * side, colBudget)))
             let pooledCount = spec.poolSize.map { activationCount / ($0 * $0) }
             blocks.append(Block(
                 inChannels: channels, filters: f, side: side, poolSize: spec.poolSize,
+                convolution: ConvolutionKernel(algorithm: algorithms[index], channels: channels, filters: f, side: side),
                 weight: "\(name).weight", gamma: "\(name).bn.weight", beta: "\(name).bn.bias",
                 runningMean: "\(name).bn.running_mean", runningVariance: "\(name).bn.running_var",
                 preActivation: FloatBuffer(count: activationCount), activation: FloatBuffer(count: activationCount),
@@ -136,7 +147,8 @@ public final class Network {
         features = FloatBuffer(count: maxBatch * architecture.flattenedSize)
         gradientA = FloatBuffer(count: largestActivation)
         gradientB = FloatBuffer(count: largestActivation)
-        col = FloatBuffer(count: colCapacity)
+        scratch = ConvolutionScratch(kernels: blocks.map(\.convolution), batch: maxBatch, colBudget: colBudget,
+                                     tileBudget: tileBudget)
         initialize(seed: seed)
     }
 
@@ -171,10 +183,8 @@ public final class Network {
         var blockInput = self.input.pointer
         for (index, block) in blocks.enumerated() {
             let n = batch, side = block.side
-            Layers.convolutionForward(input: blockInput, weight: parameters[block.weight].baseAddress!,
-                                      output: block.preActivation.pointer,
-                                      channels: block.inChannels, filters: block.filters, batch: n,
-                                      height: side, width: side, col: col.pointer, colCapacity: col.count)
+            block.convolution.forward(input: blockInput, weight: parameters[block.weight].baseAddress!,
+                                      output: block.preActivation.pointer, batch: n, scratch: scratch)
             Layers.batchNormReLUForward(input: block.preActivation.pointer, output: block.activation.pointer,
                                         gamma: parameters[block.gamma].baseAddress!,
                                         beta: parameters[block.beta].baseAddress!,
@@ -257,11 +267,9 @@ public final class Network {
                                          gradBeta: gradients[block.beta].baseAddress!,
                                          channels: block.filters, count: batch * side * side)
             let blockInput = index == 0 ? input.pointer : blocks[index - 1].output.pointer
-            Layers.convolutionBackward(input: blockInput, weight: parameters[block.weight].baseAddress!,
+            block.convolution.backward(input: blockInput, weight: parameters[block.weight].baseAddress!,
                                        gradOutput: gradOut.pointer, gradWeight: gradients[block.weight].baseAddress!,
-                                       gradInput: index == 0 ? nil : spare.pointer,
-                                       channels: block.inChannels, filters: block.filters, batch: batch,
-                                       height: side, width: side, col: col.pointer, colCapacity: col.count)
+                                       gradInput: index == 0 ? nil : spare.pointer, batch: batch, scratch: scratch)
             swap(&gradOut, &spare)
             lapStart = lap(index, forward: false, since: lapStart)
         }

@@ -101,6 +101,7 @@ public enum RunReport {
                 ("phase 2 recipe", "\(config.probe.epochs) epochs, lr \(config.probe.learningRate) x\(config.probe.learningRateDecay) per epoch, momentum \(config.probe.momentum), weight decay \(config.probe.weightDecay)"),
                 ("images", "\(config.trainImages) training, \(config.testImages) test"),
                 ("seed", String(config.seed)),
+                ("convolutions", config.convolutionAlgorithms?.joined(separator: ", ") ?? "im2col (recorded before the choice existed)"),
             ]
         }
         if !run.metrics.isEmpty {
@@ -108,7 +109,7 @@ public enum RunReport {
             let speed = run.metrics.map(\.imagesPerSecond).reduce(0, +) / Double(run.metrics.count)
             metadata.append(("phase 1 time", String(format: "%.0f s (%.0f training images/s on average)", seconds, speed)))
         }
-        for key in ["command_line", "git_commit", "git_dirty", "started", "machine", "cpu_cores", "memory_gib", "openblas_core",
+        for key in ["command_line", "git_commit", "git_dirty", "started", "machine", "cpu_flags", "cpu_cores", "memory_gib", "openblas_core",
                     "openblas_threads", "openblas_coretype_env", "openblas_config", "hdf5_version", "cairo_version",
                     "swift_version", "filterlens_version"] {
             if let value = run.provenance[key], !value.isEmpty { metadata.append((key.replacingOccurrences(of: "_", with: " "), value)) }

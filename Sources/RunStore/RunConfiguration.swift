@@ -41,12 +41,16 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
     public var dataDirectory: String
     /// Phase 2 recipe.
     public var probe: ProbeConfiguration
+    /// The convolution algorithm of each conv layer ("im2col", "winograd-f2", "winograd-f4"), as trained; nil in
+    /// runs made before FilterLens had a choice (they used im2col).
+    public var convolutionAlgorithms: [String]?
 
     public init(preset: String, notation: String, head: [Int] = [], labelCount: Int = 10, epochs: Int, batchSize: Int = 100,
                 learningRate: Double = 0.05, momentum: Double = 0.9, weightDecay: Double = 5e-4,
                 learningRateDecayFactor: Double = 0.6, learningRateDecayEvery: Int = 20, warmupBatches: Int = 500,
                 augment: Bool = true, seed: UInt64 = 1, trainImages: Int = 50_000, testImages: Int = 10_000,
-                dataset: String = "CIFAR-10", dataDirectory: String = "", probe: ProbeConfiguration = ProbeConfiguration()) {
+                dataset: String = "CIFAR-10", dataDirectory: String = "", probe: ProbeConfiguration = ProbeConfiguration(),
+                convolutionAlgorithms: [String]? = nil) {
         self.preset = preset
         self.notation = notation
         self.head = head
@@ -66,6 +70,7 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
         self.dataset = dataset
         self.dataDirectory = dataDirectory
         self.probe = probe
+        self.convolutionAlgorithms = convolutionAlgorithms
     }
 
     /// The phase 1 learning rate of batch `batch` (0-based, counted over the whole run) in epoch `epoch` (0-based):

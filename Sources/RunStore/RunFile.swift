@@ -47,6 +47,9 @@ public final class RunFileWriter {
             try config.setAttribute("train_images", configuration.trainImages)
             try config.setAttribute("test_images", configuration.testImages)
             try config.setAttribute("data_directory", configuration.dataDirectory)
+            if let algorithms = configuration.convolutionAlgorithms {
+                try config.setAttribute("convolution_algorithms", algorithms.joined(separator: ","))
+            }
             let info = try root.group("provenance")
             for (key, value) in provenance.sorted(by: { $0.key < $1.key }) {
                 try info.setAttribute(key, value)

@@ -69,4 +69,16 @@ struct InterruptionTests {
         #expect(result.errors.contains("diverged"), "\(result.errors)")
         #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("nan/run.h5").path))
     }
+
+    @Test("a NaN test loss at an epoch's end stops the run like a NaN training loss")
+    func divergingTestLoss() throws {
+        let root = try makeTinyDataset(trainPerFile: 100, test: 50)
+        defer { try? FileManager.default.removeItem(at: root) }
+        // The recipe: one small epoch at a huge rate keeps the training loss finite but the test loss NaN.
+        let result = try runFilterLens(["train", "--arch", "64 64 M", "--data", "data", "--subset", "200", "--test-subset", "50",
+                                        "--lr", "1e6", "--epochs", "1", "--out", "nan-test"], in: root)
+        #expect(result.status != 0)
+        #expect(result.errors.contains("diverged: test loss"), "\(result.errors)")
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("nan-test/run.h5").path))
+    }
 }

@@ -30,6 +30,8 @@ extension Architecture {
 /// training step also the time of each stage (convolution block, FC layer, loss) forward and backward, of the SGD
 /// update, and of assembling one augmented batch from stored images.
 public struct EngineBenchmark: Sendable {
+    /// The convolution algorithm of each conv layer.
+    public var algorithms: [ConvolutionAlgorithm]
     /// Seconds per training step (forward, backward, SGD) of each timed iteration.
     public var trainSeconds: [Double]
     /// Seconds per inference forward pass of each timed iteration.
@@ -109,8 +111,9 @@ public struct EngineBenchmark: Sendable {
     /// Times `iterations` training steps and inference passes of `architecture` at `batch` after `warmup` untimed
     /// ones, recording each step's per-stage times, and as many augmented batch assemblies from a pool of 8 batches
     /// of random pixel bytes.
-    public static func run(architecture: Architecture, batch: Int, warmup: Int, iterations: Int, seed: UInt64 = 1) -> EngineBenchmark {
-        let network = Network(architecture: architecture, maxBatch: batch, seed: seed)
+    public static func run(architecture: Architecture, batch: Int, warmup: Int, iterations: Int, seed: UInt64 = 1,
+                           algorithms: [ConvolutionAlgorithm]? = nil) -> EngineBenchmark {
+        let network = Network(architecture: architecture, maxBatch: batch, seed: seed, algorithms: algorithms)
         var optimizer = SGD(parameterCount: network.parameters.buffer.count, momentum: 0.9, weightDecay: 5e-4, nesterov: true)
         let input = FloatBuffer(count: batch * 3 * 32 * 32)
         var generator = SeededGenerator(seed: seed)
@@ -150,7 +153,7 @@ public struct EngineBenchmark: Sendable {
                 }
             }
         }
-        return EngineBenchmark(trainSeconds: train, inferenceSeconds: inference, batch: batch,
+        return EngineBenchmark(algorithms: network.convolutionAlgorithms, trainSeconds: train, inferenceSeconds: inference, batch: batch,
                                forwardFLOPs: architecture.forwardFLOPs, layerTimings: stages,
                                optimizerSeconds: optimizerTimes, assemblySeconds: assembly)
     }

@@ -24,13 +24,17 @@ public struct BatchProgress: Sendable {
     }
 }
 
-/// A numerical fault that stops training: the loss became NaN or infinite.
+/// A numerical fault that stops training: the training loss of a batch, or the test loss after an epoch, became
+/// NaN or infinite.
 public struct TrainingDivergedError: Error, CustomStringConvertible, Sendable {
+    /// 1-based epoch.
     public var epoch: Int
-    public var batch: Int
+    /// 1-based batch whose training loss diverged; nil when the test loss at the epoch's end did.
+    public var batch: Int?
     public var loss: Float
     public var description: String {
-        "training diverged: loss \(loss) at epoch \(epoch), batch \(batch); the last good checkpoint is kept — lower --lr or raise --warmup"
+        let place = batch.map { "loss \(loss) at epoch \(epoch), batch \($0)" } ?? "test loss \(loss) after epoch \(epoch)"
+        return "training diverged: \(place); the last good checkpoint is kept — lower --lr or raise --warmup"
     }
 }
 
@@ -55,12 +59,15 @@ public final class Trainer {
     private let test: LabeledImages
     private let inference: InferencePass
 
-    /// Builds the network of `configuration` (initialized from its seed).
-    public init(configuration: RunConfiguration, architecture: Architecture, train: LabeledImages, test: LabeledImages) {
+    /// Builds the network of `configuration` (initialized from its seed, with its recorded convolution algorithms).
+    public init(configuration: RunConfiguration, architecture: Architecture, train: LabeledImages, test: LabeledImages)
+        throws(ConvolutionPolicyError)
+    {
         self.configuration = configuration
         self.train = train
         self.test = test
-        network = Network(architecture: architecture, maxBatch: configuration.batchSize, seed: configuration.seed)
+        network = Network(architecture: architecture, maxBatch: configuration.batchSize, seed: configuration.seed,
+                          algorithms: try ConvolutionAlgorithm.recorded(configuration.convolutionAlgorithms, for: architecture))
         optimizer = SGD(parameterCount: network.parameters.buffer.count, momentum: Float(configuration.momentum),
                         weightDecay: Float(configuration.weightDecay), nesterov: true)
         inference = InferencePass(batchSize: configuration.batchSize)
@@ -140,6 +147,9 @@ public final class Trainer {
         cursor = nil
         let trainSeconds = Date().timeIntervalSince(start)
         let evaluation = evaluate(test)
+        guard evaluation.loss.isFinite else {
+            throw TrainingDivergedError(epoch: epoch + 1, batch: nil, loss: Float(evaluation.loss))
+        }
         let metrics = EpochMetrics(
             epoch: epoch + 1, learningRate: rate, trainLoss: lossSum / Double(max(seen, 1)),
             trainSR: Double(correct) / Double(max(seen, 1)), testLoss: evaluation.loss, testSR: evaluation.successRate,

@@ -36,6 +36,13 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Synthetic images streamed through each layer's analysis per iteration (0: skip the analysis).")
     var analysisImages = 1000
 
+    @Option(name: .customLong("conv-algorithm"),
+            help: "Convolution algorithm: auto, measure, im2col, winograd-f2, winograd-f4, or one per conv layer, comma-separated.")
+    var convolutionAlgorithm = "auto"
+
+    @Flag(help: "Also time every convolution algorithm on every conv layer (forward and backward at the batch).")
+    var compareAlgorithms = false
+
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
@@ -50,7 +57,11 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         try reportingFailures {
             let architecture = try Architecture(notation: notation ?? Preset.named(preset)!.notation)
-            let result = EngineBenchmark.run(architecture: architecture, batch: batch, warmup: warmup, iterations: iterations)
+            let algorithms = try ConvolutionPolicy(parsing: convolutionAlgorithm).algorithms(for: architecture, batch: batch)
+            let result = EngineBenchmark.run(architecture: architecture, batch: batch, warmup: warmup, iterations: iterations,
+                                             algorithms: algorithms)
+            let comparison = compareAlgorithms
+                ? ConvolutionTimer.measure(architecture: architecture, batch: batch, iterations: iterations) : []
             let sgemm = EngineBenchmark.sgemmGFLOPs()
             let shapes = (1...architecture.convolutionCount).map {
                 let shape = architecture.blockOutputShape(layer: $0)
@@ -62,7 +73,10 @@ struct BenchCommand: ParsableCommand {
             let fields: [(String, String)] = [
                 ("engine", "\"filterlens\""), ("preset", "\"\(notation == nil ? preset : "custom")\""),
                 ("notation", "\"\(architecture.notation)\""), ("batch", "\(batch)"),
+                ("cpu", "\"\(Provenance.machine())\""), ("cpu_flags", "\"\(Provenance.vectorFlags())\""),
                 ("openblas_core", "\"\(BLAS.coreName)\""), ("openblas_threads", "\(BLAS.threadCount)"),
+                ("openblas_coretype_env", "\"\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "")\""),
+                ("convolution_algorithms", "\"" + result.algorithms.map(\.rawValue).joined(separator: ",") + "\""),
                 ("train_images_per_second", number(result.trainImagesPerSecond, "%.1f")),
                 ("train_gflops", number(result.trainGFLOPs, "%.1f")),
                 ("inference_images_per_second", number(result.inferenceImagesPerSecond, "%.1f")),
@@ -88,6 +102,16 @@ struct BenchCommand: ParsableCommand {
                             ("share", number(layer.shareOfStep, "%.4f"))])
                 }
                 var all = fields + [("layers", "[" + layers.joined(separator: ", ") + "]")]
+                if !comparison.isEmpty {
+                    let rows = comparison.map { layer in
+                        object([("layer", "\(layer.layer)"), ("channels", "\(layer.channels)"), ("filters", "\(layer.filters)"),
+                                ("side", "\(layer.side)"), ("fastest", "\"\(layer.fastest.rawValue)\""),
+                                ("milliseconds", object(layer.seconds.map { ($0.algorithm.rawValue,
+                                    object([("forward", number($0.forward * 1000, "%.3f")),
+                                            ("backward", number($0.backward * 1000, "%.3f"))])) }))])
+                    }
+                    all.append(("convolution_algorithm_times", "[" + rows.joined(separator: ", ") + "]"))
+                }
                 if let analysis {
                     let rows = analysis.layers.map { layer in
                         object([("layer", "\(layer.layer)"), ("channels", "\(layer.shape.channels)"),
@@ -102,6 +126,7 @@ struct BenchCommand: ParsableCommand {
             } else {
                 for (name, value) in fields { say("\(name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(value)") }
                 printLayerTable(result)
+                if !comparison.isEmpty { printAlgorithmTable(comparison) }
                 if let analysis { printAnalysisTable(analysis) }
             }
         }
@@ -112,8 +137,10 @@ struct BenchCommand: ParsableCommand {
         say("")
         say("time per training step by layer (median of \(iterations) steps, batch \(batch)):")
         say(row("stage", "kind", "forward ms", "backward ms", "total ms", "share"))
+        var convolutions = result.algorithms.makeIterator()
         for layer in result.layerTimes {
-            say(row(layer.name, layer.kind.rawValue, number(layer.forwardSeconds * 1000, "%.2f"),
+            let kind = layer.kind == .convolutionBlock ? convolutions.next()!.rawValue : layer.kind.rawValue
+            say(row(layer.name, kind, number(layer.forwardSeconds * 1000, "%.2f"),
                     number(layer.backwardSeconds * 1000, "%.2f"),
                     number((layer.forwardSeconds + layer.backwardSeconds) * 1000, "%.2f"),
                     number(100 * layer.shareOfStep, "%.2f%%")))
@@ -125,6 +152,20 @@ struct BenchCommand: ParsableCommand {
         }
         say(String(format: "data assembly (augmented, outside the step): %.2f ms per batch, %.2f%% of assembly + step",
                    result.assemblyBatchSeconds * 1000, 100 * result.assemblyShare))
+    }
+
+    /// Per conv layer, forward + backward ms under each algorithm that can run it, and the fastest.
+    private func printAlgorithmTable(_ layers: [ConvolutionTimer.LayerTimes]) {
+        say("")
+        say("convolution forward + backward ms by algorithm (median of \(iterations), batch \(batch)):")
+        say(row("layer", "C>F @ side", "im2col", "winograd-f2", "winograd-f4", "fastest"))
+        for layer in layers {
+            let cells = ConvolutionAlgorithm.allCases.map { algorithm in
+                layer.seconds.first { $0.algorithm == algorithm }.map { number(($0.forward + $0.backward) * 1000, "%.2f") } ?? "-"
+            }
+            say(row("conv\(layer.layer)", "\(layer.channels)>\(layer.filters) @ \(layer.side)", cells[0], cells[1], cells[2],
+                    layer.fastest.rawValue))
+        }
     }
 
     /// The analysis table: images/s and GFLOP/s per conv layer and over all layers.

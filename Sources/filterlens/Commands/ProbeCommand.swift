@@ -77,7 +77,9 @@ enum PhaseTwo {
             say("phase 2 of \(directory.path) is complete; nothing to resume")
             return
         }
-        let network = Network(architecture: architecture, maxBatch: recipe.batchSize, seed: configuration.seed)
+        let network = Network(architecture: architecture, maxBatch: recipe.batchSize, seed: configuration.seed,
+                              algorithms: try ConvolutionAlgorithm.recorded(configuration.convolutionAlgorithms,
+                                                                            for: architecture))
         try network.load(from: reader)
         let folder = try CIFAR10.batchDirectory(configuration.dataDirectory)
         let train = try CIFAR10.load(.train, from: folder, limit: configuration.trainImages)

@@ -55,6 +55,11 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Folder with the CIFAR-10 binary files (or their parent).")
     var data = DefaultPaths.data
 
+    @Option(name: .customLong("conv-algorithm"),
+            help: ArgumentHelp("Convolution algorithm: auto (the engine's rule), measure (fastest per layer on this machine), im2col, winograd-f2, winograd-f4, or one per conv layer, comma-separated.",
+                               valueName: "algorithm"))
+    var convolutionAlgorithm = "auto"
+
     func validate() throws {
         guard Preset.named(preset) != nil else {
             throw ValidationError("unknown preset \"\(preset)\"; choose one of \(Preset.all.map(\.name).joined(separator: ", "))")
@@ -68,7 +73,13 @@ struct TrainingOptions: ParsableArguments {
         guard momentum >= 0 && momentum < 1 else { throw ValidationError("--momentum must be in [0, 1), got \(momentum)") }
         if let lrDecayEvery, lrDecayEvery < 1 { throw ValidationError("--lr-decay-every must be at least 1") }
         if let warmup, warmup < 0 { throw ValidationError("--warmup must be >= 0") }
-        _ = try architecture()
+        let architecture = try architecture()
+        do {
+            let policy = try ConvolutionPolicy(parsing: convolutionAlgorithm)
+            if policy != .measured { _ = try policy.algorithms(for: architecture) }
+        } catch {
+            throw ValidationError("--conv-algorithm: \(error)")
+        }
     }
 
     /// The architecture these options describe.
@@ -111,6 +122,8 @@ struct TrainingOptions: ParsableArguments {
         configuration.testImages = testSubset ?? preset.testImages ?? 10_000
         configuration.dataset = dataset
         configuration.dataDirectory = dataDirectory
+        configuration.convolutionAlgorithms = try ConvolutionPolicy(parsing: convolutionAlgorithm)
+            .algorithms(for: try architecture(), batch: batch).map(\.rawValue)
         return configuration
     }
 }
@@ -232,10 +245,11 @@ enum PhaseOne {
                                             labelCount: configuration.labelCount)
         let train = try CIFAR10.load(.train, from: folder, limit: configuration.trainImages)
         let test = try CIFAR10.load(.test, from: folder, limit: configuration.testImages)
-        let trainer = Trainer(configuration: configuration, architecture: architecture, train: train, test: test)
+        let trainer = try Trainer(configuration: configuration, architecture: architecture, train: train, test: test)
         if let checkpoint { try trainer.restore(checkpoint) }
         say("run \(directory.path): \(configuration.preset) [\(configuration.notation)], \(architecture.convolutionCount) conv layers, "
-            + "\(trainer.network.parameters.buffer.count) parameters")
+            + "\(trainer.network.parameters.buffer.count) parameters; convolutions "
+            + trainer.network.convolutionAlgorithms.map(\.rawValue).joined(separator: ","))
         say("data \(configuration.dataset): \(train.count) training / \(test.count) test images; "
             + "\(configuration.epochs) epochs, batch \(configuration.batchSize), lr \(configuration.learningRate), seed \(configuration.seed)")
         if let cursor = trainer.cursor {

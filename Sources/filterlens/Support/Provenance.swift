@@ -18,6 +18,7 @@ enum Provenance {
             "openblas_threads": String(BLAS.threadCount),
             "openblas_coretype_env": ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "",
             "machine": machine(),
+            "cpu_flags": vectorFlags(),
             "cpu_cores": String(ProcessInfo.processInfo.activeProcessorCount),
             "memory_gib": String(format: "%.1f", Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824),
             "swift_version": swiftVersion,
@@ -63,6 +64,16 @@ enum Provenance {
         uname(&name)
         let release = withUnsafeBytes(of: &name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         return "\(model) / Linux \(release)"
+    }
+
+    /// The CPU's vector-instruction flags that decide OpenBLAS's kernel and the engine's speed, e.g.
+    /// "avx2 fma avx512f avx512_bf16" (from /proc/cpuinfo; "unknown" elsewhere).
+    static func vectorFlags() -> String {
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return "unknown" }
+        let flags = line.split(separator: " ").map(String.init)
+        let vector = flags.filter { $0 == "avx" || $0 == "avx2" || $0 == "fma" || $0.hasPrefix("avx512") || $0 == "amx_bf16" }
+        return vector.isEmpty ? "none" : vector.joined(separator: " ")
     }
 
     /// The git commit of the working directory and whether it has uncommitted changes ("yes"/"no"/"unknown").

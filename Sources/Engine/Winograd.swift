@@ -1,0 +1,510 @@
+import BLAS
+import Tensor
+
+/// How a 3x3, stride 1, padding 1 convolution computes its products.
+public enum ConvolutionAlgorithm: String, Codable, Sendable, CaseIterable {
+    /// Patches unfolded into a C*9 x pixels matrix and one sgemm: 9 multiplies per channel pair and pixel.
+    case im2col
+    /// Winograd F(2x2, 3x3) (Lavin & Gray 2016): 4x4 input tiles, 16 sgemms; 2.25x fewer multiplies.
+    case winogradF2 = "winograd-f2"
+    /// Winograd F(4x4, 3x3): 6x6 input tiles, 36 sgemms; 4x fewer multiplies, slightly larger rounding error.
+    case winogradF4 = "winograd-f4"
+
+    /// Side m of the output tile, nil for im2col.
+    public var tileSide: Int? {
+        switch self {
+        case .im2col: nil
+        case .winogradF2: 2
+        case .winogradF4: 4
+        }
+    }
+
+    /// Whether this algorithm runs on a feature map of `side` x `side`: Winograd tiles must cover it exactly.
+    public func supports(side: Int) -> Bool {
+        guard let m = tileSide else { return true }
+        return side >= m && side % m == 0
+    }
+
+    /// Multiplies of im2col per multiply of this algorithm (1, 2.25, 4).
+    public var multiplyReduction: Double {
+        guard let m = tileSide else { return 1 }
+        return Double(9 * m * m) / Double((m + 2) * (m + 2))
+    }
+}
+
+/// The Winograd F(m x m, 3 x 3) convolution kernels (Lavin & Gray 2016, "Fast Algorithms for Convolutional Neural
+/// Networks"), on the engine's C x N x H x W activations; each a forward/backward piece on caller-owned buffers.
+///
+/// With alpha = m + 2, an input tile d (alpha x alpha, zero-padded at the image border) and a 3x3 filter g give
+/// the m x m output tile Y = A^T [ (G g G^T) ⊙ (B^T d B) ] A. Over a chunk of T tiles and C input, F output
+/// channels, the elementwise products at each of the alpha² tile positions xi are one sgemm:
+/// M[xi] (F x T) = U[xi] (F x C) * V[xi] (C x T). Buffers:
+/// - U, filter transforms: alpha² x O x I (xi, output channel, input channel);
+/// - V, input transforms: alpha² x C x T; M, products: alpha² x F x T;
+/// - tile t of a chunk = (image - first) * tilesH * tilesW + ty * tilesW + tx, tilesH = H / m, tilesW = W / m.
+/// The input gradient is the same convolution of the output gradient with the flipped, transposed kernel; the
+/// weight gradient is dW = G^T [ sum over tiles (A dY A^T) ⊙ (B^T d B) ] G.
+public struct WinogradTransform: Sendable {
+    /// Output tile side m.
+    public let m: Int
+    /// Input tile side alpha = m + 2.
+    public let alpha: Int
+    /// B^T, alpha x alpha, row-major (applied by `Layers.winogradInput1D`).
+    public let inputMatrix: [Float]
+    /// G, alpha x 3.
+    public let filterMatrix: [Float]
+    /// A^T, m x alpha (applied by `Layers.winogradOutput1D`, and its transpose by `Layers.winogradGradient1D`).
+    public let outputMatrix: [Float]
+    /// The transform of `algorithm` (nil for im2col).
+    public init?(_ algorithm: ConvolutionAlgorithm) {
+        guard let m = algorithm.tileSide else { return nil }
+        self.m = m
+        alpha = m + 2
+        switch m {
+        case 2:
+            inputMatrix = [1, 0, -1, 0,
+                           0, 1, 1, 0,
+                           0, -1, 1, 0,
+                           0, 1, 0, -1]
+            filterMatrix = [1, 0, 0,
+                            0.5, 0.5, 0.5,
+                            0.5, -0.5, 0.5,
+                            0, 0, 1]
+            outputMatrix = [1, 1, 1, 0,
+                            0, 1, -1, -1]
+        default:
+            inputMatrix = [4, 0, -5, 0, 1, 0,
+                           0, -4, -4, 1, 1, 0,
+                           0, 4, -4, -1, 1, 0,
+                           0, -2, -1, 2, 1, 0,
+                           0, 2, -1, -2, 1, 0,
+                           0, 4, 0, -5, 0, 1]
+            filterMatrix = [1.0 / 4, 0, 0,
+                            -1.0 / 6, -1.0 / 6, -1.0 / 6,
+                            -1.0 / 6, 1.0 / 6, -1.0 / 6,
+                            1.0 / 24, 1.0 / 12, 1.0 / 6,
+                            1.0 / 24, -1.0 / 12, 1.0 / 6,
+                            0, 0, 1]
+            outputMatrix = [1, 1, 1, 1, 1, 0,
+                            0, 1, -1, 2, -2, 0,
+                            0, 1, 1, 4, 4, 0,
+                            0, 1, -1, 8, -8, 1]
+        }
+    }
+
+    /// Tile positions per tile, alpha².
+    public var positions: Int { alpha * alpha }
+
+    /// Floats of one tile buffer (V or M) per image and channel for maps of `height` x `width`.
+    public func tileFloats(height: Int, width: Int) -> Int { positions * (height / m) * (width / m) }
+}
+
+extension Layers {
+    // MARK: Winograd transforms
+
+    /// u (alpha² x O x I) = G g G^T for every kernel g. Forward (`flipped` false): O = F filters, I = C channels,
+    /// g = weight[o][i]. Input gradient (`flipped` true): O = C, I = F, g = weight[i][o] rotated by 180 degrees.
+    /// weight is F x C x 3 x 3.
+    public static func winogradFilterTransform(weight: UnsafePointer<Float>, filters: Int, channels: Int,
+                                               flipped: Bool, transform: WinogradTransform,
+                                               u: UnsafeMutablePointer<Float>) {
+        let a = transform.alpha
+        let outputs = flipped ? channels : filters, inputs = flipped ? filters : channels
+        let g = transform.filterMatrix
+        Parallel.forRanges(outputs, grain: 8) { range in
+            var kernel = [Float](repeating: 0, count: 9)
+            var left = [Float](repeating: 0, count: a * 3)       // G g, alpha x 3
+            for o in range {
+                for i in 0..<inputs {
+                    let source = flipped ? weight + (i * channels + o) * 9 : weight + (o * channels + i) * 9
+                    for k in 0..<9 { kernel[k] = flipped ? source[8 - k] : source[k] }
+                    for r in 0..<a {
+                        for s in 0..<3 {
+                            left[r * 3 + s] = g[r * 3] * kernel[s] + g[r * 3 + 1] * kernel[3 + s]
+                                + g[r * 3 + 2] * kernel[6 + s]
+                        }
+                    }
+                    for r in 0..<a {
+                        for s in 0..<a {
+                            let value = left[r * 3] * g[s * 3] + left[r * 3 + 1] * g[s * 3 + 1]
+                                + left[r * 3 + 2] * g[s * 3 + 2]
+                            u[((r * a + s) * outputs + o) * inputs + i] = value
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// gradWeight (F x C x 3 x 3, overwritten) = G^T du G, from du (alpha² x F x C), the weight gradient in the
+    /// Winograd domain summed over all tiles.
+    public static func winogradFilterGradient(du: UnsafePointer<Float>, filters: Int, channels: Int,
+                                              transform: WinogradTransform, gradWeight: UnsafeMutablePointer<Float>) {
+        let a = transform.alpha
+        let g = transform.filterMatrix
+        Parallel.forRanges(filters, grain: 8) { range in
+            var tile = [Float](repeating: 0, count: a * a)
+            var left = [Float](repeating: 0, count: 3 * a)       // G^T du, 3 x alpha
+            for f in range {
+                for c in 0..<channels {
+                    for xi in 0..<(a * a) { tile[xi] = du[(xi * filters + f) * channels + c] }
+                    for r in 0..<3 {
+                        for s in 0..<a {
+                            var sum: Float = 0
+                            for k in 0..<a { sum += g[k * 3 + r] * tile[k * a + s] }
+                            left[r * a + s] = sum
+                        }
+                    }
+                    let out = gradWeight + (f * channels + c) * 9
+                    for r in 0..<3 {
+                        for s in 0..<3 {
+                            var sum: Float = 0
+                            for k in 0..<a { sum += left[r * a + k] * g[k * 3 + s] }
+                            out[r * 3 + s] = sum
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Tiles transformed together in the input, output and gradient transforms: a block's alpha² x block
+    /// scratch stays in the L2 cache, and every 1-D transform runs over `tileBlock` contiguous values.
+    static let winogradTileBlock = 256
+
+    /// Calls `body(start, count, images)` for consecutive blocks of whole images' tiles: images
+    /// start ..< start+images (0-based inside the chunk), whose tiles are count = images * tilesPerImage.
+    @inline(__always)
+    private static func forTileBlocks(images: Int, tilesPerImage: Int, _ body: (Int, Int) -> Void) {
+        let imagesPerBlock = max(1, winogradTileBlock / tilesPerImage)
+        var start = 0
+        while start < images {
+            let count = min(imagesPerBlock, images - start)
+            body(start, count)
+            start += count
+        }
+    }
+
+    /// v (alpha² x C x T) = B^T d B for every tile d of images first ..< first+count of input (C x N x H x W),
+    /// zero-padded by one pixel; T = count * (H/m) * (W/m).
+    public static func winogradInputTransform(input: UnsafePointer<Float>, channels: Int, batch: Int,
+                                              height: Int, width: Int, first: Int, count: Int,
+                                              transform: WinogradTransform, v: UnsafeMutablePointer<Float>) {
+        let m = transform.m, a = transform.alpha
+        let tilesH = height / m, tilesW = width / m, tilesPerImage = tilesH * tilesW
+        let tiles = count * tilesPerImage
+        let imagesPerBlock = max(1, winogradTileBlock / tilesPerImage)
+        let block = imagesPerBlock * tilesPerImage
+        Parallel.forRanges(channels) { range in
+            let gathered = UnsafeMutablePointer<Float>.allocate(capacity: a * a * block)   // [k1][k2][tile] = d
+            let down = UnsafeMutablePointer<Float>.allocate(capacity: a * a * block)       // [j][k2][tile] = B^T d
+            let padded = UnsafeMutablePointer<Float>.allocate(capacity: width + m + 2)      // one row, zero ends
+            padded.initialize(repeating: 0, count: width + m + 2)
+            defer { gathered.deallocate(); down.deallocate(); padded.deallocate() }
+            for c in range {
+                forTileBlocks(images: count, tilesPerImage: tilesPerImage) { start, images in
+                    let blockTiles = images * tilesPerImage
+                    for image in 0..<images {
+                        let plane = input + (c * batch + first + start + image) * height * width
+                        for ty in 0..<tilesH {
+                            let tileBase = (image * tilesH + ty) * tilesW
+                            for k1 in 0..<a {
+                                let y = m * ty - 1 + k1
+                                if y < 0 || y >= height {
+                                    for k2 in 0..<a {
+                                        (gathered + (k1 * a + k2) * blockTiles + tileBase).update(repeating: 0, count: tilesW)
+                                    }
+                                    continue
+                                }
+                                (padded + 1).update(from: plane + y * width, count: width)
+                                for k2 in 0..<a {
+                                    let target = gathered + (k1 * a + k2) * blockTiles + tileBase
+                                    for tx in 0..<tilesW { target[tx] = padded[m * tx + k2] }
+                                }
+                            }
+                        }
+                    }
+                    // down[j][k2] = sum_k1 B^T[j][k1] d[k1][k2]: rows k2 of one k1 are a contiguous a x blockTiles run
+                    winogradInput1D(m: m, source: gathered, sourceStride: a * blockTiles, target: down,
+                                    targetStride: a * blockTiles, count: a * blockTiles)
+                    for j in 0..<a {
+                        winogradInput1D(m: m, source: down + j * a * blockTiles, sourceStride: blockTiles,
+                                        target: v + (j * a * channels + c) * tiles + start * tilesPerImage,
+                                        targetStride: channels * tiles, count: blockTiles)
+                    }
+                }
+            }
+        }
+    }
+
+    /// output (F x N x H x W), images first ..< first+count (overwritten) = A^T M A for the products
+    /// products (alpha² x F x T) of those images' tiles.
+    public static func winogradOutputTransform(products: UnsafePointer<Float>, filters: Int, batch: Int,
+                                               height: Int, width: Int, first: Int, count: Int,
+                                               transform: WinogradTransform, output: UnsafeMutablePointer<Float>) {
+        let m = transform.m, a = transform.alpha
+        let tilesH = height / m, tilesW = width / m, tilesPerImage = tilesH * tilesW
+        let tiles = count * tilesPerImage
+        let block = max(1, winogradTileBlock / tilesPerImage) * tilesPerImage
+        Parallel.forRanges(filters) { range in
+            let across = UnsafeMutablePointer<Float>.allocate(capacity: a * m * block)   // [j][jj][tile] = M A
+            let down = UnsafeMutablePointer<Float>.allocate(capacity: m * m * block)     // [i][jj][tile] = A^T M A
+            defer { across.deallocate(); down.deallocate() }
+            for f in range {
+                forTileBlocks(images: count, tilesPerImage: tilesPerImage) { start, images in
+                    let blockTiles = images * tilesPerImage
+                    for j in 0..<a {
+                        winogradOutput1D(m: m, source: products + (j * a * filters + f) * tiles + start * tilesPerImage,
+                                         sourceStride: filters * tiles, target: across + j * m * blockTiles,
+                                         targetStride: blockTiles, count: blockTiles)
+                    }
+                    // down[i][jj] = sum_j A^T[i][j] across[j][jj]
+                    winogradOutput1D(m: m, source: across, sourceStride: m * blockTiles, target: down,
+                                     targetStride: m * blockTiles, count: m * blockTiles)
+                    for image in 0..<images {
+                        let plane = output + (f * batch + first + start + image) * height * width
+                        for ty in 0..<tilesH {
+                            let tileBase = (image * tilesH + ty) * tilesW
+                            for i in 0..<m {
+                                let row = plane + (m * ty + i) * width
+                                for jj in 0..<m {
+                                    let source = down + (i * m + jj) * blockTiles + tileBase
+                                    for tx in 0..<tilesW { row[m * tx + jj] = source[tx] }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// dm (alpha² x F x T) = A dY A^T for every m x m tile dY of images first ..< first+count of gradOutput
+    /// (F x N x H x W): the adjoint of `winogradOutputTransform`.
+    public static func winogradGradientTransform(gradOutput: UnsafePointer<Float>, filters: Int, batch: Int,
+                                                 height: Int, width: Int, first: Int, count: Int,
+                                                 transform: WinogradTransform, dm: UnsafeMutablePointer<Float>) {
+        let m = transform.m, a = transform.alpha
+        let tilesH = height / m, tilesW = width / m, tilesPerImage = tilesH * tilesW
+        let tiles = count * tilesPerImage
+        let block = max(1, winogradTileBlock / tilesPerImage) * tilesPerImage
+        Parallel.forRanges(filters) { range in
+            let gathered = UnsafeMutablePointer<Float>.allocate(capacity: m * m * block)   // [i][jj][tile] = dY
+            let down = UnsafeMutablePointer<Float>.allocate(capacity: a * m * block)       // [j][jj][tile] = A dY
+            defer { gathered.deallocate(); down.deallocate() }
+            for f in range {
+                forTileBlocks(images: count, tilesPerImage: tilesPerImage) { start, images in
+                    let blockTiles = images * tilesPerImage
+                    for image in 0..<images {
+                        let plane = gradOutput + (f * batch + first + start + image) * height * width
+                        for ty in 0..<tilesH {
+                            let tileBase = (image * tilesH + ty) * tilesW
+                            for i in 0..<m {
+                                let row = plane + (m * ty + i) * width
+                                for jj in 0..<m {
+                                    let target = gathered + (i * m + jj) * blockTiles + tileBase
+                                    for tx in 0..<tilesW { target[tx] = row[m * tx + jj] }
+                                }
+                            }
+                        }
+                    }
+                    winogradGradient1D(m: m, source: gathered, sourceStride: m * blockTiles, target: down,
+                                       targetStride: m * blockTiles, count: m * blockTiles)
+                    for j in 0..<a {
+                        winogradGradient1D(m: m, source: down + j * m * blockTiles, sourceStride: blockTiles,
+                                           target: dm + (j * a * filters + f) * tiles + start * tilesPerImage,
+                                           targetStride: filters * tiles, count: blockTiles)
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: 1-D transforms over contiguous runs
+
+    /// target[r * targetStride + i] = sum_k B^T[r][k] source[k * sourceStride + i], r, k < alpha, i < count.
+    @inline(__always)
+    static func winogradInput1D(m: Int, source s: UnsafePointer<Float>, sourceStride: Int,
+                                target t: UnsafeMutablePointer<Float>, targetStride: Int, count: Int) {
+        let (S, T) = (sourceStride, targetStride)
+        if m == 2 {
+            let (s0, s1, s2, s3) = (s, s + S, s + 2 * S, s + 3 * S)
+            let (t0, t1, t2, t3) = (t, t + T, t + 2 * T, t + 3 * T)
+            for i in 0..<count {
+                let d0 = s0[i], d1 = s1[i], d2 = s2[i], d3 = s3[i]
+                t0[i] = d0 - d2
+                t1[i] = d1 + d2
+                t2[i] = d2 - d1
+                t3[i] = d1 - d3
+            }
+        } else {
+            let (s0, s1, s2, s3, s4, s5) = (s, s + S, s + 2 * S, s + 3 * S, s + 4 * S, s + 5 * S)
+            let (t0, t1, t2, t3, t4, t5) = (t, t + T, t + 2 * T, t + 3 * T, t + 4 * T, t + 5 * T)
+            for i in 0..<count {
+                let d0 = s0[i], d1 = s1[i], d2 = s2[i], d3 = s3[i], d4 = s4[i], d5 = s5[i]
+                t0[i] = 4 * d0 - 5 * d2 + d4
+                t1[i] = -4 * (d1 + d2) + d3 + d4
+                t2[i] = 4 * (d1 - d2) - d3 + d4
+                t3[i] = 2 * (d3 - d1) - d2 + d4
+                t4[i] = 2 * (d1 - d3) - d2 + d4
+                t5[i] = 4 * d1 - 5 * d3 + d5
+            }
+        }
+    }
+
+    /// target[r * targetStride + i] = sum_k A^T[r][k] source[k * sourceStride + i], r < m, k < alpha.
+    @inline(__always)
+    static func winogradOutput1D(m: Int, source s: UnsafePointer<Float>, sourceStride: Int,
+                                 target t: UnsafeMutablePointer<Float>, targetStride: Int, count: Int) {
+        let (S, T) = (sourceStride, targetStride)
+        if m == 2 {
+            let (s0, s1, s2, s3) = (s, s + S, s + 2 * S, s + 3 * S)
+            let (t0, t1) = (t, t + T)
+            for i in 0..<count {
+                let d0 = s0[i], d1 = s1[i], d2 = s2[i], d3 = s3[i]
+                t0[i] = d0 + d1 + d2
+                t1[i] = d1 - d2 - d3
+            }
+        } else {
+            let (s0, s1, s2, s3, s4, s5) = (s, s + S, s + 2 * S, s + 3 * S, s + 4 * S, s + 5 * S)
+            let (t0, t1, t2, t3) = (t, t + T, t + 2 * T, t + 3 * T)
+            for i in 0..<count {
+                let d0 = s0[i], d1 = s1[i], d2 = s2[i], d3 = s3[i], d4 = s4[i], d5 = s5[i]
+                let sum12 = d1 + d2, diff12 = d1 - d2, sum34 = d3 + d4, diff34 = d3 - d4
+                t0[i] = d0 + sum12 + sum34
+                t1[i] = diff12 + 2 * diff34
+                t2[i] = sum12 + 4 * sum34
+                t3[i] = diff12 + 8 * diff34 + d5
+            }
+        }
+    }
+
+    /// target[r * targetStride + i] = sum_k A[r][k] source[k * sourceStride + i] (A = (A^T)^T), r < alpha, k < m:
+    /// the adjoint of `winogradOutput1D`.
+    @inline(__always)
+    static func winogradGradient1D(m: Int, source s: UnsafePointer<Float>, sourceStride: Int,
+                                   target t: UnsafeMutablePointer<Float>, targetStride: Int, count: Int) {
+        let (S, T) = (sourceStride, targetStride)
+        if m == 2 {
+            let (s0, s1) = (s, s + S)
+            let (t0, t1, t2, t3) = (t, t + T, t + 2 * T, t + 3 * T)
+            for i in 0..<count {
+                let y0 = s0[i], y1 = s1[i]
+                t0[i] = y0
+                t1[i] = y0 + y1
+                t2[i] = y0 - y1
+                t3[i] = -y1
+            }
+        } else {
+            let (s0, s1, s2, s3) = (s, s + S, s + 2 * S, s + 3 * S)
+            let (t0, t1, t2, t3, t4, t5) = (t, t + T, t + 2 * T, t + 3 * T, t + 4 * T, t + 5 * T)
+            for i in 0..<count {
+                let y0 = s0[i], y1 = s1[i], y2 = s2[i], y3 = s3[i]
+                let even = y0 + y2, odd = y1 + y3, even4 = y0 + 4 * y2, odd4 = 2 * y1 + 8 * y3
+                t0[i] = y0
+                t1[i] = even + odd
+                t2[i] = even - odd
+                t3[i] = even4 + odd4
+                t4[i] = even4 - odd4
+                t5[i] = y3
+            }
+        }
+    }
+
+    // MARK: Winograd convolution
+
+    /// Images per Winograd chunk so that one tile buffer (alpha² x max(C, F) x tiles) fits `tileCapacity` Floats.
+    public static func winogradChunk(channels: Int, filters: Int, height: Int, width: Int, batch: Int,
+                                     transform: WinogradTransform, tileCapacity: Int) -> Int {
+        let perImage = max(channels, filters) * transform.tileFloats(height: height, width: width)
+        precondition(tileCapacity >= perImage, "Winograd scratch of \(tileCapacity) Floats is below one image (\(perImage))")
+        return max(1, min(batch, tileCapacity / perImage))
+    }
+
+    /// output (F x N x H x W) = conv3x3(input (C x N x H x W), weight (F x C x 3 x 3)) by Winograd. Scratch:
+    /// `u` (alpha² x F x C), `tilesV` and `tilesM` (`tileCapacity` Floats each, at least one image's tiles).
+    public static func winogradConvolutionForward(input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                                  output: UnsafeMutablePointer<Float>,
+                                                  channels: Int, filters: Int, batch: Int, height: Int, width: Int,
+                                                  transform: WinogradTransform, u: UnsafeMutablePointer<Float>,
+                                                  tilesV: UnsafeMutablePointer<Float>,
+                                                  tilesM: UnsafeMutablePointer<Float>, tileCapacity: Int) {
+        precondition(height % transform.m == 0 && width % transform.m == 0,
+                     "Winograd F(\(transform.m)x\(transform.m)) needs map sides divisible by \(transform.m), got \(height)x\(width)")
+        winogradFilterTransform(weight: weight, filters: filters, channels: channels, flipped: false,
+                                transform: transform, u: u)
+        winogradProducts(input: input, inputChannels: channels, outputChannels: filters, batch: batch,
+                         height: height, width: width, transform: transform, u: u, tilesV: tilesV, tilesM: tilesM,
+                         tileCapacity: tileCapacity, output: output)
+    }
+
+    /// out (O x N x H x W) = the Winograd convolution of x (I x N x H x W) with the transformed kernels u
+    /// (alpha² x O x I), chunk by chunk.
+    private static func winogradProducts(input: UnsafePointer<Float>, inputChannels: Int, outputChannels: Int,
+                                         batch: Int, height: Int, width: Int, transform: WinogradTransform,
+                                         u: UnsafePointer<Float>, tilesV: UnsafeMutablePointer<Float>,
+                                         tilesM: UnsafeMutablePointer<Float>, tileCapacity: Int,
+                                         output: UnsafeMutablePointer<Float>) {
+        let chunk = winogradChunk(channels: inputChannels, filters: outputChannels, height: height, width: width,
+                                  batch: batch, transform: transform, tileCapacity: tileCapacity)
+        let tilesPerImage = (height / transform.m) * (width / transform.m)
+        var first = 0
+        while first < batch {
+            let count = min(chunk, batch - first)
+            let tiles = count * tilesPerImage
+            winogradInputTransform(input: input, channels: inputChannels, batch: batch, height: height, width: width,
+                                   first: first, count: count, transform: transform, v: tilesV)
+            for xi in 0..<transform.positions {
+                // M[xi] (O x T) = U[xi] (O x I) * V[xi] (I x T)
+                BLAS.sgemm(m: outputChannels, n: tiles, k: inputChannels,
+                           a: u + xi * outputChannels * inputChannels, b: tilesV + xi * inputChannels * tiles,
+                           c: tilesM + xi * outputChannels * tiles)
+            }
+            winogradOutputTransform(products: tilesM, filters: outputChannels, batch: batch, height: height,
+                                    width: width, first: first, count: count, transform: transform, output: output)
+            first += count
+        }
+    }
+
+    /// The backward of `winogradConvolutionForward`: gradWeight (F x C x 3 x 3, overwritten) and, when
+    /// `gradInput` is given, gradInput (C x N x H x W, overwritten), from gradOutput (F x N x H x W). Scratch:
+    /// `u` (alpha² x C x F), `du` (alpha² x F x C), `tilesV`, `tilesM` (`tileCapacity` Floats each).
+    public static func winogradConvolutionBackward(input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                                   gradOutput: UnsafePointer<Float>,
+                                                   gradWeight: UnsafeMutablePointer<Float>,
+                                                   gradInput: UnsafeMutablePointer<Float>?,
+                                                   channels: Int, filters: Int, batch: Int, height: Int, width: Int,
+                                                   transform: WinogradTransform, u: UnsafeMutablePointer<Float>,
+                                                   du: UnsafeMutablePointer<Float>,
+                                                   tilesV: UnsafeMutablePointer<Float>,
+                                                   tilesM: UnsafeMutablePointer<Float>, tileCapacity: Int) {
+        let chunk = winogradChunk(channels: channels, filters: filters, height: height, width: width, batch: batch,
+                                  transform: transform, tileCapacity: tileCapacity)
+        let tilesPerImage = (height / transform.m) * (width / transform.m)
+        var first = 0
+        while first < batch {
+            let count = min(chunk, batch - first)
+            let tiles = count * tilesPerImage
+            winogradGradientTransform(gradOutput: gradOutput, filters: filters, batch: batch, height: height,
+                                      width: width, first: first, count: count, transform: transform, dm: tilesM)
+            winogradInputTransform(input: input, channels: channels, batch: batch, height: height, width: width,
+                                   first: first, count: count, transform: transform, v: tilesV)
+            for xi in 0..<transform.positions {
+                // dU[xi] (F x C) (+)= dM[xi] (F x T) * V[xi]^T (T x C)
+                BLAS.sgemm(.none, .transposed, m: filters, n: channels, k: tiles,
+                           a: tilesM + xi * filters * tiles, b: tilesV + xi * channels * tiles,
+                           beta: first == 0 ? 0 : 1, c: du + xi * filters * channels)
+            }
+            first += count
+        }
+        winogradFilterGradient(du: du, filters: filters, channels: channels, transform: transform,
+                               gradWeight: gradWeight)
+        if let gradInput {
+            winogradFilterTransform(weight: weight, filters: filters, channels: channels, flipped: true,
+                                    transform: transform, u: u)
+            winogradProducts(input: gradOutput, inputChannels: filters, outputChannels: channels, batch: batch,
+                             height: height, width: width, transform: transform, u: u, tilesV: tilesV,
+                             tilesM: tilesM, tileCapacity: tileCapacity, output: gradInput)
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import Engine
+import Tensor
+import Testing
+
+/// Winograd F(2x2, 3x3) and F(4x4, 3x3) against im2col + sgemm on random data: forward, input gradient and
+/// weight gradient. Tolerance: max |difference| <= 1e-4 (F2) or 5e-4 (F4) times the largest |value| of the
+/// im2col result; inputs uniform in [-1, 1], He-scaled weights, as in training.
+@Suite("Winograd convolutions against im2col")
+struct WinogradTests {
+    /// Relative tolerance of each algorithm (F4's transforms have entries up to 8 and 1/24, so it rounds more).
+    static func tolerance(_ algorithm: ConvolutionAlgorithm) -> Float { algorithm == .winogradF4 ? 5e-4 : 1e-4 }
+
+    struct Shape: CustomTestStringConvertible, Sendable {
+        let channels: Int, filters: Int, batch: Int, side: Int
+        var testDescription: String { "C \(channels) F \(filters) N \(batch) \(side)x\(side)" }
+    }
+
+    static let shapes = [Shape(channels: 3, filters: 5, batch: 3, side: 8), Shape(channels: 16, filters: 8, batch: 2, side: 4),
+                         Shape(channels: 8, filters: 16, batch: 5, side: 16), Shape(channels: 32, filters: 32, batch: 2, side: 32)]
+
+    /// The results of im2col and `algorithm` on the same random problem: (reference, winograd) for output,
+    /// gradWeight and gradInput. `tileCapacity` below a batch forces several chunks.
+    static func compare(_ shape: Shape, _ algorithm: ConvolutionAlgorithm, imagesPerChunk: Int)
+        -> [(name: String, reference: [Float], winograd: [Float])]
+    {
+        let (c, f, n, s) = (shape.channels, shape.filters, shape.batch, shape.side)
+        var random = TestRandom(seed: UInt64(c * 1000 + f * 10 + s))
+        var input = random.uniform(c * n * s * s)
+        let scale = (2 / Float(c * 9)).squareRoot() * 1.7
+        var weight = random.uniform(f * c * 9).map { $0 * scale }
+        var gradOutput = random.uniform(f * n * s * s)
+        let colCapacity = c * 9 * s * s * n
+        var col = [Float](repeating: 0, count: colCapacity)
+        var output = [Float](repeating: .nan, count: f * n * s * s)
+        var gradWeight = [Float](repeating: .nan, count: f * c * 9)
+        var gradInput = [Float](repeating: .nan, count: c * n * s * s)
+        Layers.convolutionForward(input: &input, weight: &weight, output: &output, channels: c, filters: f, batch: n,
+                                  height: s, width: s, col: &col, colCapacity: colCapacity)
+        Layers.convolutionBackward(input: &input, weight: &weight, gradOutput: &gradOutput, gradWeight: &gradWeight,
+                                   gradInput: &gradInput, channels: c, filters: f, batch: n, height: s, width: s,
+                                   col: &col, colCapacity: colCapacity)
+
+        let transform = WinogradTransform(algorithm)!
+        let tileCapacity = max(c, f) * transform.tileFloats(height: s, width: s) * imagesPerChunk
+        var u = [Float](repeating: .nan, count: transform.positions * f * c)
+        var du = [Float](repeating: .nan, count: transform.positions * f * c)
+        var tilesV = [Float](repeating: .nan, count: tileCapacity)
+        var tilesM = [Float](repeating: .nan, count: tileCapacity)
+        var wOutput = [Float](repeating: .nan, count: f * n * s * s)
+        var wGradWeight = [Float](repeating: .nan, count: f * c * 9)
+        var wGradInput = [Float](repeating: .nan, count: c * n * s * s)
+        Layers.winogradConvolutionForward(input: &input, weight: &weight, output: &wOutput, channels: c, filters: f,
+                                          batch: n, height: s, width: s, transform: transform, u: &u,
+                                          tilesV: &tilesV, tilesM: &tilesM, tileCapacity: tileCapacity)
+        Layers.winogradConvolutionBackward(input: &input, weight: &weight, gradOutput: &gradOutput,
+                                           gradWeight: &wGradWeight, gradInput: &wGradInput, channels: c, filters: f,
+                                           batch: n, height: s, width: s, transform: transform, u: &u, du: &du,
+                                           tilesV: &tilesV, tilesM: &tilesM, tileCapacity: tileCapacity)
+        return [("output", output, wOutput), ("weight gradient", gradWeight, wGradWeight),
+                ("input gradient", gradInput, wGradInput)]
+    }
+
+    @Test("F(2x2) and F(4x4) equal im2col: forward, weight gradient, input gradient", arguments: shapes)
+    func matchesIm2col(shape: Shape) {
+        for algorithm in [ConvolutionAlgorithm.winogradF2, .winogradF4] where algorithm.supports(side: shape.side) {
+            for imagesPerChunk in [1, shape.batch] {
+                for (name, reference, winograd) in Self.compare(shape, algorithm, imagesPerChunk: imagesPerChunk) {
+                    let largest = reference.map(abs).max()!
+                    let difference = maxAbsDifference(reference, winograd)
+                    #expect(difference <= Self.tolerance(algorithm) * largest,
+                            "\(algorithm.rawValue) \(name), \(imagesPerChunk) images a chunk: max |diff| \(difference), largest \(largest)")
+                }
+            }
+        }
+    }
+
+    @Test("each algorithm covers exactly the map sides its tiles divide")
+    func supportedSides() {
+        #expect(ConvolutionAlgorithm.im2col.supports(side: 3))
+        #expect(ConvolutionAlgorithm.winogradF2.supports(side: 2) && !ConvolutionAlgorithm.winogradF2.supports(side: 5))
+        #expect(ConvolutionAlgorithm.winogradF4.supports(side: 8) && !ConvolutionAlgorithm.winogradF4.supports(side: 2)
+                && !ConvolutionAlgorithm.winogradF4.supports(side: 6))
+        #expect(ConvolutionAlgorithm.winogradF4.multiplyReduction == 4)
+        #expect(ConvolutionAlgorithm.winogradF2.multiplyReduction == 2.25)
+    }
+
+    @Test("a network trained a few SGD steps with each algorithm stays within rounding of im2col")
+    func trainingSteps() throws {
+        let architecture = try Architecture(notation: "16 16 M 32 32 M 32 M")
+        let batch = 6
+        var random = TestRandom(seed: 31)
+        let input = random.uniform(batch * 3 * 32 * 32)
+        let labels = random.labels(batch, classes: 10)
+        func train(_ algorithm: ConvolutionAlgorithm) throws -> (logits: [Float], weights: [Float]) {
+            let algorithms = try ConvolutionPolicy.everywhere(algorithm).algorithms(for: architecture)
+            let network = Network(architecture: architecture, maxBatch: batch, seed: 4, algorithms: algorithms)
+            #expect(network.convolutionAlgorithms == algorithms)
+            var optimizer = SGD(parameterCount: network.parameters.buffer.count, momentum: 0.9, weightDecay: 5e-4)
+            for _ in 0..<5 {
+                network.forward(input, batch: batch, mode: .training)
+                labels.withUnsafeBufferPointer { _ = network.backward(labels: $0.baseAddress!) }
+                optimizer.step(parameters: network.parameters.buffer, gradients: network.gradients.buffer, learningRate: 0.05)
+            }
+            return (Array(network.forward(input, batch: batch, mode: .inference)), network.parameters.buffer.array)
+        }
+        let reference = try train(.im2col)
+        for algorithm in [ConvolutionAlgorithm.winogradF2, .winogradF4] {
+            let result = try train(algorithm)
+            let logitScale = reference.logits.map(abs).max()!
+            #expect(maxAbsDifference(result.logits, reference.logits) <= 1e-3 * logitScale, "\(algorithm.rawValue) logits")
+            #expect(maxAbsDifference(result.weights, reference.weights) <= 1e-4, "\(algorithm.rawValue) weights")
+        }
+    }
+
+    @Test("policies: the automatic rule, forced algorithms with fallback, per-layer lists and their errors")
+    func policies() throws {
+        let vgg16 = try Architecture.preset("vgg16")
+        let automatic = try ConvolutionPolicy.automatic.algorithms(for: vgg16)
+        #expect(automatic.first == .im2col, "3 input channels stay on im2col")
+        #expect(automatic.last == .winogradF2, "2x2 maps cannot take F(4x4)")
+        #expect(try ConvolutionPolicy(parsing: "winograd-f4").algorithms(for: vgg16).suffix(3) == [.im2col, .im2col, .im2col])
+        #expect(try ConvolutionPolicy(parsing: "im2col") == .everywhere(.im2col))
+        #expect(throws: ConvolutionPolicyError.self) { try ConvolutionPolicy(parsing: "fft") }
+        #expect(throws: ConvolutionPolicyError.self) { try ConvolutionPolicy(parsing: "im2col,winograd-f2").algorithms(for: vgg16) }
+        let allF4 = Array(repeating: "winograd-f4", count: 13).joined(separator: ",")
+        #expect(throws: ConvolutionPolicyError.self) { try ConvolutionPolicy(parsing: allF4).algorithms(for: vgg16) }
+        let tiny = try Architecture(notation: "8 M 8")
+        #expect(try ConvolutionAlgorithm.recorded(nil, for: tiny) == [.im2col, .im2col], "runs from before the choice used im2col")
+        #expect(try ConvolutionAlgorithm.recorded(["im2col", "winograd-f2"], for: tiny) == [.im2col, .winogradF2])
+    }
+}
