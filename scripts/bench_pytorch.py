@@ -2,12 +2,16 @@
 """FilterLens engine vs PyTorch on the CPU: same architecture, batch, threads and machine, in one run.
 
 Usage: python3 scripts/bench_pytorch.py [--preset vgg6] [--batch 128] [--threads 2] [--iterations 5] [--warmup 2]
+                                      [--rounds 2] [--conv-algorithm auto]
 
 Runs `.build/release/filterlens bench --json` (build it first: swift build -c release), then times the same
 network in PyTorch (conv 3x3 without bias + batch norm + ReLU blocks, max-pools, FC head; SGD with Nesterov
 momentum and weight decay; training mode for the step, eval mode for inference), both on random data, and prints
-both results and the ratio engine / PyTorch. The two runs alternate (engine, torch, engine, torch) and each
-side's best median is kept, so background noise hits both alike. Needs torch (CPU build) and numpy.
+both results and the ratio engine / PyTorch. PyTorch is timed in both memory formats, NCHW (contiguous) and
+channels_last (what a performance-minded user sets, and where oneDNN's direct convolutions run); the faster of
+the two is the anchor of each ratio. The runs alternate (engine, torch NCHW, torch channels_last, engine, ...)
+and each side's best median is kept, so background noise hits all alike. Also prints the CPU, its vector flags
+and the OpenBLAS core the engine used. Needs torch (CPU build) and numpy.
 """
 import argparse
 import json
@@ -47,14 +51,17 @@ def median(values):
     return values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
 
 
-def torch_bench(notation, batch, threads, warmup, iterations):
+def torch_bench(notation, batch, threads, warmup, iterations, channels_last=False):
+    """Training and inference images/s of PyTorch (median step), in NCHW or channels_last memory format."""
     import torch
     torch.set_num_threads(threads)
     torch.manual_seed(1)
     model = build(notation)
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    model = model.to(memory_format=memory_format)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9, weight_decay=5e-4, nesterov=True)
     loss_fn = torch.nn.CrossEntropyLoss()
-    x = torch.rand(batch, 3, 32, 32) * 2 - 1
+    x = (torch.rand(batch, 3, 32, 32) * 2 - 1).contiguous(memory_format=memory_format)
     y = torch.arange(batch) % 10
     train, infer = [], []
     for i in range(warmup + iterations):
@@ -75,10 +82,11 @@ def torch_bench(notation, batch, threads, warmup, iterations):
     return batch / median(train), batch / median(infer), torch.__version__
 
 
-def engine_bench(binary, notation, batch, warmup, iterations, threads):
+def engine_bench(binary, notation, batch, warmup, iterations, threads, algorithm):
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads))
     out = subprocess.run([binary, "bench", "--arch", notation, "--batch", str(batch), "--warmup", str(warmup),
-                          "--iterations", str(iterations), "--analysis-images", "0", "--json"],
+                          "--iterations", str(iterations), "--analysis-images", "0", "--conv-algorithm", algorithm,
+                          "--json"],
                          check=True, capture_output=True, text=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -92,25 +100,40 @@ def main():
     parser.add_argument("--iterations", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=2, help="alternating engine/torch rounds")
     parser.add_argument("--binary", default=".build/release/filterlens")
+    parser.add_argument("--conv-algorithm", default="auto", help="the engine's --conv-algorithm")
     args = parser.parse_args()
     notation = PRESETS[args.preset]
-    engine, torch_train, torch_infer = None, 0.0, 0.0
+    engine = None
+    best = {"nchw": [0.0, 0.0], "channels_last": [0.0, 0.0]}   # [train, inference] images/s
+    version = ""
     for _ in range(args.rounds):
-        result = engine_bench(args.binary, notation, args.batch, args.warmup, args.iterations, args.threads)
+        result = engine_bench(args.binary, notation, args.batch, args.warmup, args.iterations, args.threads,
+                              args.conv_algorithm)
         if engine is None or result["train_images_per_second"] > engine["train_images_per_second"]:
             engine = result
-        train, infer, version = torch_bench(notation, args.batch, args.threads, args.warmup, args.iterations)
-        torch_train, torch_infer = max(torch_train, train), max(torch_infer, infer)
+        for name in best:
+            train, infer, version = torch_bench(notation, args.batch, args.threads, args.warmup, args.iterations,
+                                                channels_last=name == "channels_last")
+            best[name] = [max(best[name][0], train), max(best[name][1], infer)]
+    anchor_train = max(best, key=lambda name: best[name][0])
+    anchor_infer = max(best, key=lambda name: best[name][1])
     report = {
         "preset": args.preset, "batch": args.batch, "threads": args.threads,
-        "openblas_core": engine["openblas_core"], "sgemm_gflops": engine.get("sgemm_gflops"), "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", ""),
+        "cpu": engine.get("cpu"), "cpu_flags": engine.get("cpu_flags"),
+        "openblas_core": engine["openblas_core"], "sgemm_gflops": engine.get("sgemm_gflops"),
+        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", ""),
+        "convolution_algorithms": engine.get("convolution_algorithms"),
         "torch_version": version,
         "engine_train_images_per_second": engine["train_images_per_second"],
-        "torch_train_images_per_second": round(torch_train, 1),
-        "train_ratio": round(engine["train_images_per_second"] / torch_train, 3),
+        "torch_nchw_train_images_per_second": round(best["nchw"][0], 1),
+        "torch_channels_last_train_images_per_second": round(best["channels_last"][0], 1),
+        "train_anchor": anchor_train,
+        "train_ratio": round(engine["train_images_per_second"] / best[anchor_train][0], 3),
         "engine_inference_images_per_second": engine["inference_images_per_second"],
-        "torch_inference_images_per_second": round(torch_infer, 1),
-        "inference_ratio": round(engine["inference_images_per_second"] / torch_infer, 3),
+        "torch_nchw_inference_images_per_second": round(best["nchw"][1], 1),
+        "torch_channels_last_inference_images_per_second": round(best["channels_last"][1], 1),
+        "inference_anchor": anchor_infer,
+        "inference_ratio": round(engine["inference_images_per_second"] / best[anchor_infer][1], 3),
     }
     print(json.dumps(report, indent=2))
 

@@ -284,6 +284,23 @@ public enum Layers {
             let plane = input + p * height * width
             let out = output + p * outHeight * outWidth
             let arg = argmax + p * outHeight * outWidth
+            if size == 2 {
+                // The same scan as below, unrolled for the 2x2 windows of VGG: first maximum wins, NaN wins.
+                for oh in 0..<outHeight {
+                    let top = plane + 2 * oh * width, bottom = top + width
+                    for ow in 0..<outWidth {
+                        let start = 2 * oh * width + 2 * ow
+                        var best = top[2 * ow], bestIndex = start
+                        let b = top[2 * ow + 1], c = bottom[2 * ow], d = bottom[2 * ow + 1]
+                        if b > best || b.isNaN { best = b; bestIndex = start + 1 }
+                        if c > best || c.isNaN { best = c; bestIndex = start + width }
+                        if d > best || d.isNaN { best = d; bestIndex = start + width + 1 }
+                        out[oh * outWidth + ow] = best
+                        arg[oh * outWidth + ow] = Int32(bestIndex)
+                    }
+                }
+                continue
+            }
             for oh in 0..<outHeight {
                 for ow in 0..<outWidth {
                     var bestIndex = oh * size * width + ow * size

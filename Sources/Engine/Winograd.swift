@@ -108,61 +108,78 @@ extension Layers {
     public static func winogradFilterTransform(weight: UnsafePointer<Float>, filters: Int, channels: Int,
                                                flipped: Bool, transform: WinogradTransform,
                                                u: UnsafeMutablePointer<Float>) {
-        let a = transform.alpha
+        let m = transform.m, a = transform.alpha
         let outputs = flipped ? channels : filters, inputs = flipped ? filters : channels
-        let g = transform.filterMatrix
-        Parallel.forRanges(outputs, grain: 8) { range in
-            var kernel = [Float](repeating: 0, count: 9)
-            var left = [Float](repeating: 0, count: a * 3)       // G g, alpha x 3
-            for o in range {
-                for i in 0..<inputs {
-                    let source = flipped ? weight + (i * channels + o) * 9 : weight + (o * channels + i) * 9
-                    for k in 0..<9 { kernel[k] = flipped ? source[8 - k] : source[k] }
+        let plane = outputs * inputs
+        Parallel.forRanges(filters, grain: 8) { range in
+            for f in range {
+                for c in 0..<channels {
+                    let g = weight + (f * channels + c) * 9
+                    // k(r, s): the kernel entry at row r, column s, rotated by 180 degrees for the input gradient
+                    @inline(__always) func k(_ r: Int, _ s: Int) -> Float { flipped ? g[(2 - r) * 3 + 2 - s] : g[r * 3 + s] }
+                    // columns[s] = G (k(0, s), k(1, s), k(2, s)): alpha values down column s of G g
+                    let column0 = winogradFilter1D(m: m, k(0, 0), k(1, 0), k(2, 0))
+                    let column1 = winogradFilter1D(m: m, k(0, 1), k(1, 1), k(2, 1))
+                    let column2 = winogradFilter1D(m: m, k(0, 2), k(1, 2), k(2, 2))
+                    let target = u + (flipped ? c * inputs + f : f * inputs + c)
                     for r in 0..<a {
-                        for s in 0..<3 {
-                            left[r * 3 + s] = g[r * 3] * kernel[s] + g[r * 3 + 1] * kernel[3 + s]
-                                + g[r * 3 + 2] * kernel[6 + s]
-                        }
-                    }
-                    for r in 0..<a {
-                        for s in 0..<a {
-                            let value = left[r * 3] * g[s * 3] + left[r * 3 + 1] * g[s * 3 + 1]
-                                + left[r * 3 + 2] * g[s * 3 + 2]
-                            u[((r * a + s) * outputs + o) * inputs + i] = value
-                        }
+                        let row = winogradFilter1D(m: m, column0[r], column1[r], column2[r])
+                        for s in 0..<a { target[(r * a + s) * plane] = row[s] }
                     }
                 }
             }
         }
     }
 
+    /// G (x0, x1, x2): the alpha values of one column (or row) of G g, in the first alpha lanes.
+    @inline(__always)
+    static func winogradFilter1D(m: Int, _ x0: Float, _ x1: Float, _ x2: Float) -> SIMD8<Float> {
+        if m == 2 {
+            let half0 = 0.5 * (x0 + x2), half1 = 0.5 * x1
+            return SIMD8(x0, half0 + half1, half0 - half1, x2, 0, 0, 0, 0)
+        }
+        let sixth = -(x0 + x2) / 6, sixth1 = x1 / 6
+        let outer = x0 / 24 + x2 / 6, outer1 = x1 / 12
+        return SIMD8(x0 / 4, sixth - sixth1, sixth + sixth1, outer + outer1, outer - outer1, x2, 0, 0)
+    }
+
+    /// G^T (y0 ... y_{alpha-1}): the adjoint of `winogradFilter1D`, three values in the first lanes.
+    @inline(__always)
+    static func winogradFilterAdjoint1D(m: Int, _ y: SIMD8<Float>) -> SIMD4<Float> {
+        if m == 2 {
+            let half = 0.5 * (y[1] + y[2])
+            return SIMD4(y[0] + half, 0.5 * (y[1] - y[2]), half + y[3], 0)
+        }
+        let sum12 = y[1] + y[2], diff12 = y[2] - y[1], sum34 = y[3] + y[4], diff34 = y[3] - y[4]
+        return SIMD4(y[0] / 4 - sum12 / 6 + sum34 / 24, diff12 / 6 + diff34 / 12, -sum12 / 6 + sum34 / 6 + y[5], 0)
+    }
+
     /// gradWeight (F x C x 3 x 3, overwritten) = G^T du G, from du (alpha² x F x C), the weight gradient in the
     /// Winograd domain summed over all tiles.
     public static func winogradFilterGradient(du: UnsafePointer<Float>, filters: Int, channels: Int,
                                               transform: WinogradTransform, gradWeight: UnsafeMutablePointer<Float>) {
-        let a = transform.alpha
-        let g = transform.filterMatrix
+        let m = transform.m, a = transform.alpha
+        let plane = filters * channels
         Parallel.forRanges(filters, grain: 8) { range in
-            var tile = [Float](repeating: 0, count: a * a)
-            var left = [Float](repeating: 0, count: 3 * a)       // G^T du, 3 x alpha
             for f in range {
                 for c in 0..<channels {
-                    for xi in 0..<(a * a) { tile[xi] = du[(xi * filters + f) * channels + c] }
-                    for r in 0..<3 {
-                        for s in 0..<a {
-                            var sum: Float = 0
-                            for k in 0..<a { sum += g[k * 3 + r] * tile[k * a + s] }
-                            left[r * a + s] = sum
-                        }
+                    let source = du + f * channels + c
+                    // left[r] = G^T applied down column s of the tile, for every s: 3 x alpha
+                    var left0 = SIMD8<Float>(), left1 = SIMD8<Float>(), left2 = SIMD8<Float>()
+                    for s in 0..<a {
+                        var column = SIMD8<Float>()
+                        for r in 0..<a { column[r] = source[(r * a + s) * plane] }
+                        let reduced = winogradFilterAdjoint1D(m: m, column)
+                        left0[s] = reduced[0]
+                        left1[s] = reduced[1]
+                        left2[s] = reduced[2]
                     }
                     let out = gradWeight + (f * channels + c) * 9
-                    for r in 0..<3 {
-                        for s in 0..<3 {
-                            var sum: Float = 0
-                            for k in 0..<a { sum += left[r * a + k] * g[k * 3 + s] }
-                            out[r * 3 + s] = sum
-                        }
-                    }
+                    let row0 = winogradFilterAdjoint1D(m: m, left0), row1 = winogradFilterAdjoint1D(m: m, left1)
+                    let row2 = winogradFilterAdjoint1D(m: m, left2)
+                    (out[0], out[1], out[2]) = (row0[0], row0[1], row0[2])
+                    (out[3], out[4], out[5]) = (row1[0], row1[1], row1[2])
+                    (out[6], out[7], out[8]) = (row2[0], row2[1], row2[2])
                 }
             }
         }

@@ -170,6 +170,9 @@ struct LayerGradientTests {
         Layers.maxPoolForward(input: [0, 1, 1, 0], output: &output, argmax: &argmax, planes: 1, height: 2, width: 2,
                               size: 2)
         #expect(output == [1] && argmax == [1])
+        Layers.maxPoolForward(input: [1, .nan, 3, 0], output: &output, argmax: &argmax, planes: 1, height: 2, width: 2,
+                              size: 2)
+        #expect(output[0].isNaN && argmax == [1], "a NaN wins its window, as in PyTorch")
     }
 
     @Test("fully connected backward: weight, bias and input gradients")
