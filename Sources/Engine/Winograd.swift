@@ -104,82 +104,128 @@ extension Layers {
 
     /// u (alpha² x O x I) = G g G^T for every kernel g. Forward (`flipped` false): O = F filters, I = C channels,
     /// g = weight[o][i]. Input gradient (`flipped` true): O = C, I = F, g = weight[i][o] rotated by 180 degrees.
-    /// weight is F x C x 3 x 3.
+    /// weight is F x C x 3 x 3. Eight kernels of consecutive i at a time, one per SIMD lane.
     public static func winogradFilterTransform(weight: UnsafePointer<Float>, filters: Int, channels: Int,
                                                flipped: Bool, transform: WinogradTransform,
                                                u: UnsafeMutablePointer<Float>) {
         let m = transform.m, a = transform.alpha
         let outputs = flipped ? channels : filters, inputs = flipped ? filters : channels
         let plane = outputs * inputs
-        Parallel.forRanges(filters, grain: 8) { range in
-            for f in range {
-                for c in 0..<channels {
-                    let g = weight + (f * channels + c) * 9
-                    // k(r, s): the kernel entry at row r, column s, rotated by 180 degrees for the input gradient
-                    @inline(__always) func k(_ r: Int, _ s: Int) -> Float { flipped ? g[(2 - r) * 3 + 2 - s] : g[r * 3 + s] }
-                    // columns[s] = G (k(0, s), k(1, s), k(2, s)): alpha values down column s of G g
-                    let column0 = winogradFilter1D(m: m, k(0, 0), k(1, 0), k(2, 0))
-                    let column1 = winogradFilter1D(m: m, k(0, 1), k(1, 1), k(2, 1))
-                    let column2 = winogradFilter1D(m: m, k(0, 2), k(1, 2), k(2, 2))
-                    let target = u + (flipped ? c * inputs + f : f * inputs + c)
-                    for r in 0..<a {
-                        let row = winogradFilter1D(m: m, column0[r], column1[r], column2[r])
-                        for s in 0..<a { target[(r * a + s) * plane] = row[s] }
+        Parallel.forRanges(outputs, grain: 4) { range in
+            let columns = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: 3 * 8)   // [s][r]: G g, column s
+            defer { columns.deallocate() }
+            for o in range {
+                var i0 = 0
+                while i0 < inputs {
+                    let lanes = min(8, inputs - i0)
+                    // kernel(r, s): lane l holds entry (r, s) of the kernel of input i0 + l
+                    var kernel = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(),
+                                  SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+                    withUnsafeMutableBytes(of: &kernel) { raw in
+                        let entries = raw.baseAddress!.assumingMemoryBound(to: Float.self)   // [r*3+s][lane]
+                        for lane in 0..<lanes {
+                            let i = i0 + lane
+                            let g = flipped ? weight + (i * channels + o) * 9 : weight + (o * channels + i) * 9
+                            for k in 0..<9 { entries[k * 8 + lane] = flipped ? g[8 - k] : g[k] }
+                        }
                     }
+                    let (k0, k1, k2, k3, k4, k5, k6, k7, k8) = kernel
+                    winogradFilter1D(m: m, k0, k3, k6, into: columns)
+                    winogradFilter1D(m: m, k1, k4, k7, into: columns + 8)
+                    winogradFilter1D(m: m, k2, k5, k8, into: columns + 16)
+                    let target = u + o * inputs + i0
+                    withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 8) { row in
+                        for r in 0..<a {
+                            winogradFilter1D(m: m, columns[r], columns[8 + r], columns[16 + r], into: row.baseAddress!)
+                            for s in 0..<a {
+                                let destination = target + (r * a + s) * plane
+                                if lanes == 8 {
+                                    UnsafeMutableRawPointer(destination).storeBytes(of: row[s], as: SIMD8<Float>.self)
+                                } else {
+                                    for lane in 0..<lanes { destination[lane] = row[s][lane] }
+                                }
+                            }
+                        }
+                    }
+                    i0 += 8
                 }
             }
         }
     }
 
-    /// G (x0, x1, x2): the alpha values of one column (or row) of G g, in the first alpha lanes.
+    /// target[0 ..< alpha] = G (x0, x1, x2), lane by lane: one column (or row) of G g.
     @inline(__always)
-    static func winogradFilter1D(m: Int, _ x0: Float, _ x1: Float, _ x2: Float) -> SIMD8<Float> {
+    static func winogradFilter1D(m: Int, _ x0: SIMD8<Float>, _ x1: SIMD8<Float>, _ x2: SIMD8<Float>,
+                                 into target: UnsafeMutablePointer<SIMD8<Float>>) {
         if m == 2 {
             let half0 = 0.5 * (x0 + x2), half1 = 0.5 * x1
-            return SIMD8(x0, half0 + half1, half0 - half1, x2, 0, 0, 0, 0)
+            target[0] = x0
+            target[1] = half0 + half1
+            target[2] = half0 - half1
+            target[3] = x2
+            return
         }
         let sixth = -(x0 + x2) / 6, sixth1 = x1 / 6
         let outer = x0 / 24 + x2 / 6, outer1 = x1 / 12
-        return SIMD8(x0 / 4, sixth - sixth1, sixth + sixth1, outer + outer1, outer - outer1, x2, 0, 0)
+        target[0] = x0 / 4
+        target[1] = sixth - sixth1
+        target[2] = sixth + sixth1
+        target[3] = outer + outer1
+        target[4] = outer - outer1
+        target[5] = x2
     }
 
-    /// G^T (y0 ... y_{alpha-1}): the adjoint of `winogradFilter1D`, three values in the first lanes.
+    /// G^T (y[0] ... y[alpha-1]), lane by lane: the adjoint of `winogradFilter1D`, three vectors.
     @inline(__always)
-    static func winogradFilterAdjoint1D(m: Int, _ y: SIMD8<Float>) -> SIMD4<Float> {
+    static func winogradFilterAdjoint1D(m: Int, _ y: UnsafePointer<SIMD8<Float>>, stride: Int)
+        -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
+    {
         if m == 2 {
-            let half = 0.5 * (y[1] + y[2])
-            return SIMD4(y[0] + half, 0.5 * (y[1] - y[2]), half + y[3], 0)
+            let y0 = y[0], y1 = y[stride], y2 = y[2 * stride], y3 = y[3 * stride]
+            let half = 0.5 * (y1 + y2)
+            return (y0 + half, 0.5 * (y1 - y2), half + y3)
         }
-        let sum12 = y[1] + y[2], diff12 = y[2] - y[1], sum34 = y[3] + y[4], diff34 = y[3] - y[4]
-        return SIMD4(y[0] / 4 - sum12 / 6 + sum34 / 24, diff12 / 6 + diff34 / 12, -sum12 / 6 + sum34 / 6 + y[5], 0)
+        let y0 = y[0], y1 = y[stride], y2 = y[2 * stride], y3 = y[3 * stride], y4 = y[4 * stride], y5 = y[5 * stride]
+        let sum12 = y1 + y2, diff12 = y2 - y1, sum34 = y3 + y4, diff34 = y3 - y4
+        return (y0 / 4 - sum12 / 6 + sum34 / 24, diff12 / 6 + diff34 / 12, (sum34 - sum12) / 6 + y5)
     }
 
     /// gradWeight (F x C x 3 x 3, overwritten) = G^T du G, from du (alpha² x F x C), the weight gradient in the
-    /// Winograd domain summed over all tiles.
+    /// Winograd domain summed over all tiles. Eight kernels of consecutive c at a time, one per SIMD lane.
     public static func winogradFilterGradient(du: UnsafePointer<Float>, filters: Int, channels: Int,
                                               transform: WinogradTransform, gradWeight: UnsafeMutablePointer<Float>) {
-        let m = transform.m, a = transform.alpha
+        let a = transform.alpha, m = transform.m
         let plane = filters * channels
-        Parallel.forRanges(filters, grain: 8) { range in
+        Parallel.forRanges(filters, grain: 4) { range in
+            let tile = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: 36)    // [r][s] of 8 kernels
+            let left = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: 3 * 6)  // [r][s]: G^T du, 3 x alpha
+            defer { tile.deallocate(); left.deallocate() }
             for f in range {
-                for c in 0..<channels {
-                    let source = du + f * channels + c
-                    // left[r] = G^T applied down column s of the tile, for every s: 3 x alpha
-                    var left0 = SIMD8<Float>(), left1 = SIMD8<Float>(), left2 = SIMD8<Float>()
-                    for s in 0..<a {
-                        var column = SIMD8<Float>()
-                        for r in 0..<a { column[r] = source[(r * a + s) * plane] }
-                        let reduced = winogradFilterAdjoint1D(m: m, column)
-                        left0[s] = reduced[0]
-                        left1[s] = reduced[1]
-                        left2[s] = reduced[2]
+                var c0 = 0
+                while c0 < channels {
+                    let lanes = min(8, channels - c0)
+                    let source = du + f * channels + c0
+                    for xi in 0..<(a * a) {
+                        if lanes == 8 {
+                            tile[xi] = UnsafeRawPointer(source + xi * plane).loadUnaligned(as: SIMD8<Float>.self)
+                        } else {
+                            var vector = SIMD8<Float>()
+                            for lane in 0..<lanes { vector[lane] = source[xi * plane + lane] }
+                            tile[xi] = vector
+                        }
                     }
-                    let out = gradWeight + (f * channels + c) * 9
-                    let row0 = winogradFilterAdjoint1D(m: m, left0), row1 = winogradFilterAdjoint1D(m: m, left1)
-                    let row2 = winogradFilterAdjoint1D(m: m, left2)
-                    (out[0], out[1], out[2]) = (row0[0], row0[1], row0[2])
-                    (out[3], out[4], out[5]) = (row1[0], row1[1], row1[2])
-                    (out[6], out[7], out[8]) = (row2[0], row2[1], row2[2])
+                    for s in 0..<a {
+                        let (r0, r1, r2) = winogradFilterAdjoint1D(m: m, tile + s, stride: a)
+                        (left[s], left[a + s], left[2 * a + s]) = (r0, r1, r2)
+                    }
+                    for r in 0..<3 {
+                        let (v0, v1, v2) = winogradFilterAdjoint1D(m: m, left + r * a, stride: 1)
+                        for lane in 0..<lanes {
+                            let out = gradWeight + (f * channels + c0 + lane) * 9 + r * 3
+                            (out[0], out[1], out[2]) = (v0[lane], v1[lane], v2[lane])
+                        }
+                    }
+                    c0 += 8
                 }
             }
         }
