@@ -97,7 +97,7 @@ public enum RunReport {
         if let config {
             metadata += [
                 ("architecture", "\(config.preset): \(config.notation)" + (config.head.isEmpty ? "" : " + FC \(config.head)")),
-                ("phase 1 recipe", "\(config.epochs) epochs, batch \(config.batchSize), lr \(config.learningRate) x\(config.learningRateDecayFactor) every \(config.learningRateDecayEvery) epochs, warm-up \(config.warmupBatches) batches, momentum \(config.momentum) (Nesterov), weight decay \(config.weightDecay), augmentation \(config.augment ? "flip + shift 4" : "none")"),
+                ("phase 1 recipe", "\(config.epochs) epochs, batch \(config.batchSize), lr \(config.learningRate) " + ((config.learningRateSchedule ?? .step) == .step ? "x\(config.learningRateDecayFactor) every \(config.learningRateDecayEvery) epochs" : "\(config.learningRateSchedule!.rawValue) down to 0") + ", warm-up \(config.warmupBatches) batches, momentum \(config.momentum) (Nesterov), weight decay \(config.weightDecay), augmentation \(config.augment ? "flip + shift 4" : "none")"),
                 ("phase 2 recipe", "\(config.probe.epochs) epochs, lr \(config.probe.learningRate) x\(config.probe.learningRateDecay) per epoch, momentum \(config.probe.momentum), weight decay \(config.probe.weightDecay)"),
                 ("images", "\(config.trainImages) training, \(config.testImages) test"),
                 ("seed", String(config.seed)),

@@ -41,6 +41,9 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
     public var dataDirectory: String
     /// Phase 2 recipe.
     public var probe: ProbeConfiguration
+    /// The learning-rate schedule after the warm-up (`LearningRateSchedule`); nil in runs made before the choice
+    /// existed, which used the step schedule.
+    public var learningRateSchedule: LearningRateSchedule?
     /// The convolution algorithm of each conv layer ("im2col", "winograd-f2", "winograd-f4"), as trained; nil in
     /// runs made before FilterLens had a choice (they used im2col).
     public var convolutionAlgorithms: [String]?
@@ -73,17 +76,36 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
         self.convolutionAlgorithms = convolutionAlgorithms
     }
 
-    /// The phase 1 learning rate of batch `batch` (0-based, counted over the whole run) in epoch `epoch` (0-based):
-    /// linear warm-up over `warmupBatches`, then a step schedule.
-    public func learningRate(epoch: Int, batch: Int) -> Double {
-        let steps = learningRateDecayEvery > 0 ? epoch / learningRateDecayEvery : 0
+    /// The phase 1 learning rate of batch `batch` (0-based, counted over the whole run) in epoch `epoch` (0-based)
+    /// of a run of `epochs` x `batchesPerEpoch` batches: linear warm-up over `warmupBatches`, then the schedule
+    /// (`LearningRateSchedule`; the step schedule ignores `batchesPerEpoch`).
+    public func learningRate(epoch: Int, batch: Int, batchesPerEpoch: Int = 1) -> Double {
         var rate = learningRate
-        for _ in 0..<steps { rate *= learningRateDecayFactor }
+        switch learningRateSchedule ?? .step {
+        case .step:
+            let steps = learningRateDecayEvery > 0 ? epoch / learningRateDecayEvery : 0
+            for _ in 0..<steps { rate *= learningRateDecayFactor }
+        case .cosine, .linear:
+            let total = max(epochs * batchesPerEpoch - warmupBatches, 1)
+            let progress = min(max(Double(batch - warmupBatches) / Double(total), 0), 1)
+            let pi = 3.141592653589793
+            rate *= learningRateSchedule == .linear ? 1 - progress : 0.5 * (1 + _cosine(pi * progress))
+        }
         if warmupBatches > 0 && batch < warmupBatches {
             rate *= Double(batch + 1) / Double(warmupBatches)
         }
         return rate
     }
+}
+
+/// How phase 1's learning rate moves after the linear warm-up.
+public enum LearningRateSchedule: String, Codable, CaseIterable, Sendable {
+    /// Multiplied by q (`learningRateDecayFactor`) every dt (`learningRateDecayEvery`) epochs ([L]'s schedule).
+    case step
+    /// Cosine from the starting rate down to 0 at the last batch.
+    case cosine
+    /// Linear from the starting rate down to 0 at the last batch (with the warm-up: a one-cycle schedule).
+    case linear
 }
 
 /// Phase 2's recipe for the FC heads on frozen layers (method.md, after [L]).
@@ -176,3 +198,11 @@ public struct ProbeEpoch: Codable, Equatable, Sendable {
         self.testSR = testSR
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+@inline(__always) private func _cosine(_ x: Double) -> Double { cos(x) }
+#else
+import Foundation
+@inline(__always) private func _cosine(_ x: Double) -> Double { cos(x) }
+#endif

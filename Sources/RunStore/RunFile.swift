@@ -47,6 +47,7 @@ public final class RunFileWriter {
             try config.setAttribute("train_images", configuration.trainImages)
             try config.setAttribute("test_images", configuration.testImages)
             try config.setAttribute("data_directory", configuration.dataDirectory)
+            try config.setAttribute("lr_schedule", (configuration.learningRateSchedule ?? .step).rawValue)
             if let algorithms = configuration.convolutionAlgorithms {
                 try config.setAttribute("convolution_algorithms", algorithms.joined(separator: ","))
             }

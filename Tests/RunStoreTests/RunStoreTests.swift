@@ -182,5 +182,17 @@ struct ActivationsAndCheckpointTests {
         #expect(abs(configuration.learningRate(epoch: 1, batch: 100) - 0.1) < 1e-12)
         #expect(abs(configuration.learningRate(epoch: 2, batch: 200) - 0.05) < 1e-12)
         #expect(abs(configuration.learningRate(epoch: 5, batch: 500) - 0.025) < 1e-12)
+        // Cosine and linear schedules: the full rate right after the warm-up, half way at the middle, 0 at the end.
+        var cosine = configuration
+        cosine.learningRateSchedule = .cosine
+        let batches = cosine.epochs * 100
+        let middle = cosine.warmupBatches + (batches - cosine.warmupBatches) / 2
+        #expect(abs(cosine.learningRate(epoch: 0, batch: cosine.warmupBatches, batchesPerEpoch: 100) - 0.1) < 1e-12)
+        #expect(abs(cosine.learningRate(epoch: 0, batch: middle, batchesPerEpoch: 100) - 0.05) < 1e-3)
+        #expect(cosine.learningRate(epoch: cosine.epochs - 1, batch: batches, batchesPerEpoch: 100) < 1e-12)
+        var linear = cosine
+        linear.learningRateSchedule = .linear
+        #expect(abs(linear.learningRate(epoch: 0, batch: middle, batchesPerEpoch: 100) - 0.05) < 1e-3)
+        #expect(abs(linear.learningRate(epoch: 0, batch: 0, batchesPerEpoch: 100) - 0.01) < 1e-12, "warm-up unchanged")
     }
 }

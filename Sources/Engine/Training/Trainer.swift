@@ -116,12 +116,13 @@ public final class Trainer {
         var lossSum = resumed?.lossSums.first ?? 0, correct = resumed?.correct ?? 0, seen = resumed?.imagesDone ?? 0
         BatchAssembler.skip(images: seen, random: &random)
         let start = Date().addingTimeInterval(-(resumed?.seconds ?? 0))
-        var rate = configuration.learningRate(epoch: epoch, batch: epoch * batchesPerEpoch)
+        var rate = configuration.learningRate(epoch: epoch, batch: epoch * batchesPerEpoch, batchesPerEpoch: batchesPerEpoch)
         let batches = BatchPrefetcher(images: train, order: order, batchSize: batchSize, start: seen, random: random)
         for batchIndex in (seen / batchSize)..<batchesPerEpoch {
             let next = batches.next()!
             let batch = next.size
-            rate = configuration.learningRate(epoch: epoch, batch: epoch * batchesPerEpoch + batchIndex)
+            rate = configuration.learningRate(epoch: epoch, batch: epoch * batchesPerEpoch + batchIndex,
+                                              batchesPerEpoch: batchesPerEpoch)
             _ = network.forward(next.input, batch: batch, mode: .training)
             let (loss, right) = network.backward(labels: next.labels)
             guard loss.isFinite else {

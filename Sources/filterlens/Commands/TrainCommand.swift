@@ -4,6 +4,8 @@ import Engine
 import Foundation
 import RunStore
 
+extension LearningRateSchedule: ExpressibleByArgument {}
+
 /// Options that define phase 1 of a run (shared by `train` and `run`).
 struct TrainingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Model and recipe preset: \(Preset.all.map(\.name).joined(separator: ", ")).",
@@ -45,6 +47,10 @@ struct TrainingOptions: ParsableArguments {
 
     @Option(help: "Batches of linear learning-rate warm-up (default: the preset's).")
     var warmup: Int?
+
+    @Option(help: ArgumentHelp("Learning-rate schedule after the warm-up: step (x q every dt epochs, the default), cosine or linear (both down to 0 at the last batch).",
+                               valueName: "schedule"))
+    var schedule = LearningRateSchedule.step
 
     @Flag(help: "Train without flip and shift augmentation.")
     var noAugment = false
@@ -118,6 +124,7 @@ struct TrainingOptions: ParsableArguments {
         configuration.learningRateDecayEvery = lrDecayEvery ?? preset.decayEvery
         configuration.warmupBatches = warmup ?? preset.warmupBatches
         configuration.augment = !noAugment
+        configuration.learningRateSchedule = schedule
         configuration.trainImages = subset ?? preset.trainImages ?? 50_000
         configuration.testImages = testSubset ?? preset.testImages ?? 10_000
         configuration.dataset = dataset
