@@ -11,6 +11,8 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure training and inference images/s and GFLOP/s of the engine (median after warm-up).",
         discussion: """
+            GFLOP/s count the multiply-adds of direct 3x3 convolutions, whatever the algorithm: with Winograd \
+            layers they are effective rates and can exceed the sgemm ceiling. \
             Also prints the GFLOP/s of one 2048 x 2048 OpenBLAS sgemm (the machine's ceiling; the training GFLOP/s \
             as a share of it), per training step each convolution block's, FC layer's and the loss's forward and backward \
             time and share of the step; the time to assemble one augmented batch; and the phase 3 analysis \
