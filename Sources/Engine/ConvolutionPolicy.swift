@@ -208,16 +208,17 @@ struct ConvolutionKernel: Sendable {
         transform = WinogradTransform(algorithm)
     }
 
-    /// output = conv3x3(input, weight).
+    /// output = conv3x3(input, weight); with `affineReLU` (Winograd only), ReLU(scale * conv + shift) per filter.
     func forward(input: UnsafePointer<Float>, weight: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-                 batch: Int, scratch: ConvolutionScratch) {
+                 batch: Int, scratch: ConvolutionScratch, affineReLU: Layers.AffineReLU? = nil) {
         if let transform {
             Layers.winogradConvolutionForward(input: input, weight: weight, output: output, channels: channels,
                                               filters: filters, batch: batch, height: side, width: side,
                                               transform: transform, u: scratch.filterTransforms.pointer,
                                               tilesV: scratch.tilesV.pointer, tilesM: scratch.tilesM.pointer,
-                                              tileCapacity: scratch.tilesV.count)
+                                              tileCapacity: scratch.tilesV.count, affineReLU: affineReLU)
         } else {
+            precondition(affineReLU == nil, "im2col convolutions run batch norm and ReLU as a pass of their own")
             Layers.convolutionForward(input: input, weight: weight, output: output, channels: channels,
                                       filters: filters, batch: batch, height: side, width: side,
                                       col: scratch.col.pointer, colCapacity: scratch.col.count)

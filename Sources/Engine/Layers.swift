@@ -195,8 +195,7 @@ public enum Layers {
                 mean[c] = runningMean[c]
                 inverseStd[c] = 1 / (runningVariance[c] + configuration.epsilon).squareRoot()
             }
-            let scale = gamma[c] * inverseStd[c]
-            let shift = beta[c] - mean[c] * scale
+            let (scale, shift) = batchNormAffine(gamma: gamma[c], beta: beta[c], mean: mean[c], inverseStd: inverseStd[c])
             let scaleV = SIMD16<Float>(repeating: scale), shiftV = SIMD16<Float>(repeating: shift)
             let zero = SIMD16<Float>()
             var i = 0
@@ -211,6 +210,30 @@ public enum Layers {
                 i += 1
             }
         }}
+    }
+
+    /// Batch norm of one channel as y = scale * x + shift.
+    @inline(__always)
+    static func batchNormAffine(gamma: Float, beta: Float, mean: Float, inverseStd: Float) -> (scale: Float, shift: Float) {
+        let scale = gamma * inverseStd
+        return (scale, beta - mean * scale)
+    }
+
+    /// Inference batch norm as an affine map per channel, for a convolution that applies it (and ReLU) as it writes
+    /// (`AffineReLU`): mean and inverseStd (C each) as `batchNormReLUForward` in inference writes them, and
+    /// scale, shift (C each) such that its output is ReLU(scale * x + shift), bit for bit.
+    public static func batchNormInferenceAffine(gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
+                                                runningMean: UnsafePointer<Float>,
+                                                runningVariance: UnsafePointer<Float>,
+                                                mean: UnsafeMutablePointer<Float>,
+                                                inverseStd: UnsafeMutablePointer<Float>,
+                                                scale: UnsafeMutablePointer<Float>, shift: UnsafeMutablePointer<Float>,
+                                                channels: Int, configuration: BatchNormConfiguration = .init()) {
+        for c in 0..<channels {
+            mean[c] = runningMean[c]
+            inverseStd[c] = 1 / (runningVariance[c] + configuration.epsilon).squareRoot()
+            (scale[c], shift[c]) = batchNormAffine(gamma: gamma[c], beta: beta[c], mean: mean[c], inverseStd: inverseStd[c])
+        }
     }
 
     /// Backward of `batchNormReLUForward` in training mode: from gradOutput (C x M) and the forward's input,

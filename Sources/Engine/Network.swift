@@ -36,6 +36,8 @@ public final class Network {
         let argmax: Int32Buffer?                // F x N x H/s x W/s, index inside each H x W plane
         let batchMean: FloatBuffer              // F
         let batchInverseStd: FloatBuffer        // F
+        let affineScale: FloatBuffer            // F, inference batch norm as scale * x + shift (fused Winograd)
+        let affineShift: FloatBuffer            // F
         var output: FloatBuffer { pooled ?? activation }
     }
 
@@ -126,7 +128,8 @@ public final class Network {
                 runningMean: "\(name).bn.running_mean", runningVariance: "\(name).bn.running_var",
                 preActivation: FloatBuffer(count: activationCount), activation: FloatBuffer(count: activationCount),
                 pooled: pooledCount.map { FloatBuffer(count: $0) }, argmax: pooledCount.map { Int32Buffer(count: $0) },
-                batchMean: FloatBuffer(count: f), batchInverseStd: FloatBuffer(count: f)))
+                batchMean: FloatBuffer(count: f), batchInverseStd: FloatBuffer(count: f),
+                affineScale: FloatBuffer(count: f), affineShift: FloatBuffer(count: f)))
             channels = f
         }
         var inputSize = architecture.flattenedSize
@@ -183,16 +186,31 @@ public final class Network {
         var blockInput = self.input.pointer
         for (index, block) in blocks.enumerated() {
             let n = batch, side = block.side
-            block.convolution.forward(input: blockInput, weight: parameters[block.weight].baseAddress!,
-                                      output: block.preActivation.pointer, batch: n, scratch: scratch)
-            Layers.batchNormReLUForward(input: block.preActivation.pointer, output: block.activation.pointer,
-                                        gamma: parameters[block.gamma].baseAddress!,
-                                        beta: parameters[block.beta].baseAddress!,
-                                        mean: block.batchMean.pointer, inverseStd: block.batchInverseStd.pointer,
-                                        runningMean: statistics[block.runningMean].baseAddress!,
-                                        runningVariance: statistics[block.runningVariance].baseAddress!,
-                                        channels: block.filters, count: n * side * side,
-                                        training: mode == .training, configuration: batchNorm)
+            if mode == .inference && block.convolution.transform != nil {
+                // Inference with Winograd: batch norm and ReLU applied by the output transform (same numbers)
+                Layers.batchNormInferenceAffine(gamma: parameters[block.gamma].baseAddress!,
+                                                beta: parameters[block.beta].baseAddress!,
+                                                runningMean: statistics[block.runningMean].baseAddress!,
+                                                runningVariance: statistics[block.runningVariance].baseAddress!,
+                                                mean: block.batchMean.pointer, inverseStd: block.batchInverseStd.pointer,
+                                                scale: block.affineScale.pointer, shift: block.affineShift.pointer,
+                                                channels: block.filters, configuration: batchNorm)
+                block.convolution.forward(input: blockInput, weight: parameters[block.weight].baseAddress!,
+                                          output: block.activation.pointer, batch: n, scratch: scratch,
+                                          affineReLU: Layers.AffineReLU(scale: block.affineScale.pointer,
+                                                                        shift: block.affineShift.pointer))
+            } else {
+                block.convolution.forward(input: blockInput, weight: parameters[block.weight].baseAddress!,
+                                          output: block.preActivation.pointer, batch: n, scratch: scratch)
+                Layers.batchNormReLUForward(input: block.preActivation.pointer, output: block.activation.pointer,
+                                            gamma: parameters[block.gamma].baseAddress!,
+                                            beta: parameters[block.beta].baseAddress!,
+                                            mean: block.batchMean.pointer, inverseStd: block.batchInverseStd.pointer,
+                                            runningMean: statistics[block.runningMean].baseAddress!,
+                                            runningVariance: statistics[block.runningVariance].baseAddress!,
+                                            channels: block.filters, count: n * side * side,
+                                            training: mode == .training, configuration: batchNorm)
+            }
             if let size = block.poolSize, let pooled = block.pooled, let argmax = block.argmax {
                 Layers.maxPoolForward(input: block.activation.pointer, output: pooled.pointer, argmax: argmax.pointer,
                                       planes: block.filters * n, height: side, width: side, size: size)

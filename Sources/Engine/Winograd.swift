@@ -301,10 +301,12 @@ extension Layers {
     }
 
     /// output (F x N x H x W), images first ..< first+count (overwritten) = A^T M A for the products
-    /// products (alpha² x F x T) of those images' tiles.
+    /// products (alpha² x F x T) of those images' tiles; with `affineReLU`, ReLU(scale[f] * y + shift[f]) instead
+    /// (inference batch norm and ReLU fused into the transform; the same arithmetic as `batchNormReLUForward`).
     public static func winogradOutputTransform(products: UnsafePointer<Float>, filters: Int, batch: Int,
                                                height: Int, width: Int, first: Int, count: Int,
-                                               transform: WinogradTransform, output: UnsafeMutablePointer<Float>) {
+                                               transform: WinogradTransform, output: UnsafeMutablePointer<Float>,
+                                               affineReLU: AffineReLU? = nil) {
         let m = transform.m, a = transform.alpha
         let tilesH = height / m, tilesW = width / m, tilesPerImage = tilesH * tilesW
         let tiles = count * tilesPerImage
@@ -332,7 +334,15 @@ extension Layers {
                                 let row = plane + (m * ty + i) * width
                                 for jj in 0..<m {
                                     let source = down + (i * m + jj) * blockTiles + tileBase
-                                    for tx in 0..<tilesW { row[m * tx + jj] = source[tx] }
+                                    if let affineReLU {
+                                        let scale = affineReLU.scale[f], shift = affineReLU.shift[f]
+                                        for tx in 0..<tilesW {
+                                            let v = source[tx] * scale + shift
+                                            row[m * tx + jj] = v < 0 ? 0 : v     // NaN stays NaN, as in the unfused pass
+                                        }
+                                    } else {
+                                        for tx in 0..<tilesW { row[m * tx + jj] = source[tx] }
+                                    }
                                 }
                             }
                         }
@@ -484,21 +494,33 @@ extension Layers {
         return max(1, min(batch, tileCapacity / perImage))
     }
 
-    /// output (F x N x H x W) = conv3x3(input (C x N x H x W), weight (F x C x 3 x 3)) by Winograd. Scratch:
-    /// `u` (alpha² x F x C), `tilesV` and `tilesM` (`tileCapacity` Floats each, at least one image's tiles).
+    /// Per output channel f, ReLU(scale[f] * x + shift[f]): inference batch norm and ReLU, applied by the output
+    /// transform as it writes (F values each).
+    public struct AffineReLU {
+        public let scale: UnsafePointer<Float>, shift: UnsafePointer<Float>
+        public init(scale: UnsafePointer<Float>, shift: UnsafePointer<Float>) {
+            self.scale = scale
+            self.shift = shift
+        }
+    }
+
+    /// output (F x N x H x W) = conv3x3(input (C x N x H x W), weight (F x C x 3 x 3)) by Winograd, or with
+    /// `affineReLU` that convolution through `AffineReLU`. Scratch: `u` (alpha² x F x C), `tilesV` and `tilesM`
+    /// (`tileCapacity` Floats each, at least one image's tiles).
     public static func winogradConvolutionForward(input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                                   output: UnsafeMutablePointer<Float>,
                                                   channels: Int, filters: Int, batch: Int, height: Int, width: Int,
                                                   transform: WinogradTransform, u: UnsafeMutablePointer<Float>,
                                                   tilesV: UnsafeMutablePointer<Float>,
-                                                  tilesM: UnsafeMutablePointer<Float>, tileCapacity: Int) {
+                                                  tilesM: UnsafeMutablePointer<Float>, tileCapacity: Int,
+                                                  affineReLU: AffineReLU? = nil) {
         precondition(height % transform.m == 0 && width % transform.m == 0,
                      "Winograd F(\(transform.m)x\(transform.m)) needs map sides divisible by \(transform.m), got \(height)x\(width)")
         winogradFilterTransform(weight: weight, filters: filters, channels: channels, flipped: false,
                                 transform: transform, u: u)
         winogradProducts(input: input, inputChannels: channels, outputChannels: filters, batch: batch,
                          height: height, width: width, transform: transform, u: u, tilesV: tilesV, tilesM: tilesM,
-                         tileCapacity: tileCapacity, output: output)
+                         tileCapacity: tileCapacity, output: output, affineReLU: affineReLU)
     }
 
     /// out (O x N x H x W) = the Winograd convolution of x (I x N x H x W) with the transformed kernels u
@@ -507,7 +529,7 @@ extension Layers {
                                          batch: Int, height: Int, width: Int, transform: WinogradTransform,
                                          u: UnsafePointer<Float>, tilesV: UnsafeMutablePointer<Float>,
                                          tilesM: UnsafeMutablePointer<Float>, tileCapacity: Int,
-                                         output: UnsafeMutablePointer<Float>) {
+                                         output: UnsafeMutablePointer<Float>, affineReLU: AffineReLU? = nil) {
         let chunk = winogradChunk(channels: inputChannels, filters: outputChannels, height: height, width: width,
                                   batch: batch, transform: transform, tileCapacity: tileCapacity)
         let tilesPerImage = (height / transform.m) * (width / transform.m)
@@ -524,7 +546,8 @@ extension Layers {
                            c: tilesM + xi * outputChannels * tiles)
             }
             winogradOutputTransform(products: tilesM, filters: outputChannels, batch: batch, height: height,
-                                    width: width, first: first, count: count, transform: transform, output: output)
+                                    width: width, first: first, count: count, transform: transform, output: output,
+                                    affineReLU: affineReLU)
             first += count
         }
     }

@@ -128,4 +128,41 @@ struct WinogradTests {
         #expect(try ConvolutionAlgorithm.recorded(nil, for: tiny) == [.im2col, .im2col], "runs from before the choice used im2col")
         #expect(try ConvolutionAlgorithm.recorded(["im2col", "winograd-f2"], for: tiny) == [.im2col, .winogradF2])
     }
+
+    @Test("inference batch norm + ReLU fused into the output transform equals the separate pass bit for bit")
+    func fusedInference() {
+        let (c, f, n, side) = (8, 12, 3, 8)
+        var random = TestRandom(seed: 77)
+        var input = random.uniform(c * n * side * side)
+        var weight = random.uniform(f * c * 9)
+        var gamma = random.uniform(f, 0.5, 1.5), beta = random.uniform(f)
+        var runningMean = random.uniform(f), runningVariance = random.uniform(f, 0.2, 2)
+        input[5] = .nan   // a NaN must travel through both paths alike
+        for algorithm in [ConvolutionAlgorithm.winogradF2, .winogradF4] {
+            let transform = WinogradTransform(algorithm)!
+            let capacity = max(c, f) * transform.tileFloats(height: side, width: side) * n
+            var u = [Float](repeating: 0, count: transform.positions * f * c)
+            var tilesV = [Float](repeating: 0, count: capacity), tilesM = [Float](repeating: 0, count: capacity)
+            var plain = [Float](repeating: 0, count: f * n * side * side), separate = plain, fused = plain
+            var mean = [Float](repeating: 0, count: f), inverseStd = mean, scale = mean, shift = mean
+            Layers.winogradConvolutionForward(input: &input, weight: &weight, output: &plain, channels: c, filters: f,
+                                              batch: n, height: side, width: side, transform: transform, u: &u,
+                                              tilesV: &tilesV, tilesM: &tilesM, tileCapacity: capacity)
+            Layers.batchNormReLUForward(input: plain, output: &separate, gamma: gamma, beta: beta, mean: &mean,
+                                        inverseStd: &inverseStd, runningMean: &runningMean,
+                                        runningVariance: &runningVariance, channels: f, count: n * side * side,
+                                        training: false)
+            Layers.batchNormInferenceAffine(gamma: &gamma, beta: &beta, runningMean: &runningMean,
+                                            runningVariance: &runningVariance, mean: &mean, inverseStd: &inverseStd,
+                                            scale: &scale, shift: &shift, channels: f)
+            scale.withUnsafeBufferPointer { scale in shift.withUnsafeBufferPointer { shift in
+                Layers.winogradConvolutionForward(input: &input, weight: &weight, output: &fused, channels: c, filters: f,
+                                                  batch: n, height: side, width: side, transform: transform, u: &u,
+                                                  tilesV: &tilesV, tilesM: &tilesM, tileCapacity: capacity,
+                                                  affineReLU: .init(scale: scale.baseAddress!, shift: shift.baseAddress!))
+            }}
+            #expect(zip(separate, fused).allSatisfy { $0.bitPattern == $1.bitPattern }, "\(algorithm.rawValue)")
+            #expect(separate.contains { $0.isNaN } && separate.contains { $0 == 0 } && separate.contains { $0 > 0 })
+        }
+    }
 }
