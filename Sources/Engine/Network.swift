@@ -7,16 +7,6 @@ public enum Mode: Sendable {
     case training, inference
 }
 
-/// An owned buffer of Int32 (max-pool argmax indices).
-final class Int32Buffer {
-    let pointer: UnsafeMutablePointer<Int32>
-    init(count: Int) {
-        pointer = .allocate(capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: max(count, 1))
-    }
-    deinit { pointer.deallocate() }
-}
-
 /// A VGG-style CNN on the CPU: convolution blocks (3x3 conv, batch norm, ReLU, optional max-pool), flatten,
 /// a linear FC head. All activations and their gradients live in buffers preallocated for `maxBatch` images.
 ///

@@ -5,8 +5,8 @@
 public final class FloatBuffer: @unchecked Sendable {
     /// Number of Floats in the buffer.
     public let count: Int
-    /// The first element; valid while the buffer lives.
-    public var pointer: UnsafeMutablePointer<Float>
+    /// The first element; valid while the buffer lives (the buffer owns the memory: never deallocate it).
+    public let pointer: UnsafeMutablePointer<Float>
 
     /// Allocates `count` Floats (at least one byte is allocated when `count` is 0), all zero.
     public init(count: Int) {
@@ -39,4 +39,23 @@ public final class FloatBuffer: @unchecked Sendable {
 
     /// The whole buffer as a mutable buffer pointer (valid while the buffer lives).
     public var bufferPointer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: pointer, count: count) }
+}
+
+/// An owned, zero-initialised buffer of `count` Int32 (labels, max-pool argmax indices); freed in `deinit`, shared
+/// across threads like `FloatBuffer`.
+public final class Int32Buffer: @unchecked Sendable {
+    /// Number of Int32 in the buffer.
+    public let count: Int
+    /// The first element; valid while the buffer lives (the buffer owns the memory: never deallocate it).
+    public let pointer: UnsafeMutablePointer<Int32>
+
+    /// Allocates `count` Int32 (at least one when `count` is 0), all zero.
+    public init(count: Int) {
+        precondition(count >= 0, "Int32Buffer count must be non-negative, got \(count)")
+        self.count = count
+        pointer = .allocate(capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    deinit { pointer.deallocate() }
 }

@@ -21,7 +21,7 @@ public final class BatchPrefetcher {
         var random: SeededGenerator?
         let assembler = BatchAssembler()
         let inputs: [FloatBuffer]
-        let labels: [UnsafeMutablePointer<Int32>]
+        let labels: [Int32Buffer]
         let filled = [DispatchSemaphore(value: 0), DispatchSemaphore(value: 0)]
 
         init(images: LabeledImages, order: [Int], batchSize: Int, random: SeededGenerator?) {
@@ -29,18 +29,12 @@ public final class BatchPrefetcher {
             self.order = order
             self.random = random
             inputs = (0..<2).map { _ in FloatBuffer(count: batchSize * CIFAR10.pixelsPerImage) }
-            labels = (0..<2).map { _ in
-                let pointer = UnsafeMutablePointer<Int32>.allocate(capacity: batchSize)
-                pointer.initialize(repeating: 0, count: batchSize)
-                return pointer
-            }
+            labels = (0..<2).map { _ in Int32Buffer(count: batchSize) }
         }
-
-        deinit { labels.forEach { $0.deallocate() } }
 
         /// Fills buffer `target` with the images at `order[from..<from + size]` and signals it.
         func fill(_ target: Int, from: Int, size: Int) {
-            assembler.fill(input: inputs[target].pointer, labels: labels[target], from: images,
+            assembler.fill(input: inputs[target].pointer, labels: labels[target].pointer, from: images,
                            indices: order[from..<(from + size)], random: &random)
             filled[target].signal()
         }
@@ -69,7 +63,7 @@ public final class BatchPrefetcher {
         guard nextOut < assembly.order.count else { return nil }
         assembly.filled[slot].wait()
         let size = min(batchSize, assembly.order.count - nextOut)
-        let batch = Batch(input: assembly.inputs[slot].pointer, labels: assembly.labels[slot], size: size)
+        let batch = Batch(input: assembly.inputs[slot].pointer, labels: assembly.labels[slot].pointer, size: size)
         nextOut += size
         slot = 1 - slot
         assembleAhead(into: slot)
