@@ -208,34 +208,46 @@ struct ConvolutionKernel: Sendable {
         transform = WinogradTransform(algorithm)
     }
 
-    /// output = conv3x3(input, weight); with `affineReLU` (Winograd only), ReLU(scale * conv + shift) per filter.
+    /// Floats of the input transforms of `batch` images (Winograd; 0 for im2col), kept from a training forward
+    /// for the backward (`keepInputTiles`).
+    func inputTileFloats(batch: Int) -> Int {
+        transform.map { $0.tileFloats(height: side, width: side) * channels * batch } ?? 0
+    }
+
+    /// output = conv3x3(input, weight); with `affineReLU` (Winograd only), ReLU(scale * conv + shift) per filter;
+    /// with `keepInputTiles` (Winograd only, `inputTileFloats(batch:)` Floats), the input transforms stay there for
+    /// `backward`.
     func forward(input: UnsafePointer<Float>, weight: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-                 batch: Int, scratch: ConvolutionScratch, affineReLU: Layers.AffineReLU? = nil) {
+                 batch: Int, scratch: ConvolutionScratch, affineReLU: Layers.AffineReLU? = nil,
+                 keepInputTiles: UnsafeMutablePointer<Float>? = nil) {
         if let transform {
             Layers.winogradConvolutionForward(input: input, weight: weight, output: output, channels: channels,
                                               filters: filters, batch: batch, height: side, width: side,
                                               transform: transform, u: scratch.filterTransforms.pointer,
                                               tilesV: scratch.tilesV.pointer, tilesM: scratch.tilesM.pointer,
-                                              tileCapacity: scratch.tilesV.count, affineReLU: affineReLU)
+                                              tileCapacity: scratch.tilesV.count, affineReLU: affineReLU,
+                                              keepInputTiles: keepInputTiles)
         } else {
-            precondition(affineReLU == nil, "im2col convolutions run batch norm and ReLU as a pass of their own")
+            precondition(affineReLU == nil && keepInputTiles == nil, "im2col has no Winograd epilogue or tiles")
             Layers.convolutionForward(input: input, weight: weight, output: output, channels: channels,
                                       filters: filters, batch: batch, height: side, width: side,
                                       col: scratch.col.pointer, colCapacity: scratch.col.count)
         }
     }
 
-    /// gradWeight (overwritten) and, when given, gradInput (overwritten) from gradOutput (F x N x H x W).
+    /// gradWeight (overwritten) and, when given, gradInput (overwritten) from gradOutput (F x N x H x W);
+    /// `keptInputTiles`: the last forward's `keepInputTiles` of this input.
     func backward(input: UnsafePointer<Float>, weight: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
                   gradWeight: UnsafeMutablePointer<Float>, gradInput: UnsafeMutablePointer<Float>?,
-                  batch: Int, scratch: ConvolutionScratch) {
+                  batch: Int, scratch: ConvolutionScratch, keptInputTiles: UnsafePointer<Float>? = nil) {
         if let transform {
             Layers.winogradConvolutionBackward(input: input, weight: weight, gradOutput: gradOutput,
                                                gradWeight: gradWeight, gradInput: gradInput, channels: channels,
                                                filters: filters, batch: batch, height: side, width: side,
                                                transform: transform, u: scratch.filterTransforms.pointer,
                                                du: scratch.filterGradient.pointer, tilesV: scratch.tilesV.pointer,
-                                               tilesM: scratch.tilesM.pointer, tileCapacity: scratch.tilesV.count)
+                                               tilesM: scratch.tilesM.pointer, tileCapacity: scratch.tilesV.count,
+                                               keptInputTiles: keptInputTiles)
         } else {
             Layers.convolutionBackward(input: input, weight: weight, gradOutput: gradOutput, gradWeight: gradWeight,
                                        gradInput: gradInput, channels: channels, filters: filters, batch: batch,

@@ -59,6 +59,9 @@ public final class Network {
     private let gradientA: FloatBuffer          // scratch for activation gradients (largest activation)
     private let gradientB: FloatBuffer          // second scratch, so input and output gradients never alias
     private let scratch: ConvolutionScratch     // im2col and Winograd scratch, shared by the layers
+    /// Per block, the Winograd input transforms of the last training forward, kept for its backward (alpha² x C x
+    /// tiles of maxBatch images); allocated by the first training forward, nil for im2col blocks and until then.
+    private var inputTiles: [FloatBuffer?] = []
     private var outsideLayout: [Int: FloatBuffer] = [:]   // block outputs converted to N x C x H x W on request
     private var convertedLayers: Set<Int> = []            // layers whose outsideLayout holds the last forward
     private var lastBatch = 0
@@ -142,6 +145,7 @@ public final class Network {
         gradientB = FloatBuffer(count: largestActivation)
         scratch = ConvolutionScratch(kernels: blocks.map(\.convolution), batch: maxBatch, colBudget: colBudget,
                                      tileBudget: tileBudget)
+        inputTiles = Array(repeating: nil, count: blocks.count)
         initialize(seed: seed)
     }
 
@@ -191,7 +195,8 @@ public final class Network {
                                                                         shift: block.affineShift.pointer))
             } else {
                 block.convolution.forward(input: blockInput, weight: parameters[block.weight].baseAddress!,
-                                          output: block.preActivation.pointer, batch: n, scratch: scratch)
+                                          output: block.preActivation.pointer, batch: n, scratch: scratch,
+                                          keepInputTiles: mode == .training ? keptInputTiles(index) : nil)
                 Layers.batchNormReLUForward(input: block.preActivation.pointer, output: block.activation.pointer,
                                             gamma: parameters[block.gamma].baseAddress!,
                                             beta: parameters[block.beta].baseAddress!,
@@ -277,11 +282,21 @@ public final class Network {
             let blockInput = index == 0 ? input.pointer : blocks[index - 1].output.pointer
             block.convolution.backward(input: blockInput, weight: parameters[block.weight].baseAddress!,
                                        gradOutput: gradOut.pointer, gradWeight: gradients[block.weight].baseAddress!,
-                                       gradInput: index == 0 ? nil : spare.pointer, batch: batch, scratch: scratch)
+                                       gradInput: index == 0 ? nil : spare.pointer, batch: batch, scratch: scratch,
+                                       keptInputTiles: inputTiles[index].map { UnsafePointer($0.pointer) })
             swap(&gradOut, &spare)
             lapStart = lap(index, forward: false, since: lapStart)
         }
         return evaluation
+    }
+
+    /// Block `index`'s buffer for the input transforms a training forward keeps for the backward (allocated on first
+    /// use), nil for an im2col block.
+    private func keptInputTiles(_ index: Int) -> UnsafeMutablePointer<Float>? {
+        let convolution = blocks[index].convolution
+        guard convolution.transform != nil else { return nil }
+        if inputTiles[index] == nil { inputTiles[index] = FloatBuffer(count: convolution.inputTileFloats(batch: maxBatch)) }
+        return inputTiles[index]!.pointer
     }
 
     // MARK: Per-stage timing (off unless `timings` is set)

@@ -506,30 +506,36 @@ extension Layers {
 
     /// output (F x N x H x W) = conv3x3(input (C x N x H x W), weight (F x C x 3 x 3)) by Winograd, or with
     /// `affineReLU` that convolution through `AffineReLU`. Scratch: `u` (alpha² x F x C), `tilesV` and `tilesM`
-    /// (`tileCapacity` Floats each, at least one image's tiles).
+    /// (`tileCapacity` Floats each, at least one image's tiles). With `keepInputTiles` (alpha² x C x tiles of the
+    /// whole batch, `WinogradTransform.tileFloats` x C x N Floats), the input transforms are written there instead
+    /// of `tilesV`, chunk after chunk, for the backward to reuse.
     public static func winogradConvolutionForward(input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                                   output: UnsafeMutablePointer<Float>,
                                                   channels: Int, filters: Int, batch: Int, height: Int, width: Int,
                                                   transform: WinogradTransform, u: UnsafeMutablePointer<Float>,
                                                   tilesV: UnsafeMutablePointer<Float>,
                                                   tilesM: UnsafeMutablePointer<Float>, tileCapacity: Int,
-                                                  affineReLU: AffineReLU? = nil) {
+                                                  affineReLU: AffineReLU? = nil,
+                                                  keepInputTiles: UnsafeMutablePointer<Float>? = nil) {
         precondition(height % transform.m == 0 && width % transform.m == 0,
                      "Winograd F(\(transform.m)x\(transform.m)) needs map sides divisible by \(transform.m), got \(height)x\(width)")
         winogradFilterTransform(weight: weight, filters: filters, channels: channels, flipped: false,
                                 transform: transform, u: u)
         winogradProducts(input: input, inputChannels: channels, outputChannels: filters, batch: batch,
                          height: height, width: width, transform: transform, u: u, tilesV: tilesV, tilesM: tilesM,
-                         tileCapacity: tileCapacity, output: output, affineReLU: affineReLU)
+                         tileCapacity: tileCapacity, output: output, affineReLU: affineReLU,
+                         keepInputTiles: keepInputTiles)
     }
 
     /// out (O x N x H x W) = the Winograd convolution of x (I x N x H x W) with the transformed kernels u
-    /// (alpha² x O x I), chunk by chunk.
+    /// (alpha² x O x I), chunk by chunk; the input transforms of the chunk from image `first` go to
+    /// keepInputTiles + tileFloats x I x first when it is given, else to tilesV.
     private static func winogradProducts(input: UnsafePointer<Float>, inputChannels: Int, outputChannels: Int,
                                          batch: Int, height: Int, width: Int, transform: WinogradTransform,
                                          u: UnsafePointer<Float>, tilesV: UnsafeMutablePointer<Float>,
                                          tilesM: UnsafeMutablePointer<Float>, tileCapacity: Int,
-                                         output: UnsafeMutablePointer<Float>, affineReLU: AffineReLU? = nil) {
+                                         output: UnsafeMutablePointer<Float>, affineReLU: AffineReLU? = nil,
+                                         keepInputTiles: UnsafeMutablePointer<Float>? = nil) {
         let chunk = winogradChunk(channels: inputChannels, filters: outputChannels, height: height, width: width,
                                   batch: batch, transform: transform, tileCapacity: tileCapacity)
         let tilesPerImage = (height / transform.m) * (width / transform.m)
@@ -537,12 +543,13 @@ extension Layers {
         while first < batch {
             let count = min(chunk, batch - first)
             let tiles = count * tilesPerImage
+            let v = keepInputTiles.map { $0 + transform.positions * inputChannels * tilesPerImage * first } ?? tilesV
             winogradInputTransform(input: input, channels: inputChannels, batch: batch, height: height, width: width,
-                                   first: first, count: count, transform: transform, v: tilesV)
+                                   first: first, count: count, transform: transform, v: v)
             for xi in 0..<transform.positions {
                 // M[xi] (O x T) = U[xi] (O x I) * V[xi] (I x T)
                 BLAS.sgemm(m: outputChannels, n: tiles, k: inputChannels,
-                           a: u + xi * outputChannels * inputChannels, b: tilesV + xi * inputChannels * tiles,
+                           a: u + xi * outputChannels * inputChannels, b: v + xi * inputChannels * tiles,
                            c: tilesM + xi * outputChannels * tiles)
             }
             winogradOutputTransform(products: tilesM, filters: outputChannels, batch: batch, height: height,
@@ -555,6 +562,8 @@ extension Layers {
     /// The backward of `winogradConvolutionForward`: gradWeight (F x C x 3 x 3, overwritten) and, when
     /// `gradInput` is given, gradInput (C x N x H x W, overwritten), from gradOutput (F x N x H x W). Scratch:
     /// `u` (alpha² x C x F), `du` (alpha² x F x C), `tilesV`, `tilesM` (`tileCapacity` Floats each).
+    /// `keptInputTiles`: the forward's `keepInputTiles` for the same input and batch, which spares the input
+    /// transforms of the weight gradient.
     public static func winogradConvolutionBackward(input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                                    gradOutput: UnsafePointer<Float>,
                                                    gradWeight: UnsafeMutablePointer<Float>,
@@ -563,7 +572,8 @@ extension Layers {
                                                    transform: WinogradTransform, u: UnsafeMutablePointer<Float>,
                                                    du: UnsafeMutablePointer<Float>,
                                                    tilesV: UnsafeMutablePointer<Float>,
-                                                   tilesM: UnsafeMutablePointer<Float>, tileCapacity: Int) {
+                                                   tilesM: UnsafeMutablePointer<Float>, tileCapacity: Int,
+                                                   keptInputTiles: UnsafePointer<Float>? = nil) {
         let chunk = winogradChunk(channels: channels, filters: filters, height: height, width: width, batch: batch,
                                   transform: transform, tileCapacity: tileCapacity)
         let tilesPerImage = (height / transform.m) * (width / transform.m)
@@ -573,12 +583,18 @@ extension Layers {
             let tiles = count * tilesPerImage
             winogradGradientTransform(gradOutput: gradOutput, filters: filters, batch: batch, height: height,
                                       width: width, first: first, count: count, transform: transform, dm: tilesM)
-            winogradInputTransform(input: input, channels: channels, batch: batch, height: height, width: width,
-                                   first: first, count: count, transform: transform, v: tilesV)
+            let v: UnsafePointer<Float>
+            if let keptInputTiles {
+                v = keptInputTiles + transform.positions * channels * tilesPerImage * first
+            } else {
+                winogradInputTransform(input: input, channels: channels, batch: batch, height: height, width: width,
+                                       first: first, count: count, transform: transform, v: tilesV)
+                v = UnsafePointer(tilesV)
+            }
             for xi in 0..<transform.positions {
                 // dU[xi] (F x C) (+)= dM[xi] (F x T) * V[xi]^T (T x C)
                 BLAS.sgemm(.none, .transposed, m: filters, n: channels, k: tiles,
-                           a: tilesM + xi * filters * tiles, b: tilesV + xi * channels * tiles,
+                           a: tilesM + xi * filters * tiles, b: v + xi * channels * tiles,
                            beta: first == 0 ? 0 : 1, c: du + xi * filters * channels)
             }
             first += count
