@@ -47,6 +47,10 @@ public final class RunFileWriter {
             try config.setAttribute("train_images", configuration.trainImages)
             try config.setAttribute("test_images", configuration.testImages)
             try config.setAttribute("data_directory", configuration.dataDirectory)
+            try config.setAttribute("labels", configuration.sourceLabels)
+            try config.setAttribute("data_format", configuration.dataFormat ?? "cifar-10")
+            if let labelSet = configuration.labelSet { try config.setAttribute("label_set", labelSet) }
+            if let md5 = configuration.dataMD5 { try config.setAttribute("data_md5", md5) }
             let info = try root.group("provenance")
             for (key, value) in provenance.sorted(by: { $0.key < $1.key }) {
                 try info.setAttribute(key, value)
