@@ -349,3 +349,28 @@ public struct RecordLayout: Sendable, Equatable {
         return LabeledImages(pixels: keptPixels, labels: keptLabels)
     }
 }
+
+/// Moves a finished folder into place.
+enum FolderPlacement {
+    /// Puts `built` at `final`. An existing `final` is first renamed aside (`.<name>.replaced-<pid>`), then `built`
+    /// is renamed into place and the old folder removed; if that rename fails, the old folder goes back. Each step
+    /// is a rename within one directory, so `final` never holds a half-written folder.
+    static func place(_ built: URL, at final: URL) throws {
+        let manager = FileManager.default
+        guard manager.fileExists(atPath: final.path) else {
+            try manager.moveItem(at: built, to: final)
+            return
+        }
+        let aside = final.deletingLastPathComponent()
+            .appendingPathComponent(".\(final.lastPathComponent).replaced-\(ProcessInfo.processInfo.processIdentifier)")
+        try? manager.removeItem(at: aside)
+        try manager.moveItem(at: final, to: aside)
+        do {
+            try manager.moveItem(at: built, to: final)
+        } catch {
+            try? manager.moveItem(at: aside, to: final)
+            throw error
+        }
+        try? manager.removeItem(at: aside)
+    }
+}

@@ -47,11 +47,7 @@ public enum JPEGCopy {
         let built = staging.appendingPathComponent(CIFAR10.folderName)
         do {
             try Data((datasetName + "\n").utf8).write(to: built.appendingPathComponent(CIFAR10.sourceNoteFile))
-            if FileManager.default.fileExists(atPath: final.path) {
-                _ = try FileManager.default.replaceItemAt(final, withItemAt: built)
-            } else {
-                try FileManager.default.moveItem(at: built, to: final)
-            }
+            try FolderPlacement.place(built, at: final)
             try? FileManager.default.removeItem(at: staging)
         } catch {
             throw CIFARError(path: final.path, problem: "cannot move the built files into place: \(error.localizedDescription)",

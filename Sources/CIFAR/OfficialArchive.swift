@@ -124,11 +124,7 @@ public enum ArchivePreparation {
         let final = destination.appendingPathComponent(format.folderName)
         do {
             try Data(note.text.utf8).write(to: folder.appendingPathComponent(DataNote.fileName))
-            if FileManager.default.fileExists(atPath: final.path) {
-                _ = try FileManager.default.replaceItemAt(final, withItemAt: folder)
-            } else {
-                try FileManager.default.moveItem(at: folder, to: final)
-            }
+            try FolderPlacement.place(folder, at: final)
         } catch {
             throw CIFARError(path: final.path, problem: "cannot move the unpacked files into place: \(error.localizedDescription)",
                              fix: "check free disk space and permissions of \(destination.path)")
