@@ -193,6 +193,13 @@ public struct LabelSelection: Sendable, Equatable {
         return LabelSelection(indices: numbers)
     }
 
+    /// Checks the form of a `--labels` value before the data set is known: a number, or numbers separated by commas.
+    public static func checkSyntax(_ text: String) throws(LabelSelectionError) {
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) where Int(part.trimmingCharacters(in: .whitespaces)) == nil {
+            throw LabelSelectionError("--labels \"\(text)\": \"\(part)\" is not a number; give a count K or a list like 0,3,5")
+        }
+    }
+
     /// Checks that the selection fits a data set of `labelCount` labels.
     public func validate(labelCount: Int) throws(LabelSelectionError) {
         guard indices.count >= 2, Set(indices).count == indices.count,

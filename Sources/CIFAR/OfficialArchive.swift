@@ -146,10 +146,14 @@ public enum ArchivePreparation {
         } catch {
             throw CIFARError(path: archive.path, problem: "cannot run gzip: \(error.localizedDescription)", fix: "install gzip")
         }
-        defer {
-            if process.isRunning { process.terminate() }
+        // A child of this process may start with SIGTERM blocked (Foundation spawns from threads that block signals),
+        // so an extraction that stops early ends gzip with SIGKILL, which cannot be blocked.
+        func stopGzip() {
+            try? output.fileHandleForReading.close()
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
         }
+        defer { if process.isRunning { stopGzip() } }
         var reader = TarReader(stream: PipeStream(handle: output.fileHandleForReading), path: archive.path)
         var format: DatasetFormat?
         var written = Set<String>()
@@ -201,8 +205,7 @@ public enum ArchivePreparation {
             try reader.drain()   // what follows the end blocks, so gzip can finish writing
         } catch {
             if process.isRunning {
-                process.terminate()
-                process.waitUntilExit()
+                stopGzip()
                 throw error
             }
             if let failure = gzipFailure() { throw failure }

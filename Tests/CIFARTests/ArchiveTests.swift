@@ -82,6 +82,20 @@ struct ArchiveTests {
         #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("d2/cifar-10-batches-bin").path))
     }
 
+    @Test("a refusal early in a large archive stops gzip at once (no waiting on a full pipe)")
+    func earlyRefusal() throws {
+        let root = try makeScratchDirectory(prefix: "filterlens-archive")
+        defer { try? FileManager.default.removeItem(at: root) }
+        var random = FuzzRandom(seed: 11)
+        let noise = Data((0..<(8 << 20)).map { _ in UInt8(truncatingIfNeeded: random.next()) })   // incompressible
+        let archive = root.appendingPathComponent("big.tar.gz")
+        try write([TarMember("cifar-10-batches-bin/test_batch.bin", type: "2", link: "x"), TarMember("noise.bin", noise)], to: archive)
+        let started = Date()
+        let error = #expect(throws: CIFARError.self) { try ArchivePreparation.prepare(archive: archive, destination: root.appendingPathComponent("d")) { _ in } }
+        #expect(error?.description.contains("symbolic link") == true)
+        #expect(Date().timeIntervalSince(started) < 20)
+    }
+
     @Test("truncated, incomplete or foreign archives fail naming the file, and leave nothing in place")
     func damaged() throws {
         let root = try makeScratchDirectory(prefix: "filterlens-archive")

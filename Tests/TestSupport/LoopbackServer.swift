@@ -12,7 +12,8 @@ public final class LoopbackServer {
     private let process: Process
 
     private static let script = #"""
-import http.server, os, sys, threading
+import http.server, os, signal, sys, threading
+signal.pthread_sigmask(signal.SIG_SETMASK, [])   # the test process may have spawned us with signals blocked
 root, lifetime = sys.argv[1], float(sys.argv[2])
 class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args): pass
@@ -58,9 +59,9 @@ server.serve_forever()
         baseURL = URL(string: "http://127.0.0.1:\(port)")!
     }
 
-    /// Stops the server and waits for it to exit.
+    /// Stops the server (SIGKILL: a child may start with SIGTERM blocked) and waits for it to exit.
     public func stop() {
-        if process.isRunning { process.terminate() }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 

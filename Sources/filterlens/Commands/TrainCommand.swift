@@ -76,7 +76,7 @@ struct TrainingOptions: ParsableArguments {
         if let warmup, warmup < 0 { throw ValidationError("--warmup must be >= 0") }
         if let labels {
             // The syntax here; the range once the data set (10, 20 or 100 labels) is known.
-            do { _ = try LabelSelection.parse(labels, labelCount: 256) } catch { throw ValidationError(error.description) }
+            do { try LabelSelection.checkSyntax(labels) } catch { throw ValidationError(error.description) }
         }
         _ = try architecture()
     }
