@@ -184,6 +184,34 @@ struct DatasetCommandTests {
         #expect(plain.status != 0 && plain.errors.contains("https"))
     }
 
+    @Test("sweep-labels: one run per count, a table and figures against the count, resumable")
+    func sweep() throws {
+        let root = try makeTinyDataset(trainPerFile: 200, test: 300)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let common = ["sweep-labels", "--preset", "tiny", "--data", "data", "--counts", "5,2", "--epochs", "2", "--out", "sweep"]
+        let result = try runFilterLens(common, in: root)
+        #expect(result.status == 0, "\(result.errors)")
+        let sweep = root.appendingPathComponent("sweep")
+        let table = try String(contentsOf: sweep.appendingPathComponent("sweep.csv"), encoding: .utf8).split(separator: "\n")
+        #expect(table.count == 3 && table[0].hasPrefix("labels,full_sr,full_error"))
+        #expect(table[1].hasPrefix("2,") && table[2].hasPrefix("5,"), "ascending counts")
+        let full = table.dropFirst().map { Double($0.split(separator: ",")[1])! }
+        #expect(full[0] > 0.6 && full[1] > 0.3, "both runs learn above chance: \(full)")
+        let layers = try String(contentsOf: sweep.appendingPathComponent("sweep_layers.csv"), encoding: .utf8).split(separator: "\n")
+        #expect(layers.count == 1 + 2 * 2, "two counts x two layers")
+        for name in ["compare.html", "figures/sweep_labels.pdf", "figures/sweep_labels.png", "figures/sweep_labels.csv",
+                     "labels-2/report.html", "labels-5/analysis.h5"] {
+            #expect(FileManager.default.fileExists(atPath: sweep.appendingPathComponent(name).path), "\(name)")
+        }
+        let run = try H5File.open(sweep.appendingPathComponent("labels-5/run.h5").path)
+        #expect(try run.root.stringsAttribute("label_names") == Array(CIFAR10.labelNames.prefix(5)))
+        let again = try runFilterLens(common + ["--resume"], in: root)
+        #expect(again.status == 0, "\(again.errors)")
+        #expect(again.output.components(separatedBy: "phase 1 of").count == 3 && again.output.contains("nothing to resume"))
+        let refused = try runFilterLens(common, in: root)
+        #expect(refused.status != 0 && refused.errors.contains("--resume"))
+    }
+
     @Test("bad label choices are one error line and a non-zero exit", arguments: [
         (["train", "--preset", "tiny", "--data", "data", "--labels", "0,10", "--out", "r"], "label 10 is outside 0...9"),
         (["train", "--preset", "tiny", "--data", "data", "--labels", "1", "--out", "r"], "2...10"),
