@@ -47,8 +47,10 @@ public final class RunFileWriter {
             try config.setAttribute("train_images", configuration.trainImages)
             try config.setAttribute("test_images", configuration.testImages)
             try config.setAttribute("data_directory", configuration.dataDirectory)
-            try config.setAttribute("labels", configuration.sourceLabels)
-            try config.setAttribute("data_format", configuration.dataFormat ?? "cifar-10")
+            // Additions within format version 1, written when recorded (a configuration of an older kind writes
+            // exactly the file it always did).
+            if let labels = configuration.labels { try config.setAttribute("labels", labels) }
+            if let format = configuration.dataFormat { try config.setAttribute("data_format", format) }
             if let labelSet = configuration.labelSet { try config.setAttribute("label_set", labelSet) }
             if let md5 = configuration.dataMD5 { try config.setAttribute("data_md5", md5) }
             let info = try root.group("provenance")

@@ -24,6 +24,12 @@ struct SweepLabelsCommand: ParsableCommand {
     @Option(help: "Label counts, comma-separated (each at least 2), e.g. 3,5,7,10.")
     var counts: String
 
+    @Option(help: "Training images per label: each run uses the first K x N images of its K labels (default: --subset or the preset's, the same total for every count).")
+    var trainPerLabel: Int?
+
+    @Option(help: "Test images per label, likewise (default: --test-subset or the preset's).")
+    var testPerLabel: Int?
+
     @Option(help: "Sweep directory (default: outputs/sweep-labels-<preset>-seed<seed>).")
     var out: String?
 
@@ -35,6 +41,11 @@ struct SweepLabelsCommand: ParsableCommand {
 
     func validate() throws {
         if training.labels != nil { throw ValidationError("sweep-labels sets --labels itself; give --counts instead") }
+        for (name, value) in [("--train-per-label", trainPerLabel), ("--test-per-label", testPerLabel)] {
+            if let value, value < 1 { throw ValidationError("\(name) must be at least 1") }
+        }
+        if trainPerLabel != nil && training.subset != nil { throw ValidationError("give --train-per-label or --subset, not both") }
+        if testPerLabel != nil && training.testSubset != nil { throw ValidationError("give --test-per-label or --test-subset, not both") }
         _ = try labelCounts()
     }
 
@@ -62,6 +73,8 @@ struct SweepLabelsCommand: ParsableCommand {
                 let directory = sweep.appendingPathComponent("labels-\(count)")
                 var options = training
                 options.labels = String(count)
+                if let trainPerLabel { options.subset = trainPerLabel * count }
+                if let testPerLabel { options.testSubset = testPerLabel * count }
                 let started = FileManager.default.fileExists(atPath: directory.appendingPathComponent(RunLayout.checkpointFile).path)
                 let continuing = resume && started
                 say("sweep \(index + 1)/\(counts.count): \(count) labels in \(directory.path)" + (continuing ? " (resuming)" : ""))
