@@ -22,8 +22,8 @@ public enum CIFAR10 {
     public static let recordSize = 1 + pixelsPerImage
     /// The folder name the official archive unpacks to.
     public static let folderName = "cifar-10-batches-bin"
-    /// A file that `data prepare` writes beside the batches, holding the data set's name for reports.
-    public static let sourceNoteFile = "FILTERLENS-SOURCE.txt"
+    /// A file that `data prepare` writes beside the batches, holding the data set's name for reports (`DataNote`).
+    public static let sourceNoteFile = DataNote.fileName
 
     /// A split of the data set.
     public enum Split: String, Sendable, CaseIterable {
@@ -57,10 +57,7 @@ public enum CIFAR10 {
 
     /// The data set's name for reports: the note written by `data prepare`, else "CIFAR-10".
     public static func datasetName(directory: URL) -> String {
-        let note = directory.appendingPathComponent(sourceNoteFile)
-        guard let text = try? String(contentsOf: note, encoding: .utf8) else { return "CIFAR-10" }
-        let name = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        return name.isEmpty ? "CIFAR-10" : name
+        DataNote.read(directory: directory)?.name ?? "CIFAR-10"
     }
 
     /// Loads a split (all of its files, in order), at most `limit` images.
@@ -87,41 +84,12 @@ public enum CIFAR10 {
         return try decode(bytes, path: file.path, limit: limit)
     }
 
+    /// The record layout: 1 label byte in 0...9, then 3,072 pixel bytes.
+    public static let layout = RecordLayout(labelRanges: [labelCount], labelByte: 0)
+
     /// Decodes records from bytes; `path` names the source in errors.
     public static func decode(_ bytes: Data, path: String, limit: Int? = nil) throws(CIFARError) -> LabeledImages {
-        guard !bytes.isEmpty else {
-            throw CIFARError(path: path, problem: "file is empty", fix: "rebuild it with `filterlens data prepare`")
-        }
-        guard bytes.count % recordSize == 0 else {
-            let complete = bytes.count / recordSize
-            throw CIFARError(path: path, offset: complete * recordSize,
-                             problem: "size \(bytes.count) is not a multiple of \(recordSize) bytes (truncated after record \(complete))",
-                             fix: "rebuild it with `filterlens data prepare` or download the official file again")
-        }
-        let total = bytes.count / recordSize
-        let count = min(total, limit ?? total)
-        var labels = [UInt8](repeating: 0, count: count)
-        var pixels = [UInt8](repeating: 0, count: count * pixelsPerImage)
-        var badLabel: (record: Int, value: UInt8)?
-        bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            let source = raw.bindMemory(to: UInt8.self)
-            pixels.withUnsafeMutableBufferPointer { target in
-                for record in 0..<count {
-                    let start = record * recordSize
-                    let label = source[start]
-                    if label >= labelCount, badLabel == nil { badLabel = (record, label) }
-                    labels[record] = label
-                    let from = source.baseAddress! + start + 1
-                    (target.baseAddress! + record * pixelsPerImage).update(from: from, count: pixelsPerImage)
-                }
-            }
-        }
-        if let badLabel {
-            throw CIFARError(path: path, offset: badLabel.record * recordSize,
-                             problem: "record \(badLabel.record) has label \(badLabel.value), outside 0...9",
-                             fix: "the file is corrupt or not CIFAR-10: rebuild it with `filterlens data prepare`")
-        }
-        return LabeledImages(pixels: pixels, labels: labels)
+        try layout.decode(bytes, path: path, limit: limit, what: "CIFAR-10")
     }
 
     /// Encodes images as records of the standard layout (the inverse of `decode`).
@@ -137,13 +105,18 @@ public enum CIFAR10 {
 
 /// Images with their labels, as stored: `pixels` is N x 3 x 32 x 32 bytes (planes R, G, B; row-major).
 public struct LabeledImages: Sendable {
+    /// The geometry of every image (3 x 32 x 32, both CIFARs).
+    public static let geometry = ImageGeometry.cifar
+    /// Pixel bytes per image (3,072).
+    public static let pixelsPerImage = geometry.pixelsPerImage
+
     /// N x 3072 pixel bytes.
     public var pixels: [UInt8]
-    /// N labels in 0...9.
+    /// N labels in 0 ..< the run's label count.
     public var labels: [UInt8]
 
     public init(pixels: [UInt8], labels: [UInt8]) {
-        precondition(pixels.count == labels.count * CIFAR10.pixelsPerImage, "pixels must hold 3072 bytes per label")
+        precondition(pixels.count == labels.count * Self.pixelsPerImage, "pixels must hold 3072 bytes per label")
         self.pixels = pixels
         self.labels = labels
     }
@@ -160,6 +133,6 @@ public struct LabeledImages: Sendable {
     /// The first `count` images.
     public func prefix(_ count: Int) -> LabeledImages {
         let kept = min(count, self.count)
-        return LabeledImages(pixels: Array(pixels[0..<(kept * CIFAR10.pixelsPerImage)]), labels: Array(labels[0..<kept]))
+        return LabeledImages(pixels: Array(pixels[0..<(kept * Self.pixelsPerImage)]), labels: Array(labels[0..<kept]))
     }
 }

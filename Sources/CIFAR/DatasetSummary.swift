@@ -7,19 +7,19 @@ public struct DatasetSummary: Sendable {
     /// Standard deviation of pixel values per channel, in 0...255.
     public let channelStandardDeviations: [Double]
 
-    /// Summarises `images`.
-    public init(_ images: LabeledImages) {
-        var counts = [Int](repeating: 0, count: CIFAR10.labelCount)
+    /// Summarises `images`, whose labels lie in 0 ..< `labelCount`.
+    public init(_ images: LabeledImages, labelCount: Int = CIFAR10.labelCount) {
+        var counts = [Int](repeating: 0, count: max(labelCount, Int(images.labels.max() ?? 0) + 1))
         for label in images.labels { counts[Int(label)] += 1 }
         countsPerLabel = counts
-        let plane = CIFAR10.imageSize * CIFAR10.imageSize
+        let plane = LabeledImages.geometry.side * LabeledImages.geometry.side
         var sums = [Double](repeating: 0, count: 3)
         var squares = [Double](repeating: 0, count: 3)
         images.pixels.withUnsafeBufferPointer { pixels in
             for image in 0..<images.count {
                 for channel in 0..<3 {
                     var sum = 0, square = 0
-                    let base = image * CIFAR10.pixelsPerImage + channel * plane
+                    let base = image * LabeledImages.pixelsPerImage + channel * plane
                     for offset in 0..<plane {
                         let value = Int(pixels[base + offset])
                         sum += value

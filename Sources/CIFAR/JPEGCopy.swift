@@ -11,7 +11,7 @@ public enum JPEGCopy {
         let script = source.appendingPathComponent("build-cifar10-bin")
         guard FileManager.default.fileExists(atPath: script.path) else {
             throw CIFARError(path: script.path, problem: "build script not found",
-                             fix: "pass --source with the folder of the CIFAR-10 JPEG copy (it holds build-cifar10-bin and images.tar.gz)")
+                             fix: "pass --source with the folder of the CIFAR-10 JPEG copy (it holds build-cifar10-bin and images.tar.gz), or prepare the official archive: --from cifar-10-binary.tar.gz or --download")
         }
         let final = destination.appendingPathComponent(CIFAR10.folderName)
         let parent = destination
@@ -47,11 +47,7 @@ public enum JPEGCopy {
         let built = staging.appendingPathComponent(CIFAR10.folderName)
         do {
             try Data((datasetName + "\n").utf8).write(to: built.appendingPathComponent(CIFAR10.sourceNoteFile))
-            if FileManager.default.fileExists(atPath: final.path) {
-                _ = try FileManager.default.replaceItemAt(final, withItemAt: built)
-            } else {
-                try FileManager.default.moveItem(at: built, to: final)
-            }
+            try FolderPlacement.place(built, at: final)
             try? FileManager.default.removeItem(at: staging)
         } catch {
             throw CIFARError(path: final.path, problem: "cannot move the built files into place: \(error.localizedDescription)",

@@ -29,12 +29,13 @@ public enum Comparison {
         }
     }
 
-    /// Writes the figures and `compare.html` into `directory`; returns the page's URL.
-    public static func write(runs urls: [URL], to directory: URL, templates: TemplateSet) throws -> URL {
+    /// Writes the figures (`extraFigures` first) and `compare.html` into `directory`; returns the page's URL.
+    public static func write(runs urls: [URL], to directory: URL, templates: TemplateSet, title: String? = nil,
+                             extraFigures: ([RunContents]) -> [ReportFigure] = { _ in [] }) throws -> URL {
         let runs = try urls.map { url throws(RunStoreError) in try RunContents(directory: url) }
         let figuresDirectory = directory.appendingPathComponent("figures")
         try FileManager.default.createDirectory(at: figuresDirectory, withIntermediateDirectories: true)
-        let figures = try figures(runs).map { try RunReport.save($0, in: figuresDirectory) }
+        let figures = try (extraFigures(runs) + figures(runs)).map { try RunReport.save($0, in: figuresDirectory) }
         let rows: [[String: Any]] = runs.map { run in
             let sr = run.column("sr_probe_final"), snr = run.column("snr")
             return ["cells": [run.name, run.dataset, run.configuration?.notation ?? "?", RunReport.number(run.fullSR),
@@ -43,7 +44,7 @@ public enum Comparison {
                               RunReport.number(run.threshold), run.normalization]]
         }
         let context: [String: Any] = [
-            "title": "FilterLens comparison of \(runs.count) run(s)",
+            "title": title ?? "FilterLens comparison of \(runs.count) run(s)",
             "header": ["run", "data set", "architecture", "full SR", "SR(1)", "SR(L)", "SNR(1)", "SNR(L)", "threshold", "normalization"],
             "rows": rows, "figures": figures, "version": RunLayout.toolVersion, "generated": RunLayout.timestamp(),
         ]

@@ -103,10 +103,14 @@ public enum RunFigures {
     /// A layers x columns table of shares as an annotated heatmap, one row per layer.
     static func layerHeatmap(_ run: RunContents, values: [Double], columnLabels: [String], range: ClosedRange<Double>,
                              title: String, xLabel: String, colorBarLabel: String, width: Double) -> Figure {
-        let figure = Figure(width: width, height: max(2.8, 0.32 * Double(run.layers.count) + 2))
+        // Up to 100 labels stay readable: the figure widens with the columns (about 0.12 in each), and cells are
+        // annotated only while a number fits (up to 30 columns).
+        let figure = Figure(width: max(width, 0.12 * Double(columnLabels.count) + 2.5),
+                            height: max(2.8, 0.32 * Double(run.layers.count) + 2))
         let axes = figure.addAxes()
         axes.heatmap(values, rows: run.layers.count, columns: columnLabels.count, rowLabels: run.layers.map { "layer \($0)" },
-                     columnLabels: columnLabels, range: range, annotate: true, colorBarLabel: colorBarLabel, squareCells: false)
+                     columnLabels: columnLabels, range: range, annotate: columnLabels.count <= 30, colorBarLabel: colorBarLabel,
+                     squareCells: false)
         axes.title = title
         axes.xLabel = xLabel
         return figure
@@ -173,7 +177,10 @@ public enum RunFigures {
         chosen = chosen.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
         for filter in 0..<filterCount where chosen.count < 4 && !chosen.contains(filter) { chosen.append(filter) }
         chosen = Array(chosen.prefix(4))
-        let examples = Figure(width: 10, height: 9)
+        // Panels grow with the label count (about 0.09 in a label beyond 20), so tick names stay legible up to 100
+        // labels; the axes thin the names when they would still collide.
+        let grow = 2 * 0.09 * Double(max(0, labels - 20))
+        let examples = Figure(width: 10 + grow, height: 9 + grow)
         let grid = examples.subplots(rows: 2, columns: 2)
         for (slot, filter) in chosen.enumerated() {
             let axes = grid[slot / 2][slot % 2]

@@ -100,6 +100,9 @@ public enum RunReport {
                 ("phase 1 recipe", "\(config.epochs) epochs, batch \(config.batchSize), lr \(config.learningRate) " + ((config.learningRateSchedule ?? .step) == .step ? "x\(config.learningRateDecayFactor) every \(config.learningRateDecayEvery) epochs" : "\(config.learningRateSchedule!.rawValue) down to 0") + ", warm-up \(config.warmupBatches) batches, momentum \(config.momentum) (Nesterov), weight decay \(config.weightDecay), augmentation \(config.augment ? "flip + shift 4" : "none")"),
                 ("phase 2 recipe", "\(config.probe.epochs) epochs, lr \(config.probe.learningRate) x\(config.probe.learningRateDecay) per epoch, momentum \(config.probe.momentum), weight decay \(config.probe.weightDecay)"),
                 ("images", "\(config.trainImages) training, \(config.testImages) test"),
+                ("labels", "\(run.labelNames.count): " + zip(config.sourceLabels, run.labelNames).map { "\($1) (\($0))" }.joined(separator: ", ")
+                    + (config.labelSet.map { ", \($0) label set" } ?? "")),
+                ("data source", config.dataMD5.map { "MD5 \($0) of the archive the data were prepared from" } ?? "no archive checksum recorded"),
                 ("seed", String(config.seed)),
                 ("convolutions", config.convolutionAlgorithms?.joined(separator: ", ") ?? "im2col (recorded before the choice existed)"),
             ]
@@ -109,7 +112,7 @@ public enum RunReport {
             let speed = run.metrics.map(\.imagesPerSecond).reduce(0, +) / Double(run.metrics.count)
             metadata.append(("phase 1 time", String(format: "%.0f s (%.0f training images/s on average)", seconds, speed)))
         }
-        for key in ["command_line", "git_commit", "git_dirty", "started", "machine", "cpu_flags", "cpu_cores", "memory_gib", "openblas_core",
+        for key in ["dataset_md5", "command_line", "git_commit", "git_dirty", "started", "machine", "cpu_flags", "cpu_cores", "memory_gib", "openblas_core",
                     "openblas_threads", "openblas_coretype_env", "openblas_config", "hdf5_version", "cairo_version",
                     "swift_version", "filterlens_version"] {
             if let value = run.provenance[key], !value.isEmpty { metadata.append((key.replacingOccurrences(of: "_", with: " "), value)) }

@@ -39,6 +39,15 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
     public var dataset: String
     /// Where the binary batches were read from.
     public var dataDirectory: String
+    /// The binary layout read: "cifar-10" or "cifar-100" (nil in runs made before it was recorded: CIFAR-10).
+    public var dataFormat: String?
+    /// CIFAR-100's label set, "fine" or "coarse" (nil for CIFAR-10).
+    public var labelSet: String?
+    /// The data set's labels the run uses, in the run's label order: run label i is data-set label `labels[i]`
+    /// (nil: all of them, 0 ..< labelCount; runs made before label subsets).
+    public var labels: [Int]?
+    /// MD5 of the archive the data were prepared from, as `data prepare` recorded it (nil: not recorded).
+    public var dataMD5: String?
     /// Phase 2 recipe.
     public var probe: ProbeConfiguration
     /// The learning-rate schedule after the warm-up (`LearningRateSchedule`); nil in runs made before the choice
@@ -75,6 +84,9 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
         self.probe = probe
         self.convolutionAlgorithms = convolutionAlgorithms
     }
+
+    /// The data-set labels the run uses, in order (all `labelCount` when `labels` is nil).
+    public var sourceLabels: [Int] { labels ?? Array(0..<labelCount) }
 
     /// The phase 1 learning rate of batch `batch` (0-based, counted over the whole run) in epoch `epoch` (0-based)
     /// of a run of `epochs` x `batchesPerEpoch` batches: linear warm-up over `warmupBatches`, then the schedule

@@ -47,6 +47,12 @@ public final class RunFileWriter {
             try config.setAttribute("train_images", configuration.trainImages)
             try config.setAttribute("test_images", configuration.testImages)
             try config.setAttribute("data_directory", configuration.dataDirectory)
+            // Additions within format version 1, written when recorded (a configuration of an older kind writes
+            // exactly the file it always did).
+            if let labels = configuration.labels { try config.setAttribute("labels", labels) }
+            if let format = configuration.dataFormat { try config.setAttribute("data_format", format) }
+            if let labelSet = configuration.labelSet { try config.setAttribute("label_set", labelSet) }
+            if let md5 = configuration.dataMD5 { try config.setAttribute("data_md5", md5) }
             try config.setAttribute("lr_schedule", (configuration.learningRateSchedule ?? .step).rawValue)
             if let algorithms = configuration.convolutionAlgorithms {
                 try config.setAttribute("convolution_algorithms", algorithms.joined(separator: ","))

@@ -5,7 +5,7 @@ import ArgumentParser
 struct FilterLens: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "filterlens",
-        abstract: "Train a CNN on CIFAR-10, probe every layer, and measure how single filters select output labels.",
+        abstract: "Train a CNN on CIFAR-10 or CIFAR-100, probe every layer, and measure how single filters select output labels.",
         discussion: """
         Implements Tzach et al., "The mechanism underlying successful deep learning" (arXiv 2305.18078):
           phase 1  train     train the whole network
@@ -17,6 +17,6 @@ struct FilterLens: ParsableCommand {
         """,
         version: "0.1.0",
         subcommands: [RunCommand.self, DataCommand.self, TrainCommand.self, ProbeCommand.self, AnalyzeCommand.self,
-                      ReportCommand.self, CompareCommand.self, BenchCommand.self]
+                      ReportCommand.self, CompareCommand.self, SweepLabelsCommand.self, BenchCommand.self]
     )
 }

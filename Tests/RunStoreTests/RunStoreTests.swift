@@ -57,6 +57,40 @@ struct RunFileTests {
         #expect(leftovers.isEmpty)
     }
 
+    @Test("a label subset is recorded with its data set: /config@labels, @label_set, @data_format, @data_md5")
+    func labelSubset() throws {
+        let folder = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var subset = configuration
+        subset.labelCount = 3
+        subset.labels = [4, 0, 17]
+        subset.labelSet = "coarse"
+        subset.dataFormat = "cifar-100"
+        subset.dataMD5 = "03b5dce01913d631647c71ecec9e9cb8"
+        let url = folder.appendingPathComponent(RunLayout.runFile)
+        let writer = try RunFileWriter(creating: url)
+        try writer.writeHeader(configuration: subset, labelNames: ["e", "a", "r"], provenance: [:])
+        try writer.commit()
+        let reader = try RunFileReader(url)
+        #expect(try reader.configuration() == subset)
+        #expect(try reader.configuration()?.sourceLabels == [4, 0, 17])
+        let config = try H5File.open(url.path).root.openGroup("config")
+        #expect(try config.intsAttribute("labels") == [4, 0, 17])
+        #expect(try config.stringAttribute("label_set") == "coarse")
+        #expect(try config.stringAttribute("data_format") == "cifar-100")
+        #expect(try config.stringAttribute("data_md5") == "03b5dce01913d631647c71ecec9e9cb8")
+    }
+
+    @Test("a configuration written before label subsets reads as all labels of CIFAR-10")
+    func olderConfiguration() throws {
+        var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(configuration)) as! [String: Any]
+        for key in ["labels", "labelSet", "dataFormat", "dataMD5"] { json.removeValue(forKey: key) }
+        let old = try JSONDecoder().decode(RunConfiguration.self, from: JSONSerialization.data(withJSONObject: json))
+        #expect(old.labels == nil && old.dataFormat == nil)
+        #expect(old.sourceLabels == Array(0..<10))
+        #expect(old == configuration)
+    }
+
     @Test("a missing, foreign, truncated or newer file is refused with its name")
     func refusesBadFiles() throws {
         let folder = try scratchDirectory()

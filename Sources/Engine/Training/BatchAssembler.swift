@@ -32,23 +32,23 @@ public struct BatchAssembler: Sendable {
     /// With `random`, each image is flipped and shifted by draws from it; without, images are copied as they are.
     public func fill(input: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>, from images: LabeledImages,
                      indices: some Collection<Int>, random: inout SeededGenerator?) {
-        let side = CIFAR10.imageSize
+        let side = LabeledImages.geometry.side
         let plane = side * side
         scale.withUnsafeBufferPointer { scale in
             images.pixels.withUnsafeBufferPointer { pixels in
                 for (slot, index) in indices.enumerated() {
                     labels[slot] = Int32(images.labels[index])
-                    let source = pixels.baseAddress! + index * CIFAR10.pixelsPerImage
-                    let target = input + slot * CIFAR10.pixelsPerImage
+                    let source = pixels.baseAddress! + index * LabeledImages.pixelsPerImage
+                    let target = input + slot * LabeledImages.pixelsPerImage
                     guard var generator = random else {
-                        for offset in 0..<CIFAR10.pixelsPerImage { target[offset] = scale[Int(source[offset])] }
+                        for offset in 0..<LabeledImages.pixelsPerImage { target[offset] = scale[Int(source[offset])] }
                         continue
                     }
                     let flip = generator.next() & 1 == 1
                     let shiftY = Int(generator.next() % UInt64(2 * Self.maximumShift + 1)) - Self.maximumShift
                     let shiftX = Int(generator.next() % UInt64(2 * Self.maximumShift + 1)) - Self.maximumShift
                     random = generator
-                    for channel in 0..<CIFAR10.channels {
+                    for channel in 0..<LabeledImages.geometry.channels {
                         let sourcePlane = source + channel * plane
                         let targetPlane = target + channel * plane
                         for y in 0..<side {

@@ -28,7 +28,7 @@ public final class BatchPrefetcher {
             self.images = images
             self.order = order
             self.random = random
-            inputs = (0..<2).map { _ in FloatBuffer(count: batchSize * CIFAR10.pixelsPerImage) }
+            inputs = (0..<2).map { _ in FloatBuffer(count: batchSize * LabeledImages.pixelsPerImage) }
             labels = (0..<2).map { _ in Int32Buffer(count: batchSize) }
         }
 

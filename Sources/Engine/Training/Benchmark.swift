@@ -120,7 +120,7 @@ public struct EngineBenchmark: Sendable {
         for index in 0..<input.count { input[index] = Float(generator.next() % 2001) / 1000 - 1 }
         let labels = (0..<batch).map { Int32($0 % architecture.labelCount) }
         let pool = syntheticImages(count: 8 * batch, labelCount: architecture.labelCount, generator: &generator)
-        let assembled = FloatBuffer(count: batch * CIFAR10.pixelsPerImage)
+        let assembled = FloatBuffer(count: batch * LabeledImages.pixelsPerImage)
         var assembledLabels = [Int32](repeating: 0, count: batch)
         var augmentation: SeededGenerator? = SeededGenerator(seed: seed, stream: 1)
         let assembler = BatchAssembler()
@@ -179,7 +179,7 @@ public struct EngineBenchmark: Sendable {
 
     /// `count` images of random pixel bytes with labels cycling through 0 ..< labelCount.
     private static func syntheticImages(count: Int, labelCount: Int, generator: inout SeededGenerator) -> LabeledImages {
-        var pixels = [UInt8](repeating: 0, count: count * CIFAR10.pixelsPerImage)
+        var pixels = [UInt8](repeating: 0, count: count * LabeledImages.pixelsPerImage)
         for index in pixels.indices { pixels[index] = UInt8(truncatingIfNeeded: generator.next()) }
         return LabeledImages(pixels: pixels, labels: (0..<count).map { UInt8(truncatingIfNeeded: $0 % labelCount) })
     }

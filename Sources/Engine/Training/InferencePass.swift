@@ -11,7 +11,7 @@ final class InferencePass {
 
     init(batchSize: Int) {
         self.batchSize = batchSize
-        input = FloatBuffer(count: batchSize * CIFAR10.pixelsPerImage)
+        input = FloatBuffer(count: batchSize * LabeledImages.pixelsPerImage)
         labels = [Int32](repeating: 0, count: batchSize)
     }
 

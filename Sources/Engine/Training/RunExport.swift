@@ -3,11 +3,12 @@ import Foundation
 import RunStore
 
 extension Trainer {
-    /// Writes `run.h5` into `directory`: header, provenance, phase 1 metrics, and every parameter and
-    /// batch-norm statistic by name.
-    public func writeRunFile(to directory: URL, provenance: [String: String]) throws(RunStoreError) {
+    /// Writes `run.h5` into `directory`: header (with `labelNames`, one per run label, in label order), provenance,
+    /// phase 1 metrics, and every parameter and batch-norm statistic by name.
+    public func writeRunFile(to directory: URL, labelNames: [String], provenance: [String: String]) throws(RunStoreError) {
+        precondition(labelNames.count == network.architecture.labelCount, "one name per label of the network")
         let writer = try RunFileWriter(creating: directory.appendingPathComponent(RunLayout.runFile))
-        try writer.writeHeader(configuration: configuration, labelNames: CIFAR10.labelNames, provenance: provenance)
+        try writer.writeHeader(configuration: configuration, labelNames: labelNames, provenance: provenance)
         try writer.writeMetrics(metrics)
         for set in [network.parameters, network.statistics] {
             for view in set.views {

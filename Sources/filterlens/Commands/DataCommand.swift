@@ -2,31 +2,72 @@ import ArgumentParser
 import CIFAR
 import Foundation
 
-/// `filterlens data`: prepare and check CIFAR-10.
+/// `filterlens data`: prepare and check CIFAR-10 and CIFAR-100.
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
-        abstract: "Prepare and check the CIFAR-10 binary files.",
+        abstract: "Prepare and check the CIFAR-10 or CIFAR-100 binary files.",
         subcommands: [Prepare.self, Check.self])
 
-    /// `filterlens data prepare`: builds the standard binary layout from the JPEG copy.
+    /// `filterlens data prepare`: the standard binary layout from the JPEG copy, an official archive, or a download.
     struct Prepare: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Build CIFAR-10's standard binary files from the JPEG copy (needs python3 with Pillow).",
-            discussion: "Skipped when the files exist and check out; --force rebuilds. Data built this way is named \"\(JPEGCopy.datasetName)\" in every report.")
+            abstract: "Prepare the binary files: from the JPEG copy of CIFAR-10 (the default), an official archive (--from), or a download (--download).",
+            discussion: """
+            --from ARCHIVE unpacks cifar-10-binary.tar.gz or cifar-100-binary.tar.gz (only the data set's own files, \
+            validated, moved into place at once). Its MD5 is compared with the official one: a match is reported, another \
+            archive is used with a warning. --download fetches the official archive over HTTPS with progress, and refuses \
+            one whose MD5 differs. The checksum goes into OUT/<folder>/\(DataNote.fileName) and into the provenance of \
+            every run trained on the files. Without --from or --download the JPEG copy is built (needs python3 with Pillow); \
+            data built this way is named "\(JPEGCopy.datasetName)" in every report. The JPEG build and the download are \
+            skipped when the files exist and check out (--force redoes them); --from always unpacks.
+            """)
 
         @Option(help: "Folder of the JPEG copy (holds build-cifar10-bin).")
         var source = DefaultPaths.jpegSource
 
-        @Option(help: "Folder to write; the files go to OUT/cifar-10-batches-bin.")
+        @Option(help: "An official binary archive to unpack: cifar-10-binary.tar.gz or cifar-100-binary.tar.gz.")
+        var from: String?
+
+        @Flag(help: "Download the official binary archive of --dataset over HTTPS, check its MD5, and unpack it.")
+        var download = false
+
+        @Option(help: "What --download fetches: cifar-10 or cifar-100.")
+        var dataset: DatasetFormat = .cifar10
+
+        @Option(help: "Download from this URL instead of the authors' page (https; plain http only from 127.0.0.1).")
+        var url: String?
+
+        @Option(help: "The MD5 the archive must have (default: the official one; with --from, a mismatch with the official one is only a warning).")
+        var md5: String?
+
+        @Option(help: "Folder to write; the files go to OUT/cifar-10-batches-bin or OUT/cifar-100-binary.")
         var out = DefaultPaths.data
 
         @Flag(help: "Rebuild even if the files exist.")
         var force = false
 
+        func validate() throws {
+            if from != nil && download { throw ValidationError("--from and --download exclude each other; give one") }
+            if url != nil && !download { throw ValidationError("--url needs --download") }
+            if let md5, md5.count != 32 || !md5.allSatisfy(\.isHexDigit) {
+                throw ValidationError("--md5 \(md5): an MD5 is 32 hex digits")
+            }
+            if (md5 != nil) && from == nil && !download { throw ValidationError("--md5 needs --from or --download") }
+            if let url {
+                guard let parsed = URL(string: url), Download.isAllowed(parsed) else {
+                    throw ValidationError("--url \(url): use an https:// URL (plain http only from 127.0.0.1 or localhost)")
+                }
+            }
+        }
+
         func run() throws {
             try reportingFailures {
                 let destination = URL(fileURLWithPath: out)
+                if from != nil || download {
+                    try prepareArchive(destination: destination)
+                    return
+                }
                 if !force, let existing = try? CIFAR10.batchDirectory(out),
                    (try? CIFAR10.read(file: existing.appendingPathComponent("test_batch.bin"), limit: 1)) != nil {
                     say("CIFAR-10 already prepared at \(existing.path) (--force rebuilds)")
@@ -39,6 +80,71 @@ struct DataCommand: ParsableCommand {
                 say("prepared \(JPEGCopy.datasetName) at \(directory.path): \(train.count) training, \(test.count) test images")
             }
         }
+
+        /// --from or --download.
+        private func prepareArchive(destination: URL) throws {
+            let archive: URL
+            var downloaded = false
+            if let from {
+                archive = URL(fileURLWithPath: from)
+            } else {
+                let official = OfficialArchive.of(dataset)
+                let folder = destination.appendingPathComponent(dataset.folderName)
+                if !force, let existing = try? Dataset(format: dataset, directory: folder, labelSet: nil),
+                   (try? existing.load(.test, limit: 1)) != nil {
+                    say("\(dataset.displayName) already prepared at \(folder.path) (--force rebuilds)")
+                    return
+                }
+                archive = try fetch(official, into: destination)
+                downloaded = true
+            }
+            say("unpacking \(archive.path) ...")
+            let prepared = try ArchivePreparation.prepare(archive: archive, destination: destination, expectedMD5: md5,
+                                                          strictOfficial: downloaded) { warning in
+                FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+            }
+            let check = prepared.isOfficial ? "OK, the official MD5" : (md5 != nil ? "OK, as --md5 expects" : "not the official MD5")
+            say("MD5 \(prepared.md5): \(check)")
+            let data = try Dataset(format: prepared.format, directory: prepared.directory, labelSet: nil)
+            let train = try data.load(.train), test = try data.load(.test)
+            say("prepared \(prepared.note.name) at \(prepared.directory.path): \(train.count) training, \(test.count) test images")
+        }
+
+        /// Downloads `official` (or --url) into `destination`, checks size and MD5, and returns the archive's path.
+        private func fetch(_ official: OfficialArchive, into destination: URL) throws -> URL {
+            let source = url.flatMap(URL.init(string:)) ?? official.url
+            do {
+                try FileManager.default.createDirectory(at: destination, withIntermediateDirectories: true)
+            } catch {
+                throw UsageError("\(destination.path): cannot create the directory (\(error.localizedDescription)); choose a writable --out")
+            }
+            let final = destination.appendingPathComponent(official.fileName)
+            let partial = destination.appendingPathComponent(".\(official.fileName).part-\(ProcessInfo.processInfo.processIdentifier)")
+            say("downloading \(source.absoluteString) ...")
+            let printer = DownloadProgressPrinter()
+            let started = Date()
+            let bytes = try Download.fetch(source, to: partial) { printer.show($0) }
+            printer.finish()
+            let seconds = Date().timeIntervalSince(started)
+            say(String(format: "downloaded %@ in %@ (%@/s)", ByteCountFormatter.string(fromByteCount: bytes, countStyle: .file),
+                       ProgressPrinter.duration(seconds), ByteCountFormatter.string(fromByteCount: Int64(Double(bytes) / max(seconds, 1e-3)), countStyle: .file)))
+            let md5 = try MD5.hex(file: partial)
+            let expected = self.md5?.lowercased() ?? official.md5
+            guard md5 == expected else {
+                try? FileManager.default.removeItem(at: partial)
+                throw CIFARError(path: source.absoluteString, problem: "the downloaded file's MD5 \(md5) differs from the expected \(expected)"
+                                 + (self.md5 == nil ? " (the official \(official.fileName))" : ""),
+                                 fix: "the download is damaged or not the official archive: run the command again, or pass --md5 with the checksum you expect")
+            }
+            do {
+                if FileManager.default.fileExists(atPath: final.path) { try FileManager.default.removeItem(at: final) }
+                try FileManager.default.moveItem(at: partial, to: final)
+            } catch {
+                try? FileManager.default.removeItem(at: partial)
+                throw UsageError("\(final.path): cannot move the download into place (\(error.localizedDescription)); check the --out directory")
+            }
+            return final
+        }
     }
 
     /// `filterlens data check`: counts and statistics per split.
@@ -46,25 +152,74 @@ struct DataCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Validate the binary files and print per-split, per-label counts and pixel statistics.")
 
-        @Argument(help: "Folder holding the batches (or their parent).")
+        @Argument(help: "Folder holding the binary files (or their parent).")
         var directory = DefaultPaths.data
+
+        @Option(help: "CIFAR-100's label set to count: fine or coarse (selects CIFAR-100 under the folder).")
+        var labelSet: LabelSet?
 
         func run() throws {
             try reportingFailures {
-                let folder = try CIFAR10.batchDirectory(directory)
-                say("data set: \(CIFAR10.datasetName(directory: folder))  (\(folder.path))")
+                let dataset = try Dataset.locate(directory, labelSet: labelSet)
+                say("data set: \(dataset.name)  (\(dataset.directory.path))")
+                if let md5 = dataset.sourceMD5 { say("source archive MD5: \(md5)" + (dataset.note?.archive.map { " (\($0))" } ?? "")) }
+                let width = min(24, dataset.labelNames.map(\.count).max() ?? 10)
                 for split in CIFAR10.Split.allCases {
-                    let images = try CIFAR10.load(split, from: folder)
-                    let summary = DatasetSummary(images)
-                    say("\(split.rawValue): \(images.count) images in \(split.fileNames.count) file(s)")
+                    let images = try dataset.load(split)
+                    let summary = DatasetSummary(images, labelCount: dataset.labelCount)
+                    say("\(split.rawValue): \(images.count) images in \(dataset.fileNames(split).count) file(s)")
                     for (label, count) in summary.countsPerLabel.enumerated() {
-                        say("  \(label) \(CIFAR10.labelNames[label].padding(toLength: 10, withPad: " ", startingAt: 0)) \(count)")
+                        say("  \(String(label).leftPadded(3)) \(dataset.labelNames[label].padding(toLength: width, withPad: " ", startingAt: 0)) \(count)")
                     }
                     let channels = zip(["R", "G", "B"], zip(summary.channelMeans, summary.channelStandardDeviations))
                         .map { String(format: "%@ mean %.1f sd %.1f", $0, $1.0, $1.1) }
                     say("  pixels (0-255): " + channels.joined(separator: ", "))
                 }
             }
+        }
+    }
+}
+
+extension String {
+    /// The string right-aligned in `width` characters.
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}
+
+/// Prints a download's progress to standard error: bytes, percent, rate and ETA, at most twice a second on a
+/// terminal and every 10 s in a log.
+final class DownloadProgressPrinter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lastPrint = Date.distantPast
+    private var printedAny = false
+    private let terminal = isatty(STDERR_FILENO) != 0
+    private let interval: Double
+
+    init() {
+        interval = Double(ProcessInfo.processInfo.environment["FILTERLENS_PROGRESS_SECONDS"] ?? "") ?? (isatty(STDERR_FILENO) != 0 ? 0.5 : 10)
+    }
+
+    func show(_ progress: Download.Progress) {
+        lock.withLock {
+            let complete = progress.expected.map { progress.received >= $0 } ?? false
+            guard complete || Date().timeIntervalSince(lastPrint) >= interval else { return }
+            lastPrint = Date()
+            printedAny = true
+            let size = { (bytes: Int64) in ByteCountFormatter.string(fromByteCount: bytes, countStyle: .file) }
+            var line = "  download \(size(progress.received))"
+            if let expected = progress.expected {
+                line += String(format: " of %@  %5.1f%%", size(expected), 100 * Double(progress.received) / Double(max(expected, 1)))
+            }
+            line += "  \(size(Int64(progress.rate)))/s  ETA \(ProgressPrinter.duration(progress.secondsLeft))"
+            FileHandle.standardError.write(Data((terminal ? "\r" + line : line + "\n").utf8))
+        }
+    }
+
+    /// Ends the progress line on a terminal.
+    func finish() {
+        lock.withLock {
+            if terminal && printedAny { FileHandle.standardError.write(Data("\n".utf8)) }
         }
     }
 }

@@ -81,9 +81,7 @@ enum PhaseTwo {
                               algorithms: try ConvolutionAlgorithm.recorded(configuration.convolutionAlgorithms,
                                                                             for: architecture))
         try network.load(from: reader)
-        let folder = try CIFAR10.batchDirectory(configuration.dataDirectory)
-        let train = try CIFAR10.load(.train, from: folder, limit: configuration.trainImages)
-        let test = try CIFAR10.load(.test, from: folder, limit: configuration.testImages)
+        let (train, test) = try RunData.load(try RunData.dataset(of: configuration), for: configuration)
         let prober = Prober(network: network, recipe: recipe, train: train, test: test, seed: configuration.seed &+ 7_919)
         say("probe \(directory.path): \(architecture.convolutionCount) heads, \(recipe.epochs) epochs, lr \(recipe.learningRate), momentum \(recipe.momentum)")
         if resume && hasCheckpoint {

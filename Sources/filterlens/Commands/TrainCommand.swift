@@ -58,13 +58,19 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Seed of initialization, shuffling and augmentation.")
     var seed: UInt64 = 1
 
-    @Option(help: "Folder with the CIFAR-10 binary files (or their parent).")
+    @Option(help: "Folder with the binary files of CIFAR-10 (cifar-10-batches-bin) or CIFAR-100 (cifar-100-binary), or their parent.")
     var data = DefaultPaths.data
 
     @Option(name: .customLong("conv-algorithm"),
             help: ArgumentHelp("Convolution algorithm: auto (the engine's rule), measure (fastest per layer on this machine), im2col, winograd-f2, winograd-f4, or one per conv layer, comma-separated.",
                                valueName: "algorithm"))
     var convolutionAlgorithm = "auto"
+
+    @Option(help: "Labels to train on: K (the first K labels) or a list like 0,3,5 (those labels, in that order); default all. The choice holds for every phase and is recorded in run.h5 with the labels' names.")
+    var labels: String?
+
+    @Option(help: "CIFAR-100's label set: fine (100 labels) or coarse (20 superclasses). Selects CIFAR-100 under --data.")
+    var labelSet: LabelSet?
 
     func validate() throws {
         guard Preset.named(preset) != nil else {
@@ -79,6 +85,10 @@ struct TrainingOptions: ParsableArguments {
         guard momentum >= 0 && momentum < 1 else { throw ValidationError("--momentum must be in [0, 1), got \(momentum)") }
         if let lrDecayEvery, lrDecayEvery < 1 { throw ValidationError("--lr-decay-every must be at least 1") }
         if let warmup, warmup < 0 { throw ValidationError("--warmup must be >= 0") }
+        if let labels {
+            // The syntax here; the range once the data set (10, 20 or 100 labels) is known.
+            do { try LabelSelection.checkSyntax(labels) } catch { throw ValidationError(error.description) }
+        }
         let architecture = try architecture()
         do {
             let policy = try ConvolutionPolicy(parsing: convolutionAlgorithm)
@@ -106,6 +116,30 @@ struct TrainingOptions: ParsableArguments {
             }
             return width
         }
+    }
+
+    /// The labels `--labels` selects of `dataset` (all of them without the flag).
+    func selection(of dataset: Dataset) throws -> LabelSelection {
+        guard let labels else { return .all(dataset.labelCount) }
+        do {
+            return try LabelSelection.parse(labels, labelCount: dataset.labelCount)
+        } catch {
+            throw UsageError("\(error.description) in \(dataset.directory.path)")
+        }
+    }
+
+    /// The run configuration on `dataset`'s labels `selection`: the preset's defaults, overridden by the flags given.
+    func configuration(dataset: Dataset, selection: LabelSelection) throws -> RunConfiguration {
+        var configuration = try configuration(dataset: dataset.name, dataDirectory: dataset.directory.path)
+        configuration.labelCount = selection.indices.count
+        configuration.labels = selection.indices
+        configuration.dataFormat = dataset.format.rawValue
+        configuration.labelSet = dataset.labelSet?.rawValue
+        configuration.dataMD5 = dataset.sourceMD5
+        if !selection.isAll(of: dataset.labelCount) {
+            configuration.dataset += ", \(selection.indices.count) of \(dataset.labelCount) labels"
+        }
+        return configuration
     }
 
     /// The run configuration: the preset's defaults, overridden by the flags given.
@@ -236,9 +270,16 @@ enum PhaseOne {
         } else {
             try RunDirectory.prepareNew(directory, force: force)
         }
-        let folder = try CIFAR10.batchDirectory(checkpoint?.configuration.dataDirectory ?? options.data)
-        var configuration = try checkpoint?.configuration
-            ?? options.configuration(dataset: CIFAR10.datasetName(directory: folder), dataDirectory: folder.path)
+        var configuration: RunConfiguration
+        let dataset: Dataset
+        if let recorded = checkpoint?.configuration {
+            configuration = recorded
+            dataset = try RunData.dataset(of: recorded)
+        } else {
+            dataset = try Dataset.locate(options.data, labelSet: options.labelSet)
+            configuration = try options.configuration(dataset: dataset, selection: try options.selection(of: dataset))
+            if let md5 = dataset.sourceMD5 { provenance["dataset_md5"] = md5 }
+        }
         if resume, let epochs = options.epochs, epochs > configuration.epochs {
             configuration.epochs = epochs   // extending a finished run is allowed; everything else stays as recorded
         }
@@ -250,14 +291,13 @@ enum PhaseOne {
         }
         let architecture = try Architecture(notation: configuration.notation, head: configuration.head,
                                             labelCount: configuration.labelCount)
-        let train = try CIFAR10.load(.train, from: folder, limit: configuration.trainImages)
-        let test = try CIFAR10.load(.test, from: folder, limit: configuration.testImages)
+        let (train, test) = try RunData.load(dataset, for: configuration)
         let trainer = try Trainer(configuration: configuration, architecture: architecture, train: train, test: test)
         if let checkpoint { try trainer.restore(checkpoint) }
         say("run \(directory.path): \(configuration.preset) [\(configuration.notation)], \(architecture.convolutionCount) conv layers, "
             + "\(trainer.network.parameters.buffer.count) parameters; convolutions "
             + trainer.network.convolutionAlgorithms.map(\.rawValue).joined(separator: ","))
-        say("data \(configuration.dataset): \(train.count) training / \(test.count) test images; "
+        say("data \(configuration.dataset): \(train.count) training / \(test.count) test images, \(configuration.labelCount) labels; "
             + "\(configuration.epochs) epochs, batch \(configuration.batchSize), lr \(configuration.learningRate), seed \(configuration.seed)")
         if let cursor = trainer.cursor {
             say("resuming epoch \(cursor.epoch + 1) after \(cursor.imagesDone) of \(train.count) images")
@@ -293,7 +333,7 @@ enum PhaseOne {
             try Interruption.stopIfRequested("saved a checkpoint after epoch \(trainer.completedEpochs) to \(checkpointURL.path); "
                                              + Interruption.resumeHint(phase: "train", directory: directory))
         }
-        try trainer.writeRunFile(to: directory, provenance: provenance)
+        try trainer.writeRunFile(to: directory, labelNames: try RunData.labelNames(dataset, for: configuration), provenance: provenance)
         RunDirectory.removeDerived(from: directory, after: "phase 1")
         say("writing test-set activations of \(architecture.convolutionCount) layers ...")
         try trainer.writeActivations(of: test, to: directory, progress: progress.show)

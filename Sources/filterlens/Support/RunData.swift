@@ -1,0 +1,52 @@
+import ArgumentParser
+import CIFAR
+import Foundation
+import RunStore
+
+extension LabelSet: ExpressibleByArgument {}
+extension DatasetFormat: ExpressibleByArgument {}
+
+/// The data of a run: the data set its configuration names and the images of its labels, for phases 1 and 2.
+enum RunData {
+    /// The data set `configuration` was trained on (its recorded folder, layout and label set).
+    static func dataset(of configuration: RunConfiguration) throws -> Dataset {
+        let labelSet = configuration.labelSet.flatMap(LabelSet.init(rawValue:))
+        let dataset = try Dataset.locate(configuration.dataDirectory, labelSet: labelSet)
+        let recorded = configuration.dataFormat ?? DatasetFormat.cifar10.rawValue
+        guard dataset.format.rawValue == recorded else {
+            throw UsageError("\(configuration.dataDirectory): holds \(dataset.format.displayName), but the run was trained on \(recorded); restore the run's data there")
+        }
+        return dataset
+    }
+
+    /// The run's label selection, checked against `dataset`.
+    static func selection(_ dataset: Dataset, for configuration: RunConfiguration) throws -> LabelSelection {
+        let selection = LabelSelection(indices: configuration.sourceLabels)
+        do {
+            try selection.validate(labelCount: dataset.labelCount)
+        } catch {
+            throw UsageError("\(dataset.directory.path): the run's \(error.description)")
+        }
+        guard selection.indices.count == configuration.labelCount else {
+            throw UsageError("the run's configuration lists \(selection.indices.count) labels for a label count of \(configuration.labelCount); re-run `filterlens train`")
+        }
+        return selection
+    }
+
+    /// The run's names of its labels, in run label order.
+    static func labelNames(_ dataset: Dataset, for configuration: RunConfiguration) throws -> [String] {
+        try selection(dataset, for: configuration).names(from: dataset.labelNames)
+    }
+
+    /// The training and test images of the run's labels (relabelled 0 ..< K), the first `trainImages` and
+    /// `testImages` of them.
+    static func load(_ dataset: Dataset, for configuration: RunConfiguration) throws -> (train: LabeledImages, test: LabeledImages) {
+        let selection = try selection(dataset, for: configuration)
+        let train = try dataset.load(.train, limit: configuration.trainImages, labels: selection)
+        let test = try dataset.load(.test, limit: configuration.testImages, labels: selection)
+        for (split, images) in [("training", train), ("test", test)] where images.count == 0 {
+            throw UsageError("\(dataset.directory.path): no \(split) images with the labels \(selection.indices.map(String.init).joined(separator: ",")); choose other --labels")
+        }
+        return (train, test)
+    }
+}
