@@ -96,10 +96,13 @@ class HeadRecord:
 
     def loss_flag(self, label_count: int) -> str:
         """FilterLens's flag (``Prober.lossFlag``): "loss rising" when the last epoch's loss exceeds the one before,
-        "loss high" when it is above ln(labels), "not trained" without epochs, else "ok"."""
+        "loss high" when it is above ln(labels), "not trained" without epochs, "unknown" when no loss was recorded
+        (heads trained elsewhere), else "ok"."""
         losses = list(self.train_loss)
         if not losses:
             return "not trained"
+        if all(math.isnan(loss) for loss in losses):
+            return "unknown"
         if len(losses) >= 2 and losses[-1] > losses[-2]:
             return "loss rising"
         if losses[-1] > math.log(label_count):
