@@ -83,10 +83,10 @@ def dissect(model: nn.Module, layers: Sequence[str], heads: Mapping[str, nn.Line
         with BlockOutputs(network, names) as blocks, torch.no_grad():
             for images, labels in test_loader:
                 images, labels = images.to(device), labels.to(device=device, dtype=torch.int64)
-                scores = network(images)
-                if isinstance(scores, torch.Tensor) and scores.dim() == 2 and scores.shape[1] == label_count:
-                    network_correct += (scores.argmax(1) == labels).sum()
-                    network_loss += F.cross_entropy(scores.float(), labels, reduction="sum").double()
+                outputs = network(images)
+                if isinstance(outputs, torch.Tensor) and outputs.dim() == 2 and outputs.shape[1] == label_count:
+                    network_correct += (outputs.argmax(1) == labels).sum()
+                    network_loss += F.cross_entropy(outputs.float(), labels, reduction="sum").double()
                 else:
                     network_scored = False
                 if not accumulators:
@@ -104,7 +104,8 @@ def dissect(model: nn.Module, layers: Sequence[str], heads: Mapping[str, nn.Line
                 for index, name in enumerate(names):
                     output = blocks.outputs[name]
                     accumulators[name].add(output, labels)
-                    head_correct[index] += (heads[name](output.flatten(1).float()).argmax(1) == labels).sum()
+                    scores = F.linear(output.flatten(1).float(), accumulators[name].head_weight)
+                    head_correct[index] += (scores.argmax(1) == labels).sum()
                 if writer is not None:
                     writer.add(labels.cpu().numpy(), {index + 1: blocks.outputs[name].float().cpu().numpy()
                                                       for index, name in enumerate(names)})

@@ -31,7 +31,9 @@ class FieldSumsAccumulator:
                              % (tuple(head_weight.shape), channels, height, width))
         self.shape = shape
         self.label_count = labels
-        self.weight = head_weight.detach().float().reshape(labels, channels, height * width)
+        self.head_weight = head_weight.detach().float()
+        """The head, labels x C*H*W float32, on the device of the sums."""
+        self.weight = self.head_weight.reshape(labels, channels, height * width)
         device = head_weight.device
         self.sums = torch.zeros(labels, channels, labels, dtype=torch.float64, device=device)
         self.images_per_label = torch.zeros(labels, dtype=torch.int64, device=device)
