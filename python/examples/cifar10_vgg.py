@@ -22,7 +22,7 @@ import argparse
 import math
 import os
 import time
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -109,7 +109,7 @@ class VGG(nn.Module):
 def loader(dataset: Dataset, batch_size: int, shuffle: bool, seed: int) -> DataLoader:
     """Each process's shard under torch.distributed (a DistributedSampler), the whole set otherwise."""
     if dist.is_initialized():
-        sampler = DistributedSampler(dataset, shuffle=shuffle, seed=seed)
+        sampler: DistributedSampler = DistributedSampler(dataset, shuffle=shuffle, seed=seed)
         return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=2 if shuffle else 0)
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator)
@@ -159,7 +159,7 @@ def success_rate(model: nn.Module, data: DataLoader, device: torch.device) -> fl
     return counts[0].item() / max(counts[1].item(), 1)
 
 
-def main(arguments: Sequence[str] = None) -> None:
+def main(arguments: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(description="CIFAR-10 VGG in PyTorch, dissected by filterlens-torch")
     parser.add_argument("--data", default="outputs/data", help="folder of the CIFAR-10 binary files")
     parser.add_argument("--out", required=True, help="run directory to write")

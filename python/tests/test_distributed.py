@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import List, Optional
 
 import h5py
 import numpy as np
@@ -24,7 +25,7 @@ def run_phases(out: str, batch_size: int, world_size: int, rank: int) -> None:
     """Probes and dissects the tiny CNN; with ``world_size`` > 1 each process takes its DistributedSampler shard."""
     model = synthetic.trained_tiny_cnn()
     train, test = synthetic.images(256, seed=1), synthetic.images(128, seed=2)
-    samplers = [DistributedSampler(data, num_replicas=world_size, rank=rank, shuffle=False) if world_size > 1 else None
+    samplers: List[Optional[DistributedSampler]] = [DistributedSampler(data, num_replicas=world_size, rank=rank, shuffle=False) if world_size > 1 else None
                 for data in (train, test)]
     heads = probe(model, synthetic.BLOCKS, synthetic.loader(train, batch_size, samplers[0]), synthetic.LABELS,
                   test_loader=synthetic.loader(test, batch_size, samplers[1]), epochs=EPOCHS, seed=11)

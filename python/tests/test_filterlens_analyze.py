@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Dict
 
 import h5py
 import numpy as np
@@ -42,8 +43,9 @@ def analysed(run_directory, tmp_path_factory):
     return from_activations, from_fields
 
 
-def datasets(path: Path) -> dict:
-    values = {}
+def datasets(path: Path) -> Dict[str, np.ndarray]:
+    """Every dataset of an HDF5 file by its path."""
+    values: Dict[str, np.ndarray] = {}
     with h5py.File(path, "r") as file:
         file.visititems(lambda name, item: values.__setitem__(name, item[:]) if isinstance(item, h5py.Dataset) else None)
     return values

@@ -123,12 +123,12 @@ def dissect(model: nn.Module, layers: Sequence[str], heads: Mapping[str, nn.Line
     for tensor in (head_correct, network_correct, network_loss):
         sum_across_processes(tensor)
     counts = accumulators[names[0]].images_per_label.cpu().numpy()
-    images = int(counts.sum())
-    network_sr = int(network_correct.item()) / images if network_scored else math.nan
-    network_mean_loss = float(network_loss.item()) / images if network_scored else math.nan
+    image_count = int(counts.sum())
+    network_sr = int(network_correct.item()) / image_count if network_scored else math.nan
+    network_mean_loss = float(network_loss.item()) / image_count if network_scored else math.nan
     result = Dissection(
         directory=out, sums={name: accumulators[name].sums.cpu().numpy() for name in names},
-        images_per_label=counts, head_test_sr={name: int(head_correct[index].item()) / images
+        images_per_label=counts, head_test_sr={name: int(head_correct[index].item()) / image_count
                                                for index, name in enumerate(names)},
         network_test_sr=network_sr, network_test_loss=network_mean_loss, seconds=time.time() - started)
     if rank == 0:

@@ -17,7 +17,7 @@ import datetime
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Iterator, Mapping, Optional, Sequence, Tuple
+from typing import Dict, Iterator, Mapping, Optional, Sequence, Tuple
 
 import h5py
 import numpy as np
@@ -120,7 +120,8 @@ class ProbeRecipeRecord:
     momentum: float
     weight_decay: float
     batch_size: int
-    augment: bool
+    augment: Optional[bool]
+    """Whether the training loader augmented; None = not stated (then no @augment is written)."""
     seed: int
 
 
@@ -148,11 +149,11 @@ def write_run_file(path: str, label_names: Sequence[str], heads: Sequence[HeadRe
         if network is not None:
             training = run.create_group("training")
             training.create_dataset("epoch", data=np.array([1], np.int32))
-            values = {"learning_rate": math.nan, "train_loss": math.nan, "train_sr": math.nan,
+            values: Dict[str, float] = {"learning_rate": math.nan, "train_loss": math.nan, "train_sr": math.nan,
                       "test_loss": network.test_loss, "test_sr": network.test_sr, "seconds": math.nan,
                       "images_per_second": math.nan}
-            for name, value in values.items():
-                _label_dimensions(training.create_dataset(name, data=np.array([value], np.float64)), ["epoch"])
+            for name, number in values.items():
+                _label_dimensions(training.create_dataset(name, data=np.array([number], np.float64)), ["epoch"])
             training.attrs["final_test_sr"] = np.float64(network.test_sr)
         probe = run.create_group("probe")
         if recipe is not None:
@@ -162,7 +163,8 @@ def write_run_file(path: str, label_names: Sequence[str], heads: Sequence[HeadRe
             probe.attrs["momentum"] = np.float64(recipe.momentum)
             probe.attrs["weight_decay"] = np.float64(recipe.weight_decay)
             probe.attrs["batch_size"] = np.int64(recipe.batch_size)
-            probe.attrs["augment"] = np.int64(1 if recipe.augment else 0)
+            if recipe.augment is not None:
+                probe.attrs["augment"] = np.int64(1 if recipe.augment else 0)
             probe.attrs["seed"] = np.int64(recipe.seed)
         for head in heads:
             channels, height, width = head.shape

@@ -163,7 +163,9 @@ def probe(model: nn.Module, layers: Sequence[str], train_loader: Batches, num_la
                         (loss_sum / global_batch.to(loss_sum.dtype)).backward()
                         loss_sums[index] += loss_sum.detach().double()
                     for name in names:
-                        sum_across_processes(result[name].weight.grad)
+                        gradient = result[name].weight.grad
+                        assert gradient is not None, "every head took part in the loss"
+                        sum_across_processes(gradient)
                     optimizer.step()
                     images_seen += labels.numel()
                 sum_across_processes(loss_sums)
