@@ -52,3 +52,12 @@ def test_new_heads_are_uniform_within_one_over_root_features_and_seeded():
 def test_an_unknown_module_name_is_refused_with_the_closest_names(model, train_data):
     with pytest.raises(KeyError, match="features.3"):
         probe(model, ["features.33"], synthetic.loader(train_data, 64), synthetic.LABELS, epochs=1)
+
+
+def test_an_output_changed_in_place_afterwards_is_refused(train_data):
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.BatchNorm2d(4),
+                                torch.nn.ReLU(inplace=True), torch.nn.Flatten(), torch.nn.Linear(4 * 8 * 8, 4))
+    with pytest.raises(RuntimeError, match="changed in place"):
+        probe(model, ["1"], synthetic.loader(train_data, 64), synthetic.LABELS, epochs=1)
+    heads = probe(model, ["2"], synthetic.loader(train_data, 64), synthetic.LABELS, epochs=1)
+    assert heads["2"].weight.shape == (synthetic.LABELS, 4 * 8 * 8)

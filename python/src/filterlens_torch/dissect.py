@@ -91,7 +91,7 @@ def dissect(model: nn.Module, layers: Sequence[str], heads: Mapping[str, nn.Line
                     network_scored = False
                 if not accumulators:
                     for name in names:
-                        shape = block_shape(blocks.outputs[name])
+                        shape = block_shape(blocks.output(name))
                         accumulators[name] = FieldSumsAccumulator(heads[name].weight.to(device), shape)
                         if heads[name].weight.shape[0] != label_count:
                             raise ValueError("head of %r has %d outputs for %d label names"
@@ -102,12 +102,12 @@ def dissect(model: nn.Module, layers: Sequence[str], heads: Mapping[str, nn.Line
                                                     for index, name in enumerate(names)])
                         writer.open()
                 for index, name in enumerate(names):
-                    output = blocks.outputs[name]
+                    output = blocks.output(name)
                     accumulators[name].add(output, labels)
                     scores = F.linear(output.flatten(1).float(), accumulators[name].head_weight)
                     head_correct[index] += (scores.argmax(1) == labels).sum()
                 if writer is not None:
-                    writer.add(labels.cpu().numpy(), {index + 1: blocks.outputs[name].float().cpu().numpy()
+                    writer.add(labels.cpu().numpy(), {index + 1: blocks.output(name).float().cpu().numpy()
                                                       for index, name in enumerate(names)})
     except BaseException:
         if writer is not None:

@@ -21,9 +21,10 @@ def unwrapped(model: nn.Module) -> nn.Module:
 class BlockOutputs:
     """Forward hooks on the modules of ``model`` named ``names`` (names of ``model.named_modules()``).
 
-    After each forward pass, ``outputs[name]`` is that module's output, detached: for a convolutional block the
-    batch x C x H x W tensor after batch norm, ReLU and the pool that follows it. Use as a context manager so the
-    hooks are removed afterwards.
+    After each forward pass, ``output(name)`` is that module's output, detached: for a convolutional block the
+    batch x C x H x W tensor after batch norm, ReLU and the pool that follows it. The tensor is kept, not copied, so
+    ``output`` refuses one that a later in-place operation of the forward pass changed (name a module whose output
+    nothing modifies in place afterwards). Use as a context manager so the hooks are removed afterwards.
     """
 
     def __init__(self, model: nn.Module, names: Sequence[str]) -> None:
@@ -38,6 +39,7 @@ class BlockOutputs:
             raise ValueError("`layers` names a module twice: %s" % list(names))
         self.names = list(names)
         self.outputs: Dict[str, torch.Tensor] = {}
+        self._versions: Dict[str, int] = {}
         self._handles = [modules[name].register_forward_hook(self._keeper(name)) for name in self.names]
 
     def _keeper(self, name: str):
@@ -46,7 +48,16 @@ class BlockOutputs:
                 raise ValueError("module %r returned %s; a block output must be a batch x C x H x W tensor"
                                  % (name, tuple(output.shape) if isinstance(output, torch.Tensor) else type(output)))
             self.outputs[name] = output.detach()
+            self._versions[name] = output._version
         return keep
+
+    def output(self, name: str) -> torch.Tensor:
+        """The latest output of module ``name`` (batch x C x H x W), checked to be unchanged since the module made it."""
+        output = self.outputs[name]
+        if output._version != self._versions[name]:
+            raise RuntimeError("the output of module %r was changed in place later in the forward pass (e.g. by a "
+                               "ReLU(inplace=True) after it): name the module after that operation" % name)
+        return output
 
     def remove(self) -> None:
         for handle in self._handles:

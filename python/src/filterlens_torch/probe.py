@@ -103,7 +103,7 @@ def heads_success_rates(model: nn.Module, layers: Sequence[str], heads: Dict[str
                 images, labels = images.to(device), labels.to(device)
                 model(images)
                 for index, name in enumerate(layers):
-                    scores = heads[name](blocks.outputs[name].flatten(1).float())
+                    scores = heads[name](blocks.output(name).flatten(1).float())
                     correct[index] += (scores.argmax(1) == labels).sum()
                 seen += labels.numel()
     finally:
@@ -158,7 +158,7 @@ def probe(model: nn.Module, layers: Sequence[str], train_loader: Batches, num_la
                                                                      device=device))
                     optimizer.zero_grad(set_to_none=False)
                     for index, name in enumerate(names):
-                        features = blocks.outputs[name].flatten(1).float()
+                        features = blocks.output(name).flatten(1).float()
                         loss_sum = F.cross_entropy(result[name](features), labels, reduction="sum")
                         (loss_sum / global_batch.to(loss_sum.dtype)).backward()
                         loss_sums[index] += loss_sum.detach().double()
@@ -192,7 +192,7 @@ def _create_heads(result: ProbedHeads, names: List[str], blocks: BlockOutputs, n
     """Creates each layer's head from the first batch's block shapes (same weights on every process) and the one
     optimizer that steps them all."""
     for index, name in enumerate(names):
-        shape = block_shape(blocks.outputs[name])
+        shape = block_shape(blocks.output(name))
         head = new_head(shape[0] * shape[1] * shape[2], num_labels, recipe.seed + index + 1).to(device)
         same_as_rank_zero(head.weight.data)
         result[name] = head
