@@ -1,12 +1,61 @@
 import BLAS
 
+/// One layer's per-label sums of output fields: all phase 3 needs of the test set.
+///
+/// `sums[(i * C + f) * L + j]` is the sum of field_f(k, j) over the test images k of true label i (L labels, C
+/// filters: labels x C x labels, [true label i][filter f][output label j], as `fields.h5` stores it), and
+/// `countsPerLabel[i]` the number of those images. A `FieldAccumulator` builds one from activations; `fields.h5`
+/// (filterlens-torch) holds one per layer; both reach the filter-label matrices through `rawMatrices()`.
+public struct FieldSums: Sendable, Equatable {
+    /// Number of labels L (output labels of the head, and true labels of the images).
+    public let labelCount: Int
+    /// Filters (channels) C of the layer.
+    public let channels: Int
+    /// labels x C x labels, [true label i][filter f][output label j], row-major.
+    public internal(set) var sums: [Double]
+    /// Images per true label (length L).
+    public internal(set) var countsPerLabel: [Int]
+
+    /// Zero sums and counts.
+    public init(labelCount: Int, channels: Int) {
+        self.init(labelCount: labelCount, channels: channels,
+                  sums: [Double](repeating: 0, count: labelCount * channels * labelCount),
+                  countsPerLabel: [Int](repeating: 0, count: labelCount))
+    }
+
+    /// Stored sums (labels x C x labels) and counts (length L).
+    public init(labelCount: Int, channels: Int, sums: [Double], countsPerLabel: [Int]) {
+        precondition(labelCount > 0 && channels > 0, "dimensions must be positive")
+        precondition(sums.count == labelCount * channels * labelCount,
+                     "sums hold \(sums.count) values, expected \(labelCount)x\(channels)x\(labelCount)")
+        precondition(countsPerLabel.count == labelCount, "counts hold \(countsPerLabel.count) labels, expected \(labelCount)")
+        self.labelCount = labelCount
+        self.channels = channels
+        self.sums = sums
+        self.countsPerLabel = countsPerLabel
+    }
+
+    /// The raw filter-label matrices, one per filter (C of them): element (i, j) is the mean of field_f(k, j) over
+    /// the images k of true label i. A label with no images gives a row of zeros.
+    public func rawMatrices() -> [FilterLabelMatrix] {
+        (0..<channels).map { f in
+            var values = [Double](repeating: 0, count: labelCount * labelCount)
+            for i in 0..<labelCount where countsPerLabel[i] > 0 {
+                let base = (i * channels + f) * labelCount
+                for j in 0..<labelCount { values[i * labelCount + j] = sums[base + j] / Double(countsPerLabel[i]) }
+            }
+            return FilterLabelMatrix(labelCount: labelCount, values: values)
+        }
+    }
+}
+
 /// Streams one layer's block outputs through its trained head and accumulates the filter-label matrices.
 ///
 /// Head weights W are labels x C x H x W, row-major (the head's labels x C*H*W matrix reshaped). For image k
 /// with block output a_k (C x H x W), the output field of filter f on output label j is
 /// field_f(k, j) = sum over h, w of W[j, f, h, w] * a_k[f, h, w]. The accumulator keeps, per true label i,
 /// filter f and output label j, the sum of field_f(k, j) over the images k of label i (in Double), and the
-/// number of images per label.
+/// number of images per label: a `FieldSums`.
 ///
 /// Each batch costs one `sgemm` per filter (batch x HW times HW x labels, read in place through strides),
 /// then one pass that adds each image's C x labels fields into the row of its true label.
@@ -21,10 +70,10 @@ public final class FieldAccumulator {
     public let width: Int
 
     private let weights: [Float]
-    /// Sums of fields, labels x C x labels: [true label i][filter f][output label j].
-    private var sums: [Double]
+    /// The sums so far: labels x C x labels, [true label i][filter f][output label j], and images per label.
+    public private(set) var fieldSums: FieldSums
     /// Images seen per true label (length L).
-    public private(set) var countsPerLabel: [Int]
+    public var countsPerLabel: [Int] { fieldSums.countsPerLabel }
     /// Scratch fields of one batch, batch x C x labels.
     private var fields: [Float] = []
 
@@ -38,8 +87,7 @@ public final class FieldAccumulator {
         self.height = height
         self.width = width
         self.weights = weights
-        self.sums = [Double](repeating: 0, count: labelCount * channels * labelCount)
-        self.countsPerLabel = [Int](repeating: 0, count: labelCount)
+        self.fieldSums = FieldSums(labelCount: labelCount, channels: channels)
     }
 
     /// Total number of images added so far.
@@ -63,12 +111,15 @@ public final class FieldAccumulator {
                 }
             }
         }
+        for k in 0..<batch {
+            let label = Int(labels[k])
+            precondition(label >= 0 && label < labelCount, "label \(label) outside 0..<\(labelCount)")
+            fieldSums.countsPerLabel[label] += 1
+        }
         fields.withUnsafeBufferPointer { out in
-            sums.withUnsafeMutableBufferPointer { sum in
+            fieldSums.sums.withUnsafeMutableBufferPointer { sum in
                 for k in 0..<batch {
                     let label = Int(labels[k])
-                    precondition(label >= 0 && label < labelCount, "label \(label) outside 0..<\(labelCount)")
-                    countsPerLabel[label] += 1
                     let row = sum.baseAddress! + label * fieldsPerImage
                     let source = out.baseAddress! + k * fieldsPerImage
                     for t in 0..<fieldsPerImage { row[t] += Double(source[t]) }
@@ -87,16 +138,8 @@ public final class FieldAccumulator {
         }
     }
 
-    /// The raw filter-label matrices, one per filter (C of them): element (i, j) is the mean of field_f(k, j) over
-    /// the images k of true label i. A label with no images yet gives a row of zeros.
+    /// The raw filter-label matrices, one per filter (C of them): `fieldSums.rawMatrices()`.
     public func rawMatrices() -> [FilterLabelMatrix] {
-        (0..<channels).map { f in
-            var values = [Double](repeating: 0, count: labelCount * labelCount)
-            for i in 0..<labelCount where countsPerLabel[i] > 0 {
-                let base = (i * channels + f) * labelCount
-                for j in 0..<labelCount { values[i * labelCount + j] = sums[base + j] / Double(countsPerLabel[i]) }
-            }
-            return FilterLabelMatrix(labelCount: labelCount, values: values)
-        }
+        fieldSums.rawMatrices()
     }
 }

@@ -10,8 +10,59 @@ public struct AnalysisProgress: Sendable {
     public var fromCheckpoint = false
 }
 
-/// Phase 3 over a whole run directory: reads `run.h5` (phase 2 heads) and `activations.h5` (block outputs),
-/// computes every layer's filter-label matrices, clusters and summaries, and writes `analysis.h5` and `layers.csv`.
+/// What phase 3 reads of the test set: the block outputs (`activations.h5`, streamed through the heads), or their
+/// per-label field sums (`fields.h5`, written by filterlens-torch). Both give the same `FieldSums` per layer.
+public enum TestSetSource {
+    case activations(ActivationsReader)
+    case fieldSums(FieldSumsReader)
+
+    /// The source of the run in `directory`: `activations.h5` when present (as before fields.h5 existed), else
+    /// `fields.h5`; neither is one error naming both.
+    public static func open(in directory: URL) throws(RunStoreError) -> TestSetSource {
+        let activations = directory.appendingPathComponent(RunLayout.activationsFile)
+        let fields = directory.appendingPathComponent(RunLayout.fieldsFile)
+        if FileManager.default.fileExists(atPath: activations.path) { return .activations(try ActivationsReader(activations)) }
+        if FileManager.default.fileExists(atPath: fields.path) { return .fieldSums(try FieldSumsReader(fields)) }
+        throw RunStoreError(path: directory.path, problem: "neither \(RunLayout.activationsFile) nor \(RunLayout.fieldsFile) in the run",
+                            fix: "run `filterlens train` (it writes \(RunLayout.activationsFile)) or write \(RunLayout.fieldsFile) with filterlens-torch's dissect (docs/hdf5-layout.md)")
+    }
+
+    /// The file read.
+    public var url: URL {
+        switch self {
+        case .activations(let reader): URL(fileURLWithPath: reader.path)
+        case .fieldSums(let reader): URL(fileURLWithPath: reader.path)
+        }
+    }
+
+    /// Test images the analysis runs over.
+    public var imageCount: Int {
+        switch self {
+        case .activations(let reader): reader.count
+        case .fieldSums(let reader): reader.imageCount
+        }
+    }
+
+    /// C x H x W of layer `layer`'s block output.
+    public func shape(layer: Int) throws(RunStoreError) -> BlockShape {
+        switch self {
+        case .activations(let reader): try reader.shape(layer: layer)
+        case .fieldSums(let reader): try reader.shape(layer: layer)
+        }
+    }
+
+    /// The root attribute of analysis.h5 naming this source: `source_activations` or `source_fields`.
+    var analysisAttribute: (String, String) {
+        switch self {
+        case .activations: ("source_activations", RunLayout.activationsFile)
+        case .fieldSums: ("source_fields", RunLayout.fieldsFile)
+        }
+    }
+}
+
+/// Phase 3 over a whole run directory: reads `run.h5` (phase 2 heads) and the test set's `activations.h5` (block
+/// outputs) or `fields.h5` (their per-label field sums), computes every layer's filter-label matrices, clusters and
+/// summaries, and writes `analysis.h5` and `layers.csv`.
 public enum RunAnalysis {
     /// The per-layer table's columns, in the order of `layers.csv` and `/summary`.
     public static func summaryColumns(_ summary: LayerSummary) -> [(name: String, value: Double)] {
@@ -44,17 +95,16 @@ public enum RunAnalysis {
     /// Analyses the run in `directory`; `thresholds` are swept besides `parameters.threshold`.
     ///
     /// After each layer, its raw matrices go to `analysis-checkpoint.h5`; with `resume`, layers found there (computed
-    /// from the same, unchanged run.h5 and activations.h5) are taken from it instead of streaming the activations
-    /// again. The checkpoint is removed once analysis.h5 is written.
+    /// from the same, unchanged run.h5 and activations.h5 or fields.h5) are taken from it instead of streaming the
+    /// activations again. The checkpoint is removed once analysis.h5 is written.
     @discardableResult
     public static func run(directory: URL, parameters: AnalysisParameters, sweepThresholds: [Double], batchSize: Int = 100,
                            resume: Bool = false, progress: (AnalysisProgress) -> Void) throws(RunStoreError) -> [LayerResult] {
         let runURL = directory.appendingPathComponent(RunLayout.runFile)
-        let activationsURL = directory.appendingPathComponent(RunLayout.activationsFile)
         let run = try RunFileReader(runURL)
-        let activations = try ActivationsReader(activationsURL)
+        let source = try TestSetSource.open(in: directory)
         let checkpointURL = directory.appendingPathComponent(RunLayout.analysisCheckpointFile)
-        var checkpoint = AnalysisCheckpoint(sources: AnalysisCheckpoint.identity(of: [runURL, activationsURL]), layers: [:])
+        var checkpoint = AnalysisCheckpoint(sources: AnalysisCheckpoint.identity(of: [runURL, source.url]), layers: [:])
         if resume, FileManager.default.fileExists(atPath: checkpointURL.path) {
             let saved = try AnalysisCheckpointFile.load(from: checkpointURL)
             if saved.sources == checkpoint.sources { checkpoint.layers = saved.layers }
@@ -66,39 +116,64 @@ public enum RunAnalysis {
             throw RunStoreError(path: run.path, object: "/probe", problem: "no phase 2 heads",
                                 fix: "run `filterlens probe \(directory.path)` first")
         }
-        if let bad = activations.labels.first(where: { $0 < 0 || Int($0) >= labelCount }) {
-            throw RunStoreError(path: activations.path, object: "/labels", problem: "label \(bad) outside 0..<\(labelCount)",
-                                fix: "the labels must index /@label_names of run.h5")
+        switch source {
+        case .activations(let activations):
+            if let bad = activations.labels.first(where: { $0 < 0 || Int($0) >= labelCount }) {
+                throw RunStoreError(path: activations.path, object: "/labels", problem: "label \(bad) outside 0..<\(labelCount)",
+                                    fix: "the labels must index /@label_names of run.h5")
+            }
+        case .fieldSums(let fields):
+            guard fields.imagesPerLabel.count == labelCount else {
+                throw RunStoreError(path: fields.path, object: "/images_per_label",
+                                    problem: "\(fields.imagesPerLabel.count) labels, but run.h5 names \(labelCount)",
+                                    fix: "run.h5 and fields.h5 must come from the same dissection")
+            }
         }
         let fullSR = try run.metrics().last?.testSR ?? .nan
         let thresholds = thresholdsSwept(parameters: parameters, sweepThresholds: sweepThresholds)
         let writer = try AnalysisFileWriter(
             creating: directory.appendingPathComponent(RunLayout.analysisFile), labelNames: labelNames,
-            attributes: [("source_run", RunLayout.runFile), ("source_activations", RunLayout.activationsFile),
+            attributes: [("source_run", RunLayout.runFile), source.analysisAttribute,
                          ("normalization", parameters.normalization.rawValue), ("snr_definition", AnalysisParameters.snrDefinition),
                          ("dataset", run.datasetName())],
-            numbers: [("threshold", parameters.threshold), ("images", Double(activations.count))])
+            numbers: [("threshold", parameters.threshold), ("images", Double(source.imageCount))])
         var results: [LayerResult] = []
         let start = Date()
         for layer in layers {
-            let head = try run.probeHead(layer: layer, labelCount: labelCount)
-            let shape = try activations.shape(layer: layer)
+            let head: ProbeHead
+            if case .fieldSums = source {
+                head = try run.probeHead(layer: layer, labelCount: labelCount, readingWeight: false)   // the sums hold its fields
+            } else {
+                head = try run.probeHead(layer: layer, labelCount: labelCount)
+            }
+            let shape = try source.shape(layer: layer)
             guard shape == BlockShape(channels: head.channels, height: head.height, width: head.width) else {
-                throw RunStoreError(path: activations.path, object: "/" + RunLayout.layerName(layer),
+                throw RunStoreError(path: source.url.path, object: "/" + RunLayout.layerName(layer),
                                     problem: "block shape \(shape.channels)x\(shape.height)x\(shape.width) differs from the head's \(head.channels)x\(head.height)x\(head.width)",
-                                    fix: "run.h5 and activations.h5 must come from the same network")
+                                    fix: "run.h5 and \(source.url.lastPathComponent) must come from the same network")
             }
             let raw: [FilterLabelMatrix]
             if let saved = checkpoint.layers[layer], saved.filters == shape.channels, saved.labels == labelCount {
                 raw = (0..<saved.filters).map { f in
                     FilterLabelMatrix(labelCount: labelCount, values: Array(saved.raw[(f * labelCount * labelCount)..<((f + 1) * labelCount * labelCount)]))
                 }
-                progress(AnalysisProgress(layer: layer, layerCount: layers.count, imagesDone: activations.count,
-                                          imagesTotal: activations.count, elapsed: Date().timeIntervalSince(start),
+                progress(AnalysisProgress(layer: layer, layerCount: layers.count, imagesDone: source.imageCount,
+                                          imagesTotal: source.imageCount, elapsed: Date().timeIntervalSince(start),
                                           fromCheckpoint: true))
             } else {
-                raw = try streamRawMatrices(layer: layer, layerCount: layers.count, head: head, shape: shape, labelCount: labelCount,
-                                            activations: activations, batchSize: batchSize, start: start, progress: progress)
+                let sums: FieldSums
+                switch source {
+                case .activations(let activations):
+                    sums = try streamFieldSums(layer: layer, layerCount: layers.count, head: head, shape: shape,
+                                               labelCount: labelCount, activations: activations, batchSize: batchSize,
+                                               start: start, progress: progress)
+                case .fieldSums(let fields):
+                    sums = FieldSums(labelCount: labelCount, channels: shape.channels, sums: try fields.sums(layer: layer),
+                                     countsPerLabel: fields.imagesPerLabel)
+                    progress(AnalysisProgress(layer: layer, layerCount: layers.count, imagesDone: fields.imageCount,
+                                              imagesTotal: fields.imageCount, elapsed: Date().timeIntervalSince(start)))
+                }
+                raw = sums.rawMatrices()
                 checkpoint.layers[layer] = (shape.channels, labelCount, raw.flatMap(\.values))
                 try AnalysisCheckpointFile.save(checkpoint, to: checkpointURL)
             }
@@ -144,10 +219,10 @@ public enum RunAnalysis {
         return results
     }
 
-    /// Streams layer `layer`'s activations through a `FieldAccumulator` and returns its raw filter-label matrices.
-    private static func streamRawMatrices(layer: Int, layerCount: Int, head: ProbeHead, shape: BlockShape, labelCount: Int,
-                                          activations: ActivationsReader, batchSize: Int, start: Date,
-                                          progress: (AnalysisProgress) -> Void) throws(RunStoreError) -> [FilterLabelMatrix] {
+    /// Streams layer `layer`'s activations through a `FieldAccumulator` and returns its field sums.
+    private static func streamFieldSums(layer: Int, layerCount: Int, head: ProbeHead, shape: BlockShape, labelCount: Int,
+                                        activations: ActivationsReader, batchSize: Int, start: Date,
+                                        progress: (AnalysisProgress) -> Void) throws(RunStoreError) -> FieldSums {
         let accumulator = FieldAccumulator(weights: head.weight, labelCount: labelCount, channels: shape.channels,
                                            height: shape.height, width: shape.width)
         var buffer = [Float](repeating: 0, count: batchSize * shape.count)
@@ -166,7 +241,7 @@ public enum RunAnalysis {
             progress(AnalysisProgress(layer: layer, layerCount: layerCount, imagesDone: from, imagesTotal: activations.count,
                                       elapsed: Date().timeIntervalSince(start)))
         }
-        return accumulator.rawMatrices()
+        return accumulator.fieldSums
     }
 
     /// How the `analysis.h5` in `directory` departs from one made with `parameters` and `sweepThresholds`: nil when it

@@ -117,11 +117,15 @@ public enum RunReport {
                     "swift_version", "filterlens_version"] {
             if let value = run.provenance[key], !value.isEmpty { metadata.append((key.replacingOccurrences(of: "_", with: " "), value)) }
         }
-        let files = [RunLayout.runFile, RunLayout.activationsFile, RunLayout.analysisFile, "layers.csv"].map { name -> [String: Any] in
+        let present = [RunLayout.runFile, RunLayout.activationsFile, RunLayout.fieldsFile, RunLayout.analysisFile, "layers.csv"].filter {
+            FileManager.default.fileExists(atPath: run.directory.appendingPathComponent($0).path)
+        }
+        let files = present.map { name -> [String: Any] in
             let size = (try? FileManager.default.attributesOfItem(atPath: run.directory.appendingPathComponent(name).path)[.size] as? Int) ?? 0
             let about = [
                 RunLayout.runFile: "configuration, provenance, phase 1 metrics, weights, phase 2 heads",
                 RunLayout.activationsFile: "test-set block outputs of every layer",
+                RunLayout.fieldsFile: "per-label sums of every filter's output fields over the test set (filterlens-torch)",
                 RunLayout.analysisFile: "filter-label matrices, clusters, per-layer table and threshold sweep",
                 "layers.csv": "the per-layer table",
             ][name] ?? ""

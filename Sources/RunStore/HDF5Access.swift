@@ -11,8 +11,8 @@ func accessing<T>(fix: String, _ body: () throws(HDF5Error) -> T) throws(RunStor
     }
 }
 
-/// Checks the root attributes `format` and `format_version` of a file FilterLens reads.
-func validateFormat(_ file: H5File, expected: String) throws(RunStoreError) {
+/// Checks the root attributes `format` and `format_version` (`version`) of a file FilterLens reads.
+func validateFormat(_ file: H5File, expected: String, version expectedVersion: Int = RunLayout.version) throws(RunStoreError) {
     let fix = "open a file written by FilterLens (docs/hdf5-layout.md describes the layout)"
     let root = file.root
     guard root.hasAttribute("format"), let format = try? root.stringAttribute("format") else {
@@ -24,15 +24,15 @@ func validateFormat(_ file: H5File, expected: String) throws(RunStoreError) {
     guard let version = try? root.intAttribute("format_version") else {
         throw RunStoreError(path: file.path, object: "/@format_version", problem: "no `format_version` attribute", fix: fix)
     }
-    guard version == RunLayout.version else {
+    guard version == expectedVersion else {
         throw RunStoreError(path: file.path, object: "/@format_version",
-                            problem: "layout version \(version); this FilterLens reads version \(RunLayout.version)",
-                            fix: version > RunLayout.version ? "update FilterLens" : "re-run the step that wrote it with this FilterLens")
+                            problem: "layout version \(version); this FilterLens reads version \(expectedVersion)",
+                            fix: version > expectedVersion ? "update FilterLens" : "re-run the step that wrote it with this FilterLens")
     }
 }
 
 /// Opens a FilterLens file for reading, with one clear error for a missing, foreign or damaged file.
-func openValidated(_ path: String, format: String, producer: String) throws(RunStoreError) -> H5File {
+func openValidated(_ path: String, format: String, version: Int = RunLayout.version, producer: String) throws(RunStoreError) -> H5File {
     guard FileManager.default.fileExists(atPath: path) else {
         throw RunStoreError(path: path, problem: "file not found", fix: "run `\(producer)` first")
     }
@@ -40,7 +40,7 @@ func openValidated(_ path: String, format: String, producer: String) throws(RunS
         throw RunStoreError(path: path, problem: "not an HDF5 file (or truncated)", fix: "re-run `\(producer)` to rewrite it")
     }
     let file = try accessing(fix: "re-run `\(producer)` to rewrite it") { () throws(HDF5Error) in try H5File.open(path) }
-    try validateFormat(file, expected: format)
+    try validateFormat(file, expected: format, version: version)
     return file
 }
 

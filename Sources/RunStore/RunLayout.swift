@@ -8,12 +8,17 @@ public enum RunLayout {
     public static let activationsFormat = "filterlens-activations"
     /// Root attribute `format` of an analysis file.
     public static let analysisFormat = "filterlens-analysis"
+    /// Root attribute `format` of a field-sums file (phase 3's per-label sums, written instead of activations).
+    public static let fieldsFormat = "filterlens-fields"
     /// Root attribute `format_version` this build writes and reads. Bumped when an old file no longer reads.
     public static let version = 1
+    /// Root attribute `format_version` of a field-sums file, versioned on its own (docs/hdf5-layout.md, `fields.h5`).
+    public static let fieldsVersion = 1
 
     /// File names inside a run directory.
     public static let runFile = "run.h5"
     public static let activationsFile = "activations.h5"
+    public static let fieldsFile = "fields.h5"
     public static let analysisFile = "analysis.h5"
     public static let checkpointFile = "checkpoint.h5"
     public static let probeCheckpointFile = "probe-checkpoint.h5"

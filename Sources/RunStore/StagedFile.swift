@@ -9,15 +9,15 @@ final class StagedFile {
     private var file: H5File?
     private let atomic: AtomicFile
 
-    /// A new file for `url` whose root carries `format`, `format_version`, `created` and `filterlens_version`.
-    init(creating url: URL, format: String) throws(RunStoreError) {
+    /// A new file for `url` whose root carries `format`, `format_version` (`version`), `created` and `filterlens_version`.
+    init(creating url: URL, format: String, version: Int = RunLayout.version) throws(RunStoreError) {
         atomic = try AtomicFile(url)
         let temporary = atomic.temporary.path
         do {
             file = try accessing(fix: Self.fix) { () throws(HDF5Error) in
                 let file = try H5File.create(temporary)
                 try file.root.setAttribute("format", format)
-                try file.root.setAttribute("format_version", RunLayout.version)
+                try file.root.setAttribute("format_version", version)
                 try file.root.setAttribute("created", RunLayout.timestamp())
                 try file.root.setAttribute("filterlens_version", RunLayout.toolVersion)
                 return file

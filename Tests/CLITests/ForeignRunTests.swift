@@ -7,33 +7,38 @@ struct ForeignRunTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    static var hasH5py: Bool {
+    /// Whether python3 imports `module` (e.g. "filterlens_torch": `pip install ./python`).
+    static func pythonHas(_ module: String) -> Bool {
         let probe = Process()
         probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        probe.arguments = ["python3", "-c", "import numpy, h5py"]
+        probe.arguments = ["python3", "-c", "import \(module)"]
         probe.standardError = FileHandle.nullDevice
         guard (try? probe.run()) != nil else { return false }
         probe.waitUntilExit()
         return probe.terminationStatus == 0
     }
 
-    @Test("a run exported by docs/export_pytorch.py (h5py) is analysed and reported",
-          .enabled(if: hasH5py, "needs python3 with numpy and h5py"))
-    func exportedRun() throws {
+    @Test("a run dissected in PyTorch by filterlens-torch (fields.h5, no activations.h5) is analysed and reported",
+          .enabled(if: pythonHas("filterlens_torch"), "needs python3 with filterlens-torch: pip install ./python"))
+    func torchRun() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("filterlens-foreign-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
-        let export = Process()
-        export.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        export.arguments = ["python3", Self.repository.appendingPathComponent("docs/export_pytorch.py").path, "--demo", root.path]
-        try export.run()
-        export.waitUntilExit()
-        #expect(export.terminationStatus == 0)
+        let dissect = Process()
+        dissect.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        dissect.arguments = ["python3", "-m", "filterlens_torch.demo", root.path]
+        dissect.standardOutput = FileHandle.nullDevice
+        try dissect.run()
+        dissect.waitUntilExit()
+        #expect(dissect.terminationStatus == 0)
+        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("fields.h5").path))
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("activations.h5").path))
         let analyze = try runFilterLens(["analyze", root.path], in: Self.repository)
         #expect(analyze.status == 0, "\(analyze.errors)")
         #expect(analyze.output.contains("phase 3"))
         let report = try runFilterLens(["report", root.path], in: Self.repository)
         #expect(report.status == 0, "\(report.errors)")
-        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("report.html").path))
+        let html = try String(contentsOf: root.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(html.contains("fields.h5"))
     }
 
     @Test("a misshaped head names the dataset")

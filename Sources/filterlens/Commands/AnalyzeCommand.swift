@@ -41,7 +41,7 @@ struct AnalyzeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analyze",
         abstract: "Phase 3: filter-label matrices, clusters, signal, noise and SNR per layer; writes analysis.h5 and layers.csv.",
-        discussion: "Reads only the HDF5 files of the run (run.h5 with phase 2 heads, activations.h5), so it also works on files other tools wrote in the documented layout (docs/hdf5-layout.md).")
+        discussion: "Reads only the HDF5 files of the run (run.h5 with phase 2 heads, and activations.h5 or, when there is none, fields.h5: the per-label field sums that filterlens-torch's dissect writes), so it also works on files other tools wrote in the documented layout (docs/hdf5-layout.md).")
 
     @Argument(help: "Run directory.")
     var runDirectory: String

@@ -1,0 +1,109 @@
+import Foundation
+import HDF5
+
+/// Writes `fields.h5`: per layer, the sums of the output fields over the test images of each true label, and the
+/// image count per label (docs/hdf5-layout.md, `fields.h5`). What phase 3 needs of the test set, without the
+/// activations; written by filterlens-torch's `dissect`, and here for round trips.
+public final class FieldSumsWriter {
+    private let staged: StagedFile
+    /// Labels L.
+    public let labelCount: Int
+
+    /// Starts the file with `/images_per_label` (length L) and the root attributes; `split` names the images ("test").
+    public init(creating url: URL, imagesPerLabel: [Int], split: String = "test", producer: String = "filterlens " + RunLayout.toolVersion) throws(RunStoreError) {
+        staged = try StagedFile(creating: url, format: RunLayout.fieldsFormat, version: RunLayout.fieldsVersion)
+        labelCount = imagesPerLabel.count
+        let root = staged.root
+        try accessing(fix: StagedFile.fix) { () throws(HDF5Error) in
+            try root.setAttribute("split", split)
+            try root.setAttribute("images", imagesPerLabel.reduce(0, +))
+            try root.setAttribute("producer", producer)
+            try root.write("images_per_label", imagesPerLabel.map(Int64.init), shape: [imagesPerLabel.count])
+                .setDimensionLabels(["label"])
+        }
+    }
+
+    /// Writes `/layerNN`: `sums` is L x C x L, [input_label i][filter f][output_label j], row-major.
+    public func writeLayer(_ layer: Int, sums: [Double], shape: BlockShape, module: String = "") throws(RunStoreError) {
+        precondition(sums.count == labelCount * shape.channels * labelCount, "sums must hold labels x C x labels values")
+        let root = staged.root
+        let labelCount = self.labelCount
+        try accessing(fix: StagedFile.fix) { () throws(HDF5Error) in
+            let dataset = try root.write(RunLayout.layerName(layer), sums, shape: [labelCount, shape.channels, labelCount])
+            try dataset.setDimensionLabels(["input_label", "filter", "output_label"])
+            try dataset.setAttribute("layer", layer)
+            try dataset.setAttribute("channels", shape.channels)
+            try dataset.setAttribute("height", shape.height)
+            try dataset.setAttribute("width", shape.width)
+            if !module.isEmpty { try dataset.setAttribute("module", module) }
+            try root.setAttribute("layer_count", try root.memberNames().filter { $0.hasPrefix("layer") }.count)
+        }
+    }
+
+    /// Closes the file and renames it into place.
+    public func commit() throws(RunStoreError) {
+        try staged.commit()
+    }
+}
+
+/// Reads `fields.h5`, validating its format, version, counts and shapes.
+public final class FieldSumsReader {
+    /// The file.
+    public let path: String
+    private let file: H5File
+    private let fix = "write fields.h5 with filterlens-torch's dissect (python/), as docs/hdf5-layout.md describes"
+    /// Test images per true label (length L).
+    public let imagesPerLabel: [Int]
+    /// Layers stored, ascending (1-based).
+    public let layers: [Int]
+
+    /// Opens and validates `url`.
+    public init(_ url: URL) throws(RunStoreError) {
+        path = url.path
+        file = try openValidated(url.path, format: RunLayout.fieldsFormat, version: RunLayout.fieldsVersion,
+                                 producer: "filterlens_torch.dissect")
+        let countSet = try openChecked(file.root, "images_per_label", file: url.path, shape: [nil])
+        let fix = self.fix
+        let counts = try accessing(fix: fix) { () throws(HDF5Error) in try countSet.read(as: Int64.self) }
+        if let negative = counts.first(where: { $0 < 0 }) {
+            throw RunStoreError(path: url.path, object: "/images_per_label", problem: "negative count \(negative)", fix: fix)
+        }
+        guard counts.reduce(0, +) > 0 else {
+            throw RunStoreError(path: url.path, object: "/images_per_label", problem: "no images", fix: fix)
+        }
+        imagesPerLabel = counts.map { Int($0) }
+        let root = file.root
+        let names = try accessing(fix: fix) { () throws(HDF5Error) in try root.memberNames() }
+        layers = names.compactMap { $0.hasPrefix("layer") ? Int($0.dropFirst(5)) : nil }.sorted()
+    }
+
+    /// Number of images the sums run over.
+    public var imageCount: Int { imagesPerLabel.reduce(0, +) }
+
+    /// Opens `/layerNN`, checking that it is L x C x L with `@channels` = C and `@height`, `@width`.
+    private func dataset(_ layer: Int) throws(RunStoreError) -> (H5Dataset, BlockShape) {
+        let name = RunLayout.layerName(layer)
+        let labels = imagesPerLabel.count
+        let dataset = try openChecked(file.root, name, file: path, shape: [labels, nil, labels])
+        let fix = self.fix
+        let (channels, height, width) = try accessing(fix: fix) { () throws(HDF5Error) in
+            (try dataset.intAttribute("channels"), try dataset.intAttribute("height"), try dataset.intAttribute("width"))
+        }
+        guard channels == dataset.shape[1] else {
+            throw RunStoreError(path: path, object: "/\(name)@channels",
+                                problem: "@channels is \(channels) but the sums hold \(dataset.shape[1]) filters", fix: fix)
+        }
+        return (dataset, BlockShape(channels: channels, height: height, width: width))
+    }
+
+    /// C x H x W of layer `layer`'s block output.
+    public func shape(layer: Int) throws(RunStoreError) -> BlockShape {
+        try dataset(layer).1
+    }
+
+    /// The sums of layer `layer`: L x C x L, [input_label i][filter f][output_label j], row-major.
+    public func sums(layer: Int) throws(RunStoreError) -> [Double] {
+        let (dataset, _) = try dataset(layer)
+        return try accessing(fix: fix) { () throws(HDF5Error) in try dataset.read(as: Double.self) }
+    }
+}

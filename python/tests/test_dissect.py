@@ -1,0 +1,39 @@
+"""dissect's run directory: never overwritten by accident, stale files removed when it is, plain heads accepted."""
+from __future__ import annotations
+
+import h5py
+import pytest
+
+import synthetic
+from filterlens_torch import dissect
+
+
+def test_an_existing_run_is_kept_unless_overwrite(model, heads, test_data, tmp_path):
+    out = tmp_path / "run"
+    loader = synthetic.loader(test_data, 64)
+    dissect(model, synthetic.BLOCKS, heads, loader, str(out), synthetic.LABEL_NAMES, write_activations=True)
+    (out / "analysis.h5").write_bytes(b"stale")
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        dissect(model, synthetic.BLOCKS, heads, loader, str(out), synthetic.LABEL_NAMES)
+    assert (out / "activations.h5").exists()
+    dissect(model, synthetic.BLOCKS, heads, loader, str(out), synthetic.LABEL_NAMES, overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == ["fields.h5", "run.h5"], \
+        "an overwritten run keeps no activations.h5 or analysis.h5 of the old one"
+
+
+def test_plain_heads_without_probe_history_get_the_measured_sr(model, heads, test_data, tmp_path):
+    plain = {name: heads[name] for name in synthetic.BLOCKS}
+    result = dissect(model, synthetic.BLOCKS, plain, synthetic.loader(test_data, 64), str(tmp_path / "plain"),
+                     synthetic.LABEL_NAMES)
+    with h5py.File(tmp_path / "plain" / "run.h5", "r") as run:
+        assert "epochs" not in run["probe"].attrs
+        for layer, name in enumerate(synthetic.BLOCKS, start=1):
+            assert run["probe/layer%02d/test_sr" % layer][:].tolist() == [result.head_test_sr[name]]
+            assert run["probe/layer%02d" % layer].attrs["loss_flag"] == "unknown"
+    assert result.head_test_sr[synthetic.BLOCKS[1]] == pytest.approx(heads.history[synthetic.BLOCKS[1]][-1].test_sr)
+
+
+def test_a_head_for_every_layer_is_required(model, heads, test_data, tmp_path):
+    with pytest.raises(KeyError, match="no head for layer"):
+        dissect(model, synthetic.BLOCKS, {synthetic.BLOCKS[0]: heads[synthetic.BLOCKS[0]]},
+                synthetic.loader(test_data, 64), str(tmp_path / "x"), synthetic.LABEL_NAMES)

@@ -1,0 +1,109 @@
+"""FilterLens's own `filterlens analyze` gives the same analysis.h5 from fields.h5 as from activations.h5, and
+`filterlens report` works on a run that holds only the sums. Needs the release binary (scripts/test.sh builds it)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Dict
+
+import h5py
+import numpy as np
+import pytest
+
+import synthetic
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+BINARY = Path(os.environ.get("FILTERLENS_BINARY", REPOSITORY / ".build" / "release" / "filterlens"))
+
+pytestmark = pytest.mark.skipif(
+    not os.access(BINARY, os.X_OK),
+    reason="needs the filterlens binary at %s: run `swift build -c release --product filterlens` "
+           "(scripts/test.sh does) or set FILTERLENS_BINARY" % BINARY)
+
+
+def filterlens(*arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BINARY), *arguments], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def analysed(run_directory, tmp_path_factory):
+    """Two copies of the dissected run, one without fields.h5 and one without activations.h5, both analysed."""
+    root = tmp_path_factory.mktemp("analysed")
+    from_activations, from_fields = root / "from-activations", root / "from-fields"
+    shutil.copytree(run_directory, from_activations)
+    shutil.copytree(run_directory, from_fields)
+    (from_activations / "fields.h5").unlink()
+    (from_fields / "activations.h5").unlink()
+    for directory in (from_activations, from_fields):
+        result = filterlens("analyze", str(directory))
+        assert result.returncode == 0, result.stderr
+        assert "phase 3" in result.stdout
+    return from_activations, from_fields
+
+
+def datasets(path: Path) -> Dict[str, np.ndarray]:
+    """Every dataset of an HDF5 file by its path."""
+    values: Dict[str, np.ndarray] = {}
+    with h5py.File(path, "r") as file:
+        file.visititems(lambda name, item: values.__setitem__(name, item[:]) if isinstance(item, h5py.Dataset) else None)
+    return values
+
+
+def test_both_sources_give_the_same_analysis(analysed):
+    from_activations, from_fields = (datasets(directory / "analysis.h5") for directory in analysed)
+    assert sorted(from_activations) == sorted(from_fields)
+    assert "layers/layer02/raw" in from_fields and "summary/snr" in from_fields
+    for name, expected in from_activations.items():
+        actual = from_fields[name]
+        if name.endswith(("/raw", "/normalized")):   # float32 fields summed in another order (sgemm vs einsum)
+            np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-6 * np.abs(expected).max(), err_msg=name)
+        elif expected.dtype.kind == "f":   # counts of the binary matrices and their ratios: identical
+            np.testing.assert_array_equal(actual, expected, err_msg=name)
+        else:
+            np.testing.assert_array_equal(actual, expected, err_msg=name)
+    assert (analysed[0] / "layers.csv").read_text() == (analysed[1] / "layers.csv").read_text()
+
+
+def test_raw_matrices_are_the_stored_sums_over_the_counts(analysed):
+    with h5py.File(analysed[1] / "fields.h5", "r") as fields, h5py.File(analysed[1] / "analysis.h5", "r") as analysis:
+        counts = fields["images_per_label"][:].astype(np.float64)
+        for layer in ("layer01", "layer02"):
+            expected = fields[layer][:].transpose(1, 0, 2) / counts[None, :, None]   # [filter, input, output]
+            np.testing.assert_allclose(analysis["layers/" + layer + "/raw"][:], expected, rtol=1e-12)
+        assert analysis.attrs["source_fields"] == "fields.h5"
+        assert "source_activations" not in analysis.attrs
+        assert analysis.attrs["images"] == counts.sum()
+        assert analysis["summary"].attrs["sr_full_network"] > 0.5
+
+
+def test_the_report_works_on_a_run_with_only_field_sums(analysed):
+    result = filterlens("report", str(analysed[1]))
+    assert result.returncode == 0, result.stderr
+    html = (analysed[1] / "report.html").read_text()
+    assert "fields.h5" in html and "activations.h5" not in html
+    assert (analysed[1] / "figures" / "layer02_filters.png").stat().st_size > 1000
+
+
+def test_a_run_with_neither_source_is_one_clear_error(run_directory, tmp_path):
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    shutil.copy(run_directory / "run.h5", bare / "run.h5")
+    result = filterlens("analyze", str(bare))
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error")]
+    assert len(errors) == 1, result.stderr
+    assert "neither activations.h5 nor fields.h5" in errors[0] and str(bare) in errors[0]
+
+
+def test_sums_for_other_labels_are_refused_naming_the_dataset(run_directory, tmp_path):
+    wrong = tmp_path / "wrong"
+    shutil.copytree(run_directory, wrong)
+    (wrong / "activations.h5").unlink()
+    with h5py.File(wrong / "fields.h5", "a") as fields:
+        del fields["images_per_label"]
+        fields["images_per_label"] = np.array([10, 10, 10], np.int64)
+    result = filterlens("analyze", str(wrong))
+    assert result.returncode != 0
+    assert "fields.h5 [/images_per_label]" in result.stderr and "3 labels" in result.stderr, result.stderr
