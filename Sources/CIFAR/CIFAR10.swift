@@ -73,15 +73,7 @@ public enum CIFAR10 {
 
     /// Reads one batch file, validating its size and every label.
     public static func read(file: URL, limit: Int? = nil) throws(CIFARError) -> LabeledImages {
-        let bytes: Data
-        do {
-            bytes = try Data(contentsOf: file)
-        } catch {
-            let missing = !FileManager.default.fileExists(atPath: file.path)
-            throw CIFARError(path: file.path, problem: missing ? "file not found" : "cannot read: \(error.localizedDescription)",
-                             fix: "run `filterlens data prepare` to rebuild the binary files")
-        }
-        return try decode(bytes, path: file.path, limit: limit)
+        try layout.read(file: file, limit: limit, what: "CIFAR-10")
     }
 
     /// The record layout: 1 label byte in 0...9, then 3,072 pixel bytes.
