@@ -486,6 +486,23 @@ extension Layers {
 
     // MARK: Winograd convolution
 
+    /// Calls `body(xi)` for every tile position xi < `positions`, each doing one independent sgemm: the positions
+    /// split over the Swift threads with OpenBLAS set to one thread for the while (never both, so the cores are not
+    /// oversubscribed). Measured against one 2-thread sgemm after another: VGG-6 training 1.1-1.4x, inference
+    /// 1.2-1.4x faster (docs/performance.md); the products are the same (each sgemm sums over its depth in the
+    /// same order whatever the thread count).
+    @inline(__always)
+    static func forEachPosition(_ positions: Int, _ body: (Int) -> Void) {
+        let threads = BLAS.threadCount
+        guard threads > 1, Parallel.threadCount > 1 else {
+            for xi in 0..<positions { body(xi) }
+            return
+        }
+        BLAS.threadCount = 1
+        Parallel.forRanges(positions) { range in for xi in range { body(xi) } }
+        BLAS.threadCount = threads
+    }
+
     /// Images per Winograd chunk so that one tile buffer (alpha² x max(C, F) x tiles) fits `tileCapacity` Floats.
     public static func winogradChunk(channels: Int, filters: Int, height: Int, width: Int, batch: Int,
                                      transform: WinogradTransform, tileCapacity: Int) -> Int {
@@ -546,7 +563,7 @@ extension Layers {
             let v = keepInputTiles.map { $0 + transform.positions * inputChannels * tilesPerImage * first } ?? tilesV
             winogradInputTransform(input: input, channels: inputChannels, batch: batch, height: height, width: width,
                                    first: first, count: count, transform: transform, v: v)
-            for xi in 0..<transform.positions {
+            forEachPosition(transform.positions) { xi in
                 // M[xi] (O x T) = U[xi] (O x I) * V[xi] (I x T)
                 BLAS.sgemm(m: outputChannels, n: tiles, k: inputChannels,
                            a: u + xi * outputChannels * inputChannels, b: v + xi * inputChannels * tiles,
@@ -591,7 +608,7 @@ extension Layers {
                                        first: first, count: count, transform: transform, v: tilesV)
                 v = UnsafePointer(tilesV)
             }
-            for xi in 0..<transform.positions {
+            forEachPosition(transform.positions) { xi in
                 // dU[xi] (F x C) (+)= dM[xi] (F x T) * V[xi]^T (T x C)
                 BLAS.sgemm(.none, .transposed, m: filters, n: channels, k: tiles,
                            a: tilesM + xi * filters * tiles, b: v + xi * channels * tiles,
