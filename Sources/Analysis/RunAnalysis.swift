@@ -17,11 +17,11 @@ public enum TestSetSource {
     case fieldSums(FieldSumsReader)
 
     /// The source of the run in `directory`: `activations.h5` when present (as before fields.h5 existed), else
-    /// `fields.h5`; neither is one error naming both.
-    public static func open(in directory: URL) throws(RunStoreError) -> TestSetSource {
+    /// `fields.h5`; neither is one error naming both. `readPath` is how `activations.h5` is read (`ActivationsReader`).
+    public static func open(in directory: URL, readPath: ActivationsReadPath = .direct) throws(RunStoreError) -> TestSetSource {
         let activations = directory.appendingPathComponent(RunLayout.activationsFile)
         let fields = directory.appendingPathComponent(RunLayout.fieldsFile)
-        if FileManager.default.fileExists(atPath: activations.path) { return .activations(try ActivationsReader(activations)) }
+        if FileManager.default.fileExists(atPath: activations.path) { return .activations(try ActivationsReader(activations, readPath: readPath)) }
         if FileManager.default.fileExists(atPath: fields.path) { return .fieldSums(try FieldSumsReader(fields)) }
         throw RunStoreError(path: directory.path, problem: "neither \(RunLayout.activationsFile) nor \(RunLayout.fieldsFile) in the run",
                             fix: "run `filterlens train` (it writes \(RunLayout.activationsFile)) or write \(RunLayout.fieldsFile) with filterlens-torch's dissect (docs/hdf5-layout.md)")
@@ -97,12 +97,17 @@ public enum RunAnalysis {
     /// After each layer, its raw matrices go to `analysis-checkpoint.h5`; with `resume`, layers found there (computed
     /// from the same, unchanged run.h5 and activations.h5 or fields.h5) are taken from it instead of streaming the
     /// activations again. The checkpoint is removed once analysis.h5 is written.
+    ///
+    /// `readPath` is how activations.h5 is read: `.direct` (direct chunk reads inflated on every core, for the
+    /// layout FilterLens writes; HDF5's own reads for other layouts) or `.plain` (HDF5's reads throughout, for the
+    /// tests that hold both paths to the same results, bit for bit).
     @discardableResult
     public static func run(directory: URL, parameters: AnalysisParameters, sweepThresholds: [Double], batchSize: Int = 100,
-                           resume: Bool = false, progress: (AnalysisProgress) -> Void) throws(RunStoreError) -> [LayerResult] {
+                           resume: Bool = false, readPath: ActivationsReadPath = .direct,
+                           progress: (AnalysisProgress) -> Void) throws(RunStoreError) -> [LayerResult] {
         let runURL = directory.appendingPathComponent(RunLayout.runFile)
         let run = try RunFileReader(runURL)
-        let source = try TestSetSource.open(in: directory)
+        let source = try TestSetSource.open(in: directory, readPath: readPath)
         let checkpointURL = directory.appendingPathComponent(RunLayout.analysisCheckpointFile)
         var checkpoint = AnalysisCheckpoint(sources: AnalysisCheckpoint.identity(of: [runURL, source.url]), layers: [:])
         if resume, FileManager.default.fileExists(atPath: checkpointURL.path) {
