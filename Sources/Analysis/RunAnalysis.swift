@@ -224,27 +224,21 @@ public enum RunAnalysis {
         return results
     }
 
-    /// Streams layer `layer`'s activations through a `FieldAccumulator` and returns its field sums.
+    /// Streams layer `layer`'s activations through a `FieldAccumulator` and returns its field sums; batch k + 1 is
+    /// read while batch k is accumulated (`BlockReadAhead`).
     private static func streamFieldSums(layer: Int, layerCount: Int, head: ProbeHead, shape: BlockShape, labelCount: Int,
                                         activations: ActivationsReader, batchSize: Int, start: Date,
                                         progress: (AnalysisProgress) -> Void) throws(RunStoreError) -> FieldSums {
         let accumulator = FieldAccumulator(weights: head.weight, labelCount: labelCount, channels: shape.channels,
                                            height: shape.height, width: shape.width)
-        var buffer = [Float](repeating: 0, count: batchSize * shape.count)
-        var from = 0
-        while from < activations.count {
-            let batch = min(batchSize, activations.count - from)
-            try buffer.withUnsafeMutableBufferPointer { (buffer) throws(RunStoreError) in
-                try activations.read(layer: layer, start: from, batch: batch, into: buffer)
-            }
+        let readAhead = BlockReadAhead(activations: activations, layer: layer, shape: shape, batchSize: batchSize)
+        defer { readAhead.finish() }
+        while let (from, batch, values) = try readAhead.next() {
             activations.labels.withUnsafeBufferPointer { labels in
-                buffer.withUnsafeBufferPointer { values in
-                    accumulator.add(activations: values.baseAddress!, labels: labels.baseAddress! + from, batch: batch)
-                }
+                accumulator.add(activations: values.baseAddress!, labels: labels.baseAddress! + from, batch: batch)
             }
-            from += batch
-            progress(AnalysisProgress(layer: layer, layerCount: layerCount, imagesDone: from, imagesTotal: activations.count,
-                                      elapsed: Date().timeIntervalSince(start)))
+            progress(AnalysisProgress(layer: layer, layerCount: layerCount, imagesDone: from + batch,
+                                      imagesTotal: activations.count, elapsed: Date().timeIntervalSince(start)))
         }
         return accumulator.fieldSums
     }
