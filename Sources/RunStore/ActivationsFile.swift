@@ -95,8 +95,9 @@ public final class ActivationsReader {
     public let path: String
     private let file: H5File
     private var datasets: [Int: H5Dataset] = [:]
-    /// Per layer opened: its direct reader, nil when the layer is read through HDF5.
-    private var directReaders: [Int: DirectChunkReader?] = [:]
+    /// The direct reader of the layer read last (nil when that layer is read through HDF5): one at a time, as its
+    /// buffers (a few chunks, about 1 MiB each) are needed only while a layer is streamed.
+    private var directReader: (layer: Int, reader: DirectChunkReader?)?
     /// How blocks are read.
     public let readPath: ActivationsReadPath
     /// Threads of the direct reads.
@@ -137,9 +138,10 @@ public final class ActivationsReader {
 
     /// The direct reader of layer `layer`, nil when it is read through HDF5.
     private func directReader(_ layer: Int) throws(RunStoreError) -> DirectChunkReader? {
-        if let reader = directReaders[layer] { return reader }
+        if let directReader, directReader.layer == layer { return directReader.reader }
+        directReader = nil
         let reader = readPath == .direct ? DirectChunkReader(dataset: try dataset(layer), filePath: path, workerCount: readThreads) : nil
-        directReaders[layer] = .some(reader)
+        directReader = (layer, reader)
         return reader
     }
 
