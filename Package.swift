@@ -13,22 +13,25 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
-        // C libraries, seen through pkg-config (Debian: libcairo2-dev, libhdf5-dev, libopenblas-dev).
+        // C libraries, seen through pkg-config (Debian: libcairo2-dev, libhdf5-dev, libopenblas-dev, libdeflate-dev).
         .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // libdeflate (Debian: libdeflate-dev): fast whole-buffer inflate of activations.h5's gzip chunks.
+        .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
 
         // Swift wrappers: the only modules that import the C modules.
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "Cairo", dependencies: ["CCairo"]),
         .target(name: "BLAS", dependencies: ["COpenBLAS"]),
+        .target(name: "Deflate", dependencies: ["CDeflate"]),
 
         // Data and numerics.
         .target(name: "Tensor"),
         .target(name: "CIFAR"),
 
         // The public HDF5 layout of run and analysis files (docs/hdf5-layout.md).
-        .target(name: "RunStore", dependencies: ["HDF5"]),
+        .target(name: "RunStore", dependencies: ["HDF5", "Deflate"]),
 
         // Phase 1 and 2: the CNN engine that trains on the CPU.
         .target(name: "Engine", dependencies: ["BLAS", "Tensor", "CIFAR", "RunStore"]),
@@ -53,6 +56,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
+        .testTarget(name: "DeflateTests", dependencies: ["Deflate"]),
         // Helpers shared by test targets (scratch folders, PNG and PDF checks, fuzz trial counts).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CairoTests", dependencies: ["Cairo", "TestSupport"]),

@@ -5,7 +5,7 @@
 # installs nothing twice.
 set -euo pipefail
 
-packages=(libcairo2-dev libopenblas-dev libhdf5-dev hdf5-tools pkg-config fonts-dejavu-core poppler-utils)
+packages=(libcairo2-dev libopenblas-dev libhdf5-dev libdeflate-dev hdf5-tools pkg-config fonts-dejavu-core poppler-utils)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

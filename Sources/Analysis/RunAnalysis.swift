@@ -17,11 +17,11 @@ public enum TestSetSource {
     case fieldSums(FieldSumsReader)
 
     /// The source of the run in `directory`: `activations.h5` when present (as before fields.h5 existed), else
-    /// `fields.h5`; neither is one error naming both.
-    public static func open(in directory: URL) throws(RunStoreError) -> TestSetSource {
+    /// `fields.h5`; neither is one error naming both. `readPath` is how `activations.h5` is read (`ActivationsReader`).
+    public static func open(in directory: URL, readPath: ActivationsReadPath = .direct) throws(RunStoreError) -> TestSetSource {
         let activations = directory.appendingPathComponent(RunLayout.activationsFile)
         let fields = directory.appendingPathComponent(RunLayout.fieldsFile)
-        if FileManager.default.fileExists(atPath: activations.path) { return .activations(try ActivationsReader(activations)) }
+        if FileManager.default.fileExists(atPath: activations.path) { return .activations(try ActivationsReader(activations, readPath: readPath)) }
         if FileManager.default.fileExists(atPath: fields.path) { return .fieldSums(try FieldSumsReader(fields)) }
         throw RunStoreError(path: directory.path, problem: "neither \(RunLayout.activationsFile) nor \(RunLayout.fieldsFile) in the run",
                             fix: "run `filterlens train` (it writes \(RunLayout.activationsFile)) or write \(RunLayout.fieldsFile) with filterlens-torch's dissect (docs/hdf5-layout.md)")
@@ -97,12 +97,17 @@ public enum RunAnalysis {
     /// After each layer, its raw matrices go to `analysis-checkpoint.h5`; with `resume`, layers found there (computed
     /// from the same, unchanged run.h5 and activations.h5 or fields.h5) are taken from it instead of streaming the
     /// activations again. The checkpoint is removed once analysis.h5 is written.
+    ///
+    /// `readPath` is how activations.h5 is read: `.direct` (direct chunk reads inflated on every core, for the
+    /// layout FilterLens writes; HDF5's own reads for other layouts) or `.plain` (HDF5's reads throughout, for the
+    /// tests that hold both paths to the same results, bit for bit).
     @discardableResult
     public static func run(directory: URL, parameters: AnalysisParameters, sweepThresholds: [Double], batchSize: Int = 100,
-                           resume: Bool = false, progress: (AnalysisProgress) -> Void) throws(RunStoreError) -> [LayerResult] {
+                           resume: Bool = false, readPath: ActivationsReadPath = .direct,
+                           progress: (AnalysisProgress) -> Void) throws(RunStoreError) -> [LayerResult] {
         let runURL = directory.appendingPathComponent(RunLayout.runFile)
         let run = try RunFileReader(runURL)
-        let source = try TestSetSource.open(in: directory)
+        let source = try TestSetSource.open(in: directory, readPath: readPath)
         let checkpointURL = directory.appendingPathComponent(RunLayout.analysisCheckpointFile)
         var checkpoint = AnalysisCheckpoint(sources: AnalysisCheckpoint.identity(of: [runURL, source.url]), layers: [:])
         if resume, FileManager.default.fileExists(atPath: checkpointURL.path) {
@@ -219,27 +224,21 @@ public enum RunAnalysis {
         return results
     }
 
-    /// Streams layer `layer`'s activations through a `FieldAccumulator` and returns its field sums.
+    /// Streams layer `layer`'s activations through a `FieldAccumulator` and returns its field sums; batch k + 1 is
+    /// read while batch k is accumulated (`BlockReadAhead`).
     private static func streamFieldSums(layer: Int, layerCount: Int, head: ProbeHead, shape: BlockShape, labelCount: Int,
                                         activations: ActivationsReader, batchSize: Int, start: Date,
                                         progress: (AnalysisProgress) -> Void) throws(RunStoreError) -> FieldSums {
         let accumulator = FieldAccumulator(weights: head.weight, labelCount: labelCount, channels: shape.channels,
                                            height: shape.height, width: shape.width)
-        var buffer = [Float](repeating: 0, count: batchSize * shape.count)
-        var from = 0
-        while from < activations.count {
-            let batch = min(batchSize, activations.count - from)
-            try buffer.withUnsafeMutableBufferPointer { (buffer) throws(RunStoreError) in
-                try activations.read(layer: layer, start: from, batch: batch, into: buffer)
-            }
+        let readAhead = BlockReadAhead(activations: activations, layer: layer, shape: shape, batchSize: batchSize)
+        defer { readAhead.finish() }
+        while let (from, batch, values) = try readAhead.next() {
             activations.labels.withUnsafeBufferPointer { labels in
-                buffer.withUnsafeBufferPointer { values in
-                    accumulator.add(activations: values.baseAddress!, labels: labels.baseAddress! + from, batch: batch)
-                }
+                accumulator.add(activations: values.baseAddress!, labels: labels.baseAddress! + from, batch: batch)
             }
-            from += batch
-            progress(AnalysisProgress(layer: layer, layerCount: layerCount, imagesDone: from, imagesTotal: activations.count,
-                                      elapsed: Date().timeIntervalSince(start)))
+            progress(AnalysisProgress(layer: layer, layerCount: layerCount, imagesDone: from + batch,
+                                      imagesTotal: activations.count, elapsed: Date().timeIntervalSince(start)))
         }
         return accumulator.fieldSums
     }

@@ -80,20 +80,43 @@ public final class ActivationsWriter {
     }
 }
 
+/// How `ActivationsReader` reads the block outputs.
+public enum ActivationsReadPath: Sendable {
+    /// Direct chunk reads, inflated with libdeflate on all cores (`DirectChunkReader`) for every dataset in
+    /// FilterLens's own layout (chunks of whole images, shuffle + deflate, float32); HDF5's `H5Dread` for others.
+    case direct
+    /// HDF5's `H5Dread` for every dataset (its filter pipeline, one core). For tests that compare both paths.
+    case plain
+}
+
 /// Reads `activations.h5` in blocks of images, never whole.
 public final class ActivationsReader {
     /// The file.
     public let path: String
     private let file: H5File
     private var datasets: [Int: H5Dataset] = [:]
+    /// The direct reader of the layer read last (nil when that layer is read through HDF5): one at a time, as its
+    /// buffers (a few chunks, about 1 MiB each) are needed only while a layer is streamed.
+    private var directReader: (layer: Int, reader: DirectChunkReader?)?
+    /// How blocks are read.
+    public let readPath: ActivationsReadPath
+    /// Threads of the direct reads.
+    private let readThreads: Int
     /// True labels of the images (N).
     public let labels: [Int32]
     /// Layers stored, ascending (1-based).
     public let layers: [Int]
 
-    /// Opens and validates `url`.
-    public init(_ url: URL) throws(RunStoreError) {
+    /// The fix named by errors of damaged block outputs.
+    static let damagedFix = "the activations file may be damaged: re-run `filterlens train`"
+
+    /// Opens and validates `url`; `readPath` chooses how blocks are read (the default reads FilterLens's own
+    /// layout directly, on `readThreads` threads: by default every core, at most 8).
+    public init(_ url: URL, readPath: ActivationsReadPath = .direct,
+                readThreads: Int = min(8, ProcessInfo.processInfo.activeProcessorCount)) throws(RunStoreError) {
         path = url.path
+        self.readPath = readPath
+        self.readThreads = max(1, readThreads)
         file = try openValidated(url.path, format: RunLayout.activationsFormat, producer: "filterlens train")
         let labelSet = try openChecked(file.root, "labels", file: url.path, shape: [nil])
         labels = try accessing(fix: "re-run `filterlens train`") { () throws(HDF5Error) in try labelSet.read(as: Int32.self) }
@@ -113,17 +136,32 @@ public final class ActivationsReader {
         return dataset
     }
 
+    /// The direct reader of layer `layer`, nil when it is read through HDF5.
+    private func directReader(_ layer: Int) throws(RunStoreError) -> DirectChunkReader? {
+        if let directReader, directReader.layer == layer { return directReader.reader }
+        directReader = nil
+        let reader = readPath == .direct ? DirectChunkReader(dataset: try dataset(layer), filePath: path, workerCount: readThreads) : nil
+        directReader = (layer, reader)
+        return reader
+    }
+
+    /// Whether layer `layer` is read by direct chunk reads (FilterLens's own layout and `readPath == .direct`),
+    /// rather than through HDF5's filter pipeline.
+    public func readsDirectly(layer: Int) throws(RunStoreError) -> Bool { try directReader(layer) != nil }
+
     /// C x H x W of layer `layer`'s block output.
     public func shape(layer: Int) throws(RunStoreError) -> BlockShape {
         let shape = try dataset(layer).shape
         return BlockShape(channels: shape[1], height: shape[2], width: shape[3])
     }
 
-    /// Reads images [start, start + batch) of layer `layer` into `buffer` (batch x C x H x W).
+    /// Reads images [start, start + batch) of layer `layer` into `buffer` (batch x C x H x W floats, row-major).
+    /// The values are the same, bit for bit, on either read path.
     public func read(layer: Int, start: Int, batch: Int, into buffer: UnsafeMutableBufferPointer<Float>) throws(RunStoreError) {
+        if let direct = try directReader(layer), try direct.read(start: start, batch: batch, into: buffer) { return }
         let dataset = try dataset(layer)
         let shape = dataset.shape
-        try accessing(fix: "the activations file may be damaged: re-run `filterlens train`") { () throws(HDF5Error) in
+        try accessing(fix: Self.damagedFix) { () throws(HDF5Error) in
             try dataset.read(start: [start, 0, 0, 0], count: [batch, shape[1], shape[2], shape[3]],
                              into: UnsafeMutableBufferPointer(rebasing: buffer[0..<(batch * shape[1] * shape[2] * shape[3])]))
         }

@@ -1,0 +1,2 @@
+#pragma once
+#include <libdeflate.h> /* Debian: libdeflate-dev (whole-buffer DEFLATE, zlib and gzip decompression) */
