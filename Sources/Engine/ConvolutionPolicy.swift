@@ -17,7 +17,7 @@ public enum ConvolutionPolicy: Equatable, Sendable {
     /// Input channels below which `automatic` keeps im2col (the transforms cost more than they save there).
     public static let automaticMinimumChannels = 16
     /// Smallest map side on which `automatic` uses F(4x4) rather than F(2x2).
-    public static let automaticF4MinimumSide = 8
+    public static let automaticF4MinimumSide = 4
 
     /// Parses `auto`, `measure`, `im2col`, `winograd-f2`, `winograd-f4`, or a comma-separated list of the last three
     /// with one entry per conv layer.
