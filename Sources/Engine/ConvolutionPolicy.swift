@@ -172,7 +172,7 @@ final class ConvolutionScratch {
         for kernel in kernels {
             let (c, f, s) = (kernel.channels, kernel.filters, kernel.side)
             if let transform = kernel.transform {
-                let perImage = max(c, f) * transform.tileFloats(height: s, width: s)
+                let perImage = transform.imageTileFloats(channels: c, filters: f, height: s, width: s)
                 filterCapacity = max(filterCapacity, transform.positions * f * c)
                 tileCapacity = max(tileCapacity, min(perImage * batch, max(perImage, tileBudget)))
             } else {
@@ -185,9 +185,6 @@ final class ConvolutionScratch {
         tilesV = FloatBuffer(count: tileCapacity)
         tilesM = FloatBuffer(count: tileCapacity)
     }
-
-    /// Floats held, all buffers together.
-    var floatCount: Int { col.count + filterTransforms.count + filterGradient.count + tilesV.count + tilesM.count }
 }
 
 /// One conv layer's 3x3 convolution under its algorithm: the forward/backward pair the network and the timer

@@ -44,52 +44,25 @@ public enum ConvolutionAlgorithm: String, Codable, Sendable, CaseIterable {
 /// - tile t of a chunk = (image - first) * tilesH * tilesW + ty * tilesW + tx, tilesH = H / m, tilesW = W / m.
 /// The input gradient is the same convolution of the output gradient with the flipped, transposed kernel; the
 /// weight gradient is dW = G^T [ sum over tiles (A dY A^T) ⊙ (B^T d B) ] G.
+///
+/// The matrices (Lavin & Gray), written out in the 1-D kernels `Layers.winogradInput1D` (B^T),
+/// `winogradFilter1D` (G, and G^T in `winogradFilterAdjoint1D`), `winogradOutput1D` (A^T) and
+/// `winogradGradient1D` (A):
+/// - F(2x2, 3x3): B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1],
+///   A^T = [1 1 1 0; 0 1 -1 -1].
+/// - F(4x4, 3x3): B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1],
+///   G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1],
+///   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
 public struct WinogradTransform: Sendable {
     /// Output tile side m.
     public let m: Int
     /// Input tile side alpha = m + 2.
     public let alpha: Int
-    /// B^T, alpha x alpha, row-major (applied by `Layers.winogradInput1D`).
-    public let inputMatrix: [Float]
-    /// G, alpha x 3.
-    public let filterMatrix: [Float]
-    /// A^T, m x alpha (applied by `Layers.winogradOutput1D`, and its transpose by `Layers.winogradGradient1D`).
-    public let outputMatrix: [Float]
     /// The transform of `algorithm` (nil for im2col).
     public init?(_ algorithm: ConvolutionAlgorithm) {
         guard let m = algorithm.tileSide else { return nil }
         self.m = m
         alpha = m + 2
-        switch m {
-        case 2:
-            inputMatrix = [1, 0, -1, 0,
-                           0, 1, 1, 0,
-                           0, -1, 1, 0,
-                           0, 1, 0, -1]
-            filterMatrix = [1, 0, 0,
-                            0.5, 0.5, 0.5,
-                            0.5, -0.5, 0.5,
-                            0, 0, 1]
-            outputMatrix = [1, 1, 1, 0,
-                            0, 1, -1, -1]
-        default:
-            inputMatrix = [4, 0, -5, 0, 1, 0,
-                           0, -4, -4, 1, 1, 0,
-                           0, 4, -4, -1, 1, 0,
-                           0, -2, -1, 2, 1, 0,
-                           0, 2, -1, -2, 1, 0,
-                           0, 4, 0, -5, 0, 1]
-            filterMatrix = [1.0 / 4, 0, 0,
-                            -1.0 / 6, -1.0 / 6, -1.0 / 6,
-                            -1.0 / 6, 1.0 / 6, -1.0 / 6,
-                            1.0 / 24, 1.0 / 12, 1.0 / 6,
-                            1.0 / 24, -1.0 / 12, 1.0 / 6,
-                            0, 0, 1]
-            outputMatrix = [1, 1, 1, 1, 1, 0,
-                            0, 1, -1, 2, -2, 0,
-                            0, 1, 1, 4, 4, 0,
-                            0, 1, -1, 8, -8, 1]
-        }
     }
 
     /// Tile positions per tile, alpha².
@@ -97,6 +70,12 @@ public struct WinogradTransform: Sendable {
 
     /// Floats of one tile buffer (V or M) per image and channel for maps of `height` x `width`.
     public func tileFloats(height: Int, width: Int) -> Int { positions * (height / m) * (width / m) }
+
+    /// Floats one image needs in each tile buffer (V and M) of a convolution from `channels` to `filters`
+    /// channels, which holds the input transforms and the products alike: alpha² x max(C, F) x tiles.
+    public func imageTileFloats(channels: Int, filters: Int, height: Int, width: Int) -> Int {
+        max(channels, filters) * tileFloats(height: height, width: width)
+    }
 }
 
 extension Layers {
@@ -506,7 +485,7 @@ extension Layers {
     /// Images per Winograd chunk so that one tile buffer (alpha² x max(C, F) x tiles) fits `tileCapacity` Floats.
     public static func winogradChunk(channels: Int, filters: Int, height: Int, width: Int, batch: Int,
                                      transform: WinogradTransform, tileCapacity: Int) -> Int {
-        let perImage = max(channels, filters) * transform.tileFloats(height: height, width: width)
+        let perImage = transform.imageTileFloats(channels: channels, filters: filters, height: height, width: width)
         precondition(tileCapacity >= perImage, "Winograd scratch of \(tileCapacity) Floats is below one image (\(perImage))")
         return max(1, min(batch, tileCapacity / perImage))
     }
