@@ -26,22 +26,29 @@ let package = Package(
         .target(name: "BLAS", dependencies: ["COpenBLAS"]),
         .target(name: "Deflate", dependencies: ["CDeflate"]),
 
-        // Data and numerics.
+        // Data and numerics; the one temporary-file scheme of every file written.
         .target(name: "Tensor"),
         .target(name: "CIFAR"),
+        .target(name: "Files"),
 
         // The public HDF5 layout of run and analysis files (docs/hdf5-layout.md).
-        .target(name: "RunStore", dependencies: ["HDF5", "Deflate"]),
+        .target(name: "RunStore", dependencies: ["HDF5", "Deflate", "Files"]),
 
-        // Phase 1 and 2: the CNN engine that trains on the CPU.
-        .target(name: "Engine", dependencies: ["BLAS", "Tensor", "CIFAR", "RunStore"]),
+        // The CNN engine: layers, network, parameters, SGD, linear heads (BLAS and Tensor only).
+        .target(name: "Engine", dependencies: ["BLAS", "Tensor"]),
+
+        // Phases 1 and 2 over the engine: training and probe loops, batches, presets, run export, benchmarks.
+        .target(name: "Training", dependencies: ["Engine", "BLAS", "Tensor", "CIFAR", "RunStore"]),
 
         // Phase 3: reads only HDF5 files; never imports the engine.
-        .target(name: "Analysis", dependencies: ["RunStore", "BLAS"]),
+        .target(name: "Analysis", dependencies: ["RunStore", "BLAS", "Tensor"]),
+
+        // The three phases, one way: run folder, checkpointing epoch loop, completion and invalidation rules.
+        .target(name: "Pipeline", dependencies: ["Engine", "Training", "Analysis", "RunStore", "CIFAR", "Files"]),
 
         // Figures: a plotting model that knows nothing of HDF5 or Cairo, and its Cairo backend.
         .target(name: "Plot"),
-        .target(name: "PlotCairo", dependencies: ["Plot", "Cairo"]),
+        .target(name: "PlotCairo", dependencies: ["Plot", "Cairo", "Files"]),
 
         // The HTML report of a run, from templates/.
         .target(name: "Report", dependencies: [
@@ -51,7 +58,7 @@ let package = Package(
 
         // The command line: wires the parts together.
         .executableTarget(name: "filterlens", dependencies: [
-            "HDF5", "Cairo", "BLAS", "CIFAR", "RunStore", "Engine", "Analysis", "Plot", "PlotCairo", "Report",
+            "HDF5", "Cairo", "BLAS", "CIFAR", "Files", "RunStore", "Engine", "Training", "Analysis", "Pipeline", "Plot", "PlotCairo", "Report",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -63,11 +70,14 @@ let package = Package(
         .testTarget(name: "BLASTests", dependencies: ["BLAS"]),
         .testTarget(name: "CIFARTests", dependencies: ["CIFAR", "TestSupport"]),
         .testTarget(name: "RunStoreTests", dependencies: ["RunStore", "HDF5", "TestSupport"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Tensor", "BLAS", "RunStore", "HDF5", "CIFAR", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Tensor", "BLAS", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Engine", "Tensor", "CIFAR"]),
+        .testTarget(name: "FilesTests", dependencies: ["Files"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Training", "Analysis", "RunStore"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "RunStore", "HDF5"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot", "PlotCairo", "TestSupport"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Plot", "RunStore"]),
-        .testTarget(name: "CLITests", dependencies: ["HDF5", "CIFAR", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CLITests", dependencies: ["HDF5", "CIFAR", "Pipeline", "Analysis", "Training", "TestSupport"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )

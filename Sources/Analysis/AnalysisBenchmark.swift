@@ -1,9 +1,10 @@
 import Dispatch
 import RunStore
+import Tensor
 
 /// Throughput of phase 3's computation on synthetic data, layer by layer, through the code `RunAnalysis` runs:
 /// a `FieldAccumulator` streams `images` block outputs (C x H x W each) through a labels x C*H*W head in batches,
-/// then `RunAnalysis.analyse` builds the filter-label matrices, analyses every filter and sweeps the thresholds.
+/// then `RunAnalysis.analyzeLayer` builds the filter-label matrices, analyses every filter and sweeps the thresholds.
 /// Reading (and decompressing) `activations.h5` is not included: it is the disk's and zlib's share of phase 3.
 ///
 /// Activations are ReLU outputs of seeded uniform values (about half are 0), head weights seeded uniform in
@@ -23,7 +24,7 @@ public struct AnalysisBenchmark: Sendable {
         /// Images the accumulator counted in the last iteration (equals `images`).
         public var imagesAccumulated: Int
         /// Filters analysed in the last iteration (equals `shape.channels`).
-        public var filtersAnalysed: Int
+        public var filtersAnalyzed: Int
         /// Seconds of the accumulation (all batches) per timed iteration.
         public var accumulationSeconds: [Double]
         /// Seconds of the filter-label matrices, their analysis and the threshold sweep per timed iteration.
@@ -56,12 +57,8 @@ public struct AnalysisBenchmark: Sendable {
         Double(images) * layers.reduce(0) { $0 + $1.flopsPerImage } / layers.reduce(0) { $0 + $1.seconds } / 1e9
     }
 
-    /// Median of `values` (NaN when empty).
-    public static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        guard !sorted.isEmpty else { return .nan }
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-    }
+    /// Median of `values` (NaN when empty): `Statistics.median`.
+    public static func median(_ values: [Double]) -> Double { Statistics.median(values) }
 
     /// Times the analysis of `images` synthetic images per layer of shape `shapes[l]`, in batches of `batchSize`
     /// (`RunAnalysis`'s default), under `parameters` plus `sweepThresholds` (`filterlens analyze`'s defaults):
@@ -73,17 +70,17 @@ public struct AnalysisBenchmark: Sendable {
         precondition(labelCount >= 2 && images >= 1 && batchSize >= 1 && warmup >= 0 && iterations >= 1,
                      "labels >= 2, images, batch size and iterations >= 1, warm-up >= 0")
         let thresholds = RunAnalysis.thresholdsSwept(parameters: parameters, sweepThresholds: sweepThresholds)
-        var random = SplitMix(seed: seed)
+        var random = SeededGenerator(seed: seed)
         var layers: [Layer] = []
         for (index, shape) in shapes.enumerated() {
             precondition(shape.channels >= 1 && shape.height >= 1 && shape.width >= 1, "layer shapes must be positive")
             let bound = 1 / Float(shape.count).squareRoot()
-            let weights = (0..<(labelCount * shape.count)).map { _ in random.uniform(-bound, bound) }
+            let weights = (0..<(labelCount * shape.count)).map { _ in random.nextUniform(-bound, bound) }
             let batch = min(batchSize, images)
-            let activations = (0..<(batch * shape.count)).map { _ in max(0, random.uniform(-1, 1)) }
+            let activations = (0..<(batch * shape.count)).map { _ in max(0, random.nextUniform(-1, 1)) }
             let labels = (0..<images).map { _ in Int32(truncatingIfNeeded: random.next() % UInt64(labelCount)) }
             var result = Layer(layer: index + 1, shape: shape, labelCount: labelCount, images: images, imagesAccumulated: 0,
-                               filtersAnalysed: 0, accumulationSeconds: [], matricesSeconds: [])
+                               filtersAnalyzed: 0, accumulationSeconds: [], matricesSeconds: [])
             for iteration in 0..<(warmup + iterations) {
                 let start = DispatchTime.now().uptimeNanoseconds
                 let accumulator = FieldAccumulator(weights: weights, labelCount: labelCount, channels: shape.channels,
@@ -99,7 +96,7 @@ public struct AnalysisBenchmark: Sendable {
                     }
                 }
                 let middle = DispatchTime.now().uptimeNanoseconds
-                let (analysis, sweep) = RunAnalysis.analyse(accumulator.rawMatrices(), parameters: parameters, thresholds: thresholds)
+                let (analysis, sweep) = RunAnalysis.analyzeLayer(accumulator.rawMatrices(), parameters: parameters, thresholds: thresholds)
                 let end = DispatchTime.now().uptimeNanoseconds
                 precondition(sweep.count == thresholds.count, "one summary per threshold")
                 if iteration >= warmup {
@@ -107,28 +104,10 @@ public struct AnalysisBenchmark: Sendable {
                     result.matricesSeconds.append(Double(end - middle) / 1e9)
                 }
                 result.imagesAccumulated = accumulator.imageCount
-                result.filtersAnalysed = analysis.filters.count
+                result.filtersAnalyzed = analysis.filters.count
             }
             layers.append(result)
         }
         return AnalysisBenchmark(layers: layers, images: images)
-    }
-}
-
-/// SplitMix64: seeded numbers for the synthetic data (the analysis module has no other generator).
-private struct SplitMix {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    /// The next 64 random bits.
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// A value uniform in [low, high).
-    mutating func uniform(_ low: Float, _ high: Float) -> Float {
-        low + (high - low) * Float(next() >> 40) / Float(1 << 24)
     }
 }

@@ -92,7 +92,8 @@ public enum RunAnalysis {
         public var sweep: [LayerSummary]
     }
 
-    /// Analyses the run in `directory`; `thresholds` are swept besides `parameters.threshold`.
+    /// Analyses the run in `directory`; `sweepThresholds` are swept besides `parameters.threshold`. `progress` is told
+    /// of every batch of every layer (and of each layer taken from the checkpoint); an error it throws ends the analysis.
     ///
     /// After each layer, its raw matrices go to `analysis-checkpoint.h5`; with `resume`, layers found there (computed
     /// from the same, unchanged run.h5 and activations.h5 or fields.h5) are taken from it instead of streaming the
@@ -104,7 +105,7 @@ public enum RunAnalysis {
     @discardableResult
     public static func run(directory: URL, parameters: AnalysisParameters, sweepThresholds: [Double], batchSize: Int = 100,
                            resume: Bool = false, readPath: ActivationsReadPath = .direct,
-                           progress: (AnalysisProgress) -> Void) throws(RunStoreError) -> [LayerResult] {
+                           progress: (AnalysisProgress) throws(RunStoreError) -> Void) throws(RunStoreError) -> [LayerResult] {
         let runURL = directory.appendingPathComponent(RunLayout.runFile)
         let run = try RunFileReader(runURL)
         let source = try TestSetSource.open(in: directory, readPath: readPath)
@@ -162,7 +163,7 @@ public enum RunAnalysis {
                 raw = (0..<saved.filters).map { f in
                     FilterLabelMatrix(labelCount: labelCount, values: Array(saved.raw[(f * labelCount * labelCount)..<((f + 1) * labelCount * labelCount)]))
                 }
-                progress(AnalysisProgress(layer: layer, layerCount: layers.count, imagesDone: source.imageCount,
+                try progress(AnalysisProgress(layer: layer, layerCount: layers.count, imagesDone: source.imageCount,
                                           imagesTotal: source.imageCount, elapsed: Date().timeIntervalSince(start),
                                           fromCheckpoint: true))
             } else {
@@ -175,14 +176,14 @@ public enum RunAnalysis {
                 case .fieldSums(let fields):
                     sums = FieldSums(labelCount: labelCount, channels: shape.channels, sums: try fields.sums(layer: layer),
                                      countsPerLabel: fields.imagesPerLabel)
-                    progress(AnalysisProgress(layer: layer, layerCount: layers.count, imagesDone: fields.imageCount,
+                    try progress(AnalysisProgress(layer: layer, layerCount: layers.count, imagesDone: fields.imageCount,
                                               imagesTotal: fields.imageCount, elapsed: Date().timeIntervalSince(start)))
                 }
                 raw = sums.rawMatrices()
                 checkpoint.layers[layer] = (shape.channels, labelCount, raw.flatMap(\.values))
                 try AnalysisCheckpointFile.save(checkpoint, to: checkpointURL)
             }
-            let (analysis, sweep) = analyse(raw, parameters: parameters, thresholds: thresholds)
+            let (analysis, sweep) = analyzeLayer(raw, parameters: parameters, thresholds: thresholds)
             let filters = analysis.filters
             let record = AnalysisLayerRecord(
                 layer: layer, filterCount: filters.count, labelCount: labelCount, raw: analysis.stackedRaw,
@@ -228,7 +229,7 @@ public enum RunAnalysis {
     /// read while batch k is accumulated (`BlockReadAhead`).
     private static func streamFieldSums(layer: Int, layerCount: Int, head: ProbeHead, shape: BlockShape, labelCount: Int,
                                         activations: ActivationsReader, batchSize: Int, start: Date,
-                                        progress: (AnalysisProgress) -> Void) throws(RunStoreError) -> FieldSums {
+                                        progress: (AnalysisProgress) throws(RunStoreError) -> Void) throws(RunStoreError) -> FieldSums {
         let accumulator = FieldAccumulator(weights: head.weight, labelCount: labelCount, channels: shape.channels,
                                            height: shape.height, width: shape.width)
         let readAhead = BlockReadAhead(activations: activations, layer: layer, shape: shape, batchSize: batchSize)
@@ -237,7 +238,7 @@ public enum RunAnalysis {
             activations.labels.withUnsafeBufferPointer { labels in
                 accumulator.add(activations: values.baseAddress!, labels: labels.baseAddress! + from, batch: batch)
             }
-            progress(AnalysisProgress(layer: layer, layerCount: layerCount, imagesDone: from + batch,
+            try progress(AnalysisProgress(layer: layer, layerCount: layerCount, imagesDone: from + batch,
                                       imagesTotal: activations.count, elapsed: Date().timeIntervalSince(start)))
         }
         return accumulator.fieldSums
@@ -277,7 +278,7 @@ public enum RunAnalysis {
 
     /// One layer's analysis from its raw filter-label matrices: every filter analysed under `parameters`, and the
     /// layer summary under each of `thresholds` (in their order).
-    static func analyse(_ raw: [FilterLabelMatrix], parameters: AnalysisParameters,
+    static func analyzeLayer(_ raw: [FilterLabelMatrix], parameters: AnalysisParameters,
                         thresholds: [Double]) -> (analysis: LayerAnalysis, sweep: [LayerSummary]) {
         let analysis = LayerAnalysis(rawMatrices: raw, parameters: parameters)
         let sweep = LayerAnalysis.thresholdSweep(rawMatrices: raw, thresholds: thresholds, normalization: parameters.normalization)

@@ -36,10 +36,10 @@ public struct ArchitectureError: Error, CustomStringConvertible, Equatable, Send
 public struct Architecture: Equatable, Sendable {
     /// Notation: a number = 3x3 conv (stride 1, pad 1, no bias) + batch norm + ReLU; "M" = 2x2 max-pool stride 2;
     /// "M4" = 4x4 max-pool stride 4 (AVGG-16's pool before the head). Tokens are separated by spaces or commas.
-    /// `head`: hidden FC widths between the flattened last block and the label layer, with no nonlinearity
+    /// `hiddenWidths`: the hidden FC widths between the flattened last block and the label layer, with no nonlinearity
     /// between them as in [L] (empty = one FC flattened -> labels). Every FC layer has a bias.
     /// A pool must directly follow a convolution and divide the feature map's side exactly.
-    public init(notation: String, head: [Int] = [], labelCount: Int = 10, imageSize: Int = 32, inputChannels: Int = 3)
+    public init(notation: String, hiddenWidths: [Int] = [], labelCount: Int = 10, imageSize: Int = 32, inputChannels: Int = 3)
         throws(ArchitectureError)
     {
         func fail(_ index: Int, _ token: String, _ reason: String) -> ArchitectureError {
@@ -49,8 +49,8 @@ public struct Architecture: Equatable, Sendable {
             throw fail(0, "", "image size \(imageSize) and input channels \(inputChannels) must be positive")
         }
         guard labelCount >= 2 else { throw fail(0, "", "label count \(labelCount) must be at least 2") }
-        if let bad = head.firstIndex(where: { $0 < 1 }) {
-            throw fail(0, "", "head width \(head[bad]) (hidden FC \(bad + 1)) must be positive")
+        if let bad = hiddenWidths.firstIndex(where: { $0 < 1 }) {
+            throw fail(0, "", "head width \(hiddenWidths[bad]) (hidden FC \(bad + 1)) must be positive")
         }
         let tokens = notation.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" || $0 == "\n" }).map(String.init)
         guard !tokens.isEmpty else { throw fail(0, "", "no layers: write e.g. \"64 M 128 M\"") }
@@ -81,7 +81,7 @@ public struct Architecture: Equatable, Sendable {
         }
         self.notation = notation
         self.layers = layers
-        self.head = head
+        self.hiddenWidths = hiddenWidths
         self.labelCount = labelCount
         self.imageSize = imageSize
         self.inputChannels = inputChannels
@@ -92,7 +92,7 @@ public struct Architecture: Equatable, Sendable {
     /// The parsed layers, in order from the input.
     public let layers: [LayerSpec]
     /// Hidden FC widths before the label layer (empty = a single FC layer).
-    public let head: [Int]
+    public let hiddenWidths: [Int]
     /// Number of output labels.
     public let labelCount: Int
     /// Input side in pixels (images are imageSize x imageSize).
@@ -137,10 +137,12 @@ public struct Architecture: Equatable, Sendable {
     }
 
     /// Widths of the FC layers in order: head widths, then the label count.
-    public var fullyConnectedWidths: [Int] { head + [labelCount] }
+    public var fullyConnectedWidths: [Int] { hiddenWidths + [labelCount] }
 
-    /// Named notations: "vgg16", "vgg6", "avgg16" per method.md, "tiny" (fast tests).
+    /// Named notations: "vgg16", "vgg6", "avgg16" per method.md, "small" (the quick default), "tiny" (fast tests).
+    /// The one table of preset architectures: Training's `Preset` adds each one's recipe.
     public static let presets: [String: String] = [
+        "small": "16 16 M 32 32 M",
         "vgg16": "64 64 M 128 128 M 256 256 256 M 512 512 512 M 512 512 512 M",
         "vgg6": "64 64 M 128 128 M 256 256 M",
         "avgg16": "64 64 M 128 128 M 256 256 256 M 512 512 512 512 512 512 M4",

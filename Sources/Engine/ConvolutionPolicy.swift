@@ -145,7 +145,7 @@ public enum ConvolutionTimer {
                         backward.append(Double(end - middle) / 1e9)
                     }
                 }
-                times.seconds.append((algorithm, EngineBenchmark.median(forward), EngineBenchmark.median(backward)))
+                times.seconds.append((algorithm, Statistics.median(forward), Statistics.median(backward)))
             }
             result.append(times)
             channels = f

@@ -1,4 +1,5 @@
 import Cairo
+import Files
 import Foundation
 import Plot
 
@@ -190,8 +191,7 @@ public enum FigureWriter {
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw FigureWriteError(path: destination, reason: "directory '\(directory)' does not exist", cairo: nil)
         }
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(UUID().uuidString)").path
+        let temporary = TemporaryFile.url(for: url).path
         do {
             try figure.render(on: CairoBackend(output: output(temporary)))
         } catch let error as CairoError {

@@ -1,7 +1,9 @@
+import Files
 import Foundation
 
-/// A file written under a temporary name beside its final path and renamed into place when complete,
-/// so a crash leaves either the old file or the new one, never a half-written one.
+/// A file written under a temporary name beside its final path (`TemporaryFile`, the one scheme of every file
+/// FilterLens writes) and renamed into place when complete, so a crash leaves either the old file or the new one,
+/// never a half-written one.
 public struct AtomicFile: Sendable {
     /// The final path.
     public let destination: URL
@@ -12,8 +14,7 @@ public struct AtomicFile: Sendable {
     public init(_ destination: URL) throws(RunStoreError) {
         self.destination = destination
         let directory = destination.deletingLastPathComponent()
-        temporary = directory.appendingPathComponent(
-            ".\(destination.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
+        temporary = TemporaryFile.url(for: destination)
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {

@@ -29,7 +29,7 @@ public enum RunLayout {
         layer < 10 ? "layer0\(layer)" : "layer\(layer)"
     }
 
-    /// The version of FilterLens that writes files.
+    /// The version of FilterLens (`filterlens --version`, and the `filterlens_version` of every file it writes).
     public static let toolVersion = "0.1.0"
 
     /// Now, as ISO 8601 UTC, for `created` attributes.

@@ -1,3 +1,4 @@
+import Files
 import Foundation
 import HDF5
 
@@ -23,7 +24,7 @@ public struct RunStoreError: Error, CustomStringConvertible, Sendable {
     /// Wraps an HDF5 library error with a fix; names the final file rather than its temporary stand-in, and says
     /// "no space left on device" plainly.
     public init(_ error: HDF5Error, fix: String) {
-        let path = error.path.replacingOccurrences(of: #"/\.([^/]+)\.tmp-[0-9]+"#, with: "/$1", options: .regularExpression)
+        let path = TemporaryFile.destinationPath(error.path)
         if error.message.contains("No space left on device") {
             self.init(path: path, problem: "cannot \(error.operation): no space left on device",
                       fix: "free disk space or choose another --out; files already written are intact")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import RunStore
 
 /// The `filterlens` command: trains a CNN, dissects it filter by filter, and reports.
 @main
@@ -15,7 +16,7 @@ struct FilterLens: ParsableCommand {
 
         Quick start:  filterlens data prepare && filterlens run --preset small
         """,
-        version: "0.1.0",
+        version: RunLayout.toolVersion,
         subcommands: [RunCommand.self, DataCommand.self, TrainCommand.self, ProbeCommand.self, AnalyzeCommand.self,
                       ReportCommand.self, CompareCommand.self, SweepLabelsCommand.self, BenchCommand.self]
     )

@@ -14,7 +14,7 @@ struct AnalysisBenchmarkTests {
         #expect(result.layers.map(\.shape) == shapes)
         for layer in result.layers {
             #expect(layer.imagesAccumulated == 250, "every image of every batch reaches the accumulator")
-            #expect(layer.filtersAnalysed == layer.shape.channels)
+            #expect(layer.filtersAnalyzed == layer.shape.channels)
             #expect(layer.accumulationSeconds.count == 3 && layer.matricesSeconds.count == 3)
             #expect((layer.accumulationSeconds + layer.matricesSeconds).allSatisfy { $0 > 0 })
             #expect(layer.flopsPerImage == Double(2 * 5 * layer.shape.count))

@@ -1,6 +1,9 @@
+import Analysis
 import Foundation
 import HDF5
+import Pipeline
 import Testing
+import Training
 
 /// Interruptions inside an epoch and in every phase: the resumed run must end with the same numbers, bit for bit.
 @Suite("resuming interrupted phases", .serialized)
@@ -112,8 +115,9 @@ struct ResumeTests {
         try expectSameDatasets(root.appendingPathComponent("whole/run.h5"), root.appendingPathComponent("killed/run.h5"),
                                under: "/probe")
 
-        // Phase 3: SIGKILL when layer 2 starts, after layer 1's checkpoint is written.
-        let killed = try runFilterLens(["analyze", "killed"], in: root, environment: ["FILTERLENS_TEST_KILL_AT_ANALYSIS_LAYER": "2"])
+        // Phase 3: a crash when layer 2 starts, after layer 1's checkpoint is written (a fault the test injects
+        // into the pipeline, run in this process with `analyze`'s default flags).
+        let killed = analyzeInProcess(root.appendingPathComponent("killed"), faults: CrashAtAnalysisLayer(layer: 2))
         #expect(killed.status != 0)
         #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("killed/analysis-checkpoint.h5").path))
         #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("killed/analysis.h5").path))
@@ -145,5 +149,35 @@ struct ResumeTests {
         let kept = try runFilterLens(["run", "--resume", "--out", "killed", "--data", "data", "--threshold", "0.5"] + probe, in: root)
         #expect(kept.status == 0, "\(kept.errors)")
         #expect(kept.output.contains("killed is complete; nothing to resume"), "\(kept.output)")
+    }
+}
+
+/// A crash when phase 3 reaches `layer` (after the checkpoint of the layers before it is written).
+struct CrashAtAnalysisLayer: FaultInjection {
+    struct Crash: Error {}
+    let layer: Int
+    func analysing(_ progress: AnalysisProgress) throws {
+        if progress.layer == layer { throw Crash() }
+    }
+}
+
+/// An observer that keeps nothing.
+struct SilentObserver: PipelineObserver {
+    func say(_ line: String) {}
+    func batchProgress(_ progress: BatchProgress) {}
+    func analysisProgress(_ progress: AnalysisProgress) {}
+    func analysisFinished(_ results: [RunAnalysis.LayerResult], parameters: AnalysisParameters, seconds: Double, directory: URL) {}
+}
+
+/// Phase 3 of the run in `directory` in this process, with `analyze`'s default flags and the `faults` given; status 1
+/// when it ends with an error, as the command would.
+func analyzeInProcess(_ directory: URL, faults: any FaultInjection) -> CommandResult {
+    let request = AnalysisRequest(directory: RunDirectory(directory), parameters: AnalysisParameters(threshold: 0.3, normalization: .max),
+                                  sweepThresholds: [0.2, 0.3, 0.5, 0.7], resume: false)
+    do {
+        try Pipeline.analyze(request, PipelineContext(observer: SilentObserver(), faults: faults))
+        return CommandResult(status: 0, output: "", errors: "")
+    } catch {
+        return CommandResult(status: 1, output: "", errors: "error: \(error)")
     }
 }

@@ -34,7 +34,7 @@ struct ArchitectureTests {
 
     @Test("rejects a bad head and label count")
     func rejectsHead() {
-        #expect(throws: ArchitectureError.self) { try Architecture(notation: "8 M", head: [0]) }
+        #expect(throws: ArchitectureError.self) { try Architecture(notation: "8 M", hiddenWidths: [0]) }
         #expect(throws: ArchitectureError.self) { try Architecture(notation: "8 M", labelCount: 1) }
         #expect(throws: ArchitectureError.self) { try Architecture.preset("vgg99") }
     }

@@ -6,7 +6,7 @@ import Testing
 struct NetworkTests {
     @Test("parameter names, shapes and initialisation")
     func parameterLayout() throws {
-        let architecture = try Architecture(notation: "8 M 16 M", head: [32])
+        let architecture = try Architecture(notation: "8 M 16 M", hiddenWidths: [32])
         let network = Network(architecture: architecture, maxBatch: 2, seed: 3)
         #expect(network.parameters.views.map(\.name) == [
             "conv1.weight", "conv1.bn.weight", "conv1.bn.bias", "conv2.weight", "conv2.bn.weight", "conv2.bn.bias",
@@ -58,7 +58,7 @@ struct NetworkTests {
 
     @Test("whole-network gradients against finite differences (sampled parameters)")
     func networkGradients() throws {
-        let architecture = try Architecture(notation: "4 M 6 M4", head: [5], labelCount: 3, imageSize: 8)
+        let architecture = try Architecture(notation: "4 M 6 M4", hiddenWidths: [5], labelCount: 3, imageSize: 8)
         let network = Network(architecture: architecture, maxBatch: 3, seed: 11)
         var random = TestRandom(seed: 12)
         let input = random.uniform(3 * 3 * 8 * 8)

@@ -12,7 +12,7 @@ struct ParityTests {
         let fixture = try ParityFixture()
         let index = fixture.index
         #expect(index.generator.hasPrefix("PyTorch"))
-        let architecture = try Architecture(notation: index.notation, head: index.head, labelCount: index.labelCount,
+        let architecture = try Architecture(notation: index.notation, hiddenWidths: index.head, labelCount: index.labelCount,
                                             imageSize: index.imageSize)
         let network = Network(architecture: architecture, maxBatch: index.batch, seed: 0)
         for view in network.parameters.views {

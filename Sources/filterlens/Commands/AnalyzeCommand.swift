@@ -1,40 +1,6 @@
-import Analysis
 import ArgumentParser
 import Foundation
-import RunStore
-
-/// Options of phase 3 (shared by `analyze` and `run`).
-struct AnalysisOptions: ParsableArguments {
-    @Option(help: "Threshold th of the binary matrix: an element is bright when the normalized value exceeds it.")
-    var threshold = 0.3
-
-    @Option(help: "Normalization of the filter-label matrix: max ([L]) or column-centred (subtract column means first).")
-    var normalization = "max"
-
-    @Option(help: "Further thresholds, comma-separated, whose per-layer table is stored beside the main one.")
-    var sweep = "0.2,0.3,0.5,0.7"
-
-    func validate() throws {
-        guard threshold > 0 && threshold < 1 else { throw ValidationError("--threshold must lie in (0, 1), got \(threshold)") }
-        guard Normalization(rawValue: normalization) != nil else {
-            throw ValidationError("--normalization must be one of \(Normalization.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        _ = try sweepThresholds()
-    }
-
-    func sweepThresholds() throws -> [Double] {
-        try sweep.split(separator: ",").map {
-            guard let value = Double($0.trimmingCharacters(in: .whitespaces)), value > 0, value < 1 else {
-                throw ValidationError("--sweep: \"\($0)\" is not a threshold in (0, 1)")
-            }
-            return value
-        }
-    }
-
-    var parameters: AnalysisParameters {
-        AnalysisParameters(threshold: threshold, normalization: Normalization(rawValue: normalization)!)
-    }
-}
+import Pipeline
 
 /// `filterlens analyze`: phase 3.
 struct AnalyzeCommand: ParsableCommand {
@@ -52,52 +18,8 @@ struct AnalyzeCommand: ParsableCommand {
     var resume = false
 
     func run() throws {
-        try reportingFailures { try PhaseThree.run(directory: URL(fileURLWithPath: runDirectory), options: analysis, resume: resume) }
-    }
-}
-
-/// Phase 3 wiring and its table on the terminal.
-enum PhaseThree {
-    /// Phase 3. With `resume` and `keepingMatchingAnalysis` (as `run --resume` does), an existing analysis.h5 made
-    /// with the analysis flags given is kept; one made with other flags is redone from scratch.
-    static func run(directory: URL, options: AnalysisOptions, resume: Bool, keepingMatchingAnalysis: Bool = false) throws {
-        let analysisFile = directory.appendingPathComponent(RunLayout.analysisFile)
-        if resume && keepingMatchingAnalysis && FileManager.default.fileExists(atPath: analysisFile.path) {
-            guard let departure = RunAnalysis.departure(ofAnalysisIn: directory, from: options.parameters,
-                                                        sweepThresholds: try options.sweepThresholds()) else {
-                return say("phase 3 of \(directory.path) is complete; nothing to resume")
-            }
-            say("phase 3 of \(directory.path) is complete but \(RunLayout.analysisFile) departs from the flags given: \(departure); analysing again")
-            return try run(directory: directory, options: options, resume: false)
+        try reportingFailures {
+            try Pipeline.analyze(try analysis.request(directory: URL(fileURLWithPath: runDirectory), resume: resume), .console())
         }
-        Interruption.removeStaleTemporaries(in: directory)
-        let started = Date()
-        var lastPrint = Date.distantPast
-        // Fault injection for the resume test: die by SIGKILL when the analysis reaches this layer (after the
-        // checkpoint of the layers before it is written).
-        let killAtLayer = ProcessInfo.processInfo.environment["FILTERLENS_TEST_KILL_AT_ANALYSIS_LAYER"].flatMap { Int($0) }
-        let results = try RunAnalysis.run(directory: directory, parameters: options.parameters,
-                                          sweepThresholds: try options.sweepThresholds(), resume: resume) { progress in
-            if progress.layer == killAtLayer { kill(getpid(), SIGKILL) }
-            if progress.fromCheckpoint {
-                say("  analyze layer \(progress.layer)/\(progress.layerCount): taken from \(RunLayout.analysisCheckpointFile)")
-                return
-            }
-            guard progress.imagesDone == progress.imagesTotal || Date().timeIntervalSince(lastPrint) > 10 else { return }
-            lastPrint = Date()
-            FileHandle.standardError.write(Data(String(format: "  analyze layer %d/%d  %d/%d images  %.1fs\n", progress.layer,
-                                                       progress.layerCount, progress.imagesDone, progress.imagesTotal,
-                                                       progress.elapsed).utf8))
-        }
-        say(String(format: "phase 3 (threshold %.2f, %@ normalization) in %.1fs:", options.threshold, options.normalization,
-                   Date().timeIntervalSince(started)))
-        say("layer  SR(l)   clusters/filter  cluster size  signal  noise   SNR    silent  no-cluster")
-        for result in results {
-            let s = result.summary
-            say(String(format: "%5d  %.4f  %15.2f  %12.2f  %6.2f  %5.2f  %5.2f  %6.2f  %10.2f", result.layer, result.probeSR,
-                       s.meanClustersPerFilter, s.meanClusterSize, s.meanSignal, s.meanNoise, s.snr, s.silentFraction,
-                       s.noClusterFraction))
-        }
-        say("wrote \(directory.appendingPathComponent(RunLayout.analysisFile).path) and layers.csv")
     }
 }

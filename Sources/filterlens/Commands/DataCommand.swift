@@ -109,42 +109,6 @@ struct DataCommand: ParsableCommand {
             let train = try data.load(.train), test = try data.load(.test)
             say("prepared \(prepared.note.name) at \(prepared.directory.path): \(train.count) training, \(test.count) test images")
         }
-
-        /// Downloads `official` (or --url) into `destination`, checks size and MD5, and returns the archive's path.
-        private func fetch(_ official: OfficialArchive, into destination: URL) throws -> URL {
-            let source = url.flatMap(URL.init(string:)) ?? official.url
-            do {
-                try FileManager.default.createDirectory(at: destination, withIntermediateDirectories: true)
-            } catch {
-                throw UsageError("\(destination.path): cannot create the directory (\(error.localizedDescription)); choose a writable --out")
-            }
-            let final = destination.appendingPathComponent(official.fileName)
-            let partial = destination.appendingPathComponent(".\(official.fileName).part-\(ProcessInfo.processInfo.processIdentifier)")
-            say("downloading \(source.absoluteString) ...")
-            let printer = DownloadProgressPrinter()
-            let started = Date()
-            let bytes = try Download.fetch(source, to: partial) { printer.show($0) }
-            printer.finish()
-            let seconds = Date().timeIntervalSince(started)
-            say(String(format: "downloaded %@ in %@ (%@/s)", ByteCountFormatter.string(fromByteCount: bytes, countStyle: .file),
-                       ProgressPrinter.duration(seconds), ByteCountFormatter.string(fromByteCount: Int64(Double(bytes) / max(seconds, 1e-3)), countStyle: .file)))
-            let md5 = try MD5.hex(file: partial)
-            let expected = self.md5?.lowercased() ?? official.md5
-            guard md5 == expected else {
-                try? FileManager.default.removeItem(at: partial)
-                throw CIFARError(path: source.absoluteString, problem: "the downloaded file's MD5 \(md5) differs from the expected \(expected)"
-                                 + (self.md5 == nil ? " (the official \(official.fileName))" : ""),
-                                 fix: "the download is damaged or not the official archive: run the command again, or pass --md5 with the checksum you expect")
-            }
-            do {
-                if FileManager.default.fileExists(atPath: final.path) { try FileManager.default.removeItem(at: final) }
-                try FileManager.default.moveItem(at: partial, to: final)
-            } catch {
-                try? FileManager.default.removeItem(at: partial)
-                throw UsageError("\(final.path): cannot move the download into place (\(error.localizedDescription)); check the --out directory")
-            }
-            return final
-        }
     }
 
     /// `filterlens data check`: counts and statistics per split.
@@ -176,50 +140,6 @@ struct DataCommand: ParsableCommand {
                     say("  pixels (0-255): " + channels.joined(separator: ", "))
                 }
             }
-        }
-    }
-}
-
-extension String {
-    /// The string right-aligned in `width` characters.
-    func leftPadded(_ width: Int) -> String {
-        count >= width ? self : String(repeating: " ", count: width - count) + self
-    }
-}
-
-/// Prints a download's progress to standard error: bytes, percent, rate and ETA, at most twice a second on a
-/// terminal and every 10 s in a log.
-final class DownloadProgressPrinter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var lastPrint = Date.distantPast
-    private var printedAny = false
-    private let terminal = isatty(STDERR_FILENO) != 0
-    private let interval: Double
-
-    init() {
-        interval = Double(ProcessInfo.processInfo.environment["FILTERLENS_PROGRESS_SECONDS"] ?? "") ?? (isatty(STDERR_FILENO) != 0 ? 0.5 : 10)
-    }
-
-    func show(_ progress: Download.Progress) {
-        lock.withLock {
-            let complete = progress.expected.map { progress.received >= $0 } ?? false
-            guard complete || Date().timeIntervalSince(lastPrint) >= interval else { return }
-            lastPrint = Date()
-            printedAny = true
-            let size = { (bytes: Int64) in ByteCountFormatter.string(fromByteCount: bytes, countStyle: .file) }
-            var line = "  download \(size(progress.received))"
-            if let expected = progress.expected {
-                line += String(format: " of %@  %5.1f%%", size(expected), 100 * Double(progress.received) / Double(max(expected, 1)))
-            }
-            line += "  \(size(Int64(progress.rate)))/s  ETA \(ProgressPrinter.duration(progress.secondsLeft))"
-            FileHandle.standardError.write(Data((terminal ? "\r" + line : line + "\n").utf8))
-        }
-    }
-
-    /// Ends the progress line on a terminal.
-    func finish() {
-        lock.withLock {
-            if terminal && printedAny { FileHandle.standardError.write(Data("\n".utf8)) }
         }
     }
 }

@@ -49,16 +49,3 @@ struct CompareCommand: ParsableCommand {
         }
     }
 }
-
-/// Report wiring.
-enum ReportWiring {
-    static func run(directory: URL, templates: String? = nil) throws -> URL {
-        let set = try TemplateSet(directory: TemplateSet.locate(explicit: templates))
-        let started = Date()
-        let url = try RunReport.write(directory: directory, templates: set) { name in
-            FileHandle.standardError.write(Data("  figure \(name)\n".utf8))
-        }
-        say(String(format: "report written in %.1fs", Date().timeIntervalSince(started)))
-        return url
-    }
-}

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import RunStore
+import Pipeline
 
 /// `filterlens run`: all phases and the report in one command.
 struct RunCommand: ParsableCommand {
@@ -25,14 +25,12 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let directory = URL(fileURLWithPath: out ?? RunDirectory.defaultPath(
-                preset: training.notation == nil ? training.preset : "custom", seed: training.seed))
-            try PhaseOne.run(training, checkpoints: checkpoints, directory: directory, resume: resume, force: force)
-            let resumeHint = Interruption.resumeHint(phase: "run", directory: directory)
-            try Interruption.stopIfRequested("stopped after phase 1; \(resumeHint)")
-            try PhaseTwo.run(directory: directory, options: probe, checkpoints: checkpoints, resume: resume)
-            try Interruption.stopIfRequested("stopped after phase 2; \(resumeHint)")
-            try PhaseThree.run(directory: directory, options: analysis, resume: resume, keepingMatchingAnalysis: true)
+            let directory = training.directory(out)
+            let context = PipelineContext.console()
+            try Pipeline.run(train: try training.request(directory: directory, checkpoints: checkpoints, resume: resume, force: force),
+                             probe: probe.request(directory: directory, checkpoints: checkpoints, resume: resume),
+                             analysis: try analysis.request(directory: directory, resume: resume, keepsMatchingAnalysis: true),
+                             context, hint: context.stops.resumeHint(phase: .train, directory: directory))
             let report = try ReportWiring.run(directory: directory)
             say("report: \(report.path)")
         }

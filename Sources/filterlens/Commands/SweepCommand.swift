@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Pipeline
 import Plot
 import Report
 import RunStore
@@ -65,7 +66,7 @@ struct SweepLabelsCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let preset = training.notation == nil ? training.preset : "custom"
+            let preset = training.presetName
             let sweep = URL(fileURLWithPath: out ?? "\(DefaultPaths.outputs)/sweep-labels-\(preset)-seed\(training.seed)")
             var directories: [URL] = []
             let counts = try labelCounts()
@@ -78,12 +79,11 @@ struct SweepLabelsCommand: ParsableCommand {
                 let started = FileManager.default.fileExists(atPath: directory.appendingPathComponent(RunLayout.checkpointFile).path)
                 let continuing = resume && started
                 say("sweep \(index + 1)/\(counts.count): \(count) labels in \(directory.path)" + (continuing ? " (resuming)" : ""))
-                try PhaseOne.run(options, checkpoints: checkpoints, directory: directory, resume: continuing, force: force)
-                let hint = "continue with `filterlens sweep-labels --resume` and the same flags"
-                try Interruption.stopIfRequested("stopped after phase 1 of \(directory.path); \(hint)")
-                try PhaseTwo.run(directory: directory, options: probe, checkpoints: checkpoints, resume: continuing)
-                try Interruption.stopIfRequested("stopped after phase 2 of \(directory.path); \(hint)")
-                try PhaseThree.run(directory: directory, options: analysis, resume: continuing, keepingMatchingAnalysis: true)
+                try Pipeline.run(train: try options.request(directory: directory, checkpoints: checkpoints, resume: continuing, force: force),
+                                 probe: probe.request(directory: directory, checkpoints: checkpoints, resume: continuing),
+                                 analysis: try analysis.request(directory: directory, resume: continuing, keepsMatchingAnalysis: true),
+                                 .console(), where: " of \(directory.path)",
+                                 hint: "continue with `filterlens sweep-labels --resume` and the same flags")
                 say("report: \(try ReportWiring.run(directory: directory).path)")
                 directories.append(directory)
             }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HDF5
+import Pipeline
 
 /// Runs a command body; any error becomes one line "error: ..." on standard error and exit status 1.
 func reportingFailures(_ body: () throws -> Void) throws {

@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 import Synchronization
 
 /// Ctrl-C (SIGINT) and SIGTERM handling.
@@ -30,41 +31,29 @@ enum Interruption {
             }
         }
     }
+}
 
+/// The signals as the pipeline's stop requests.
+struct SignalStops: StopRequests {
     /// Runs `body` with stop-after-batch enabled: a first signal then only sets `isStopRequested`, which the
     /// training loop polls after every batch.
-    static func stoppingAfterBatch<T>(_ body: () throws -> T) rethrows -> T {
+    func stoppingAfterBatch<T>(_ body: () throws -> T) rethrows -> T {
         stopAfterBatchEnabled.store(true, ordering: .relaxed)
         defer { stopAfterBatchEnabled.store(false, ordering: .relaxed) }
         return try body()
     }
 
     /// Whether a signal asked the training loop to stop.
-    static var isStopRequested: Bool { stopRequested.load(ordering: .relaxed) }
+    var isStopRequested: Bool { stopRequested.load(ordering: .relaxed) }
 
-    /// The command that continues an interrupted `phase` ("train" or "probe") of the run in `directory`: the
-    /// invoking `filterlens run` when that is what runs, else the phase's own command.
-    static func resumeHint(phase: String, directory: URL) -> String {
-        let invoked = CommandLine.arguments.dropFirst().first ?? phase
+    /// The command that continues an interrupted `phase` of the run in `directory`: the invoking `filterlens run`
+    /// when that is what runs, else the phase's own command.
+    func resumeHint(phase: Phase, directory: URL) -> String {
+        let invoked = CommandLine.arguments.dropFirst().first ?? phase.command
         let command = invoked == "run" ? "filterlens run --resume --out \(directory.path)"
-            : phase == "train" ? "filterlens train --resume --out \(directory.path)"
-            : "filterlens \(phase) --resume \(directory.path)"
+            : phase == .train ? "filterlens train --resume --out \(directory.path)"
+            : "filterlens \(phase.command) --resume \(directory.path)"
         return "`\(command)` (with the same flags) continues"
-    }
-
-    /// Ends the command with `StoppedAfterSaving(message)` if a signal asked to stop (one that arrived after the
-    /// last batch of an epoch or phase, when no loop polls any more).
-    static func stopIfRequested(_ message: @autoclosure () -> String) throws {
-        if isStopRequested { throw StoppedAfterSaving(description: message()) }
-    }
-
-    /// Removes temporary files a killed run left in `directory` (".<name>.tmp-<pid>" of a process that no longer runs).
-    static func removeStaleTemporaries(in directory: URL) {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
-        for name in names where name.hasPrefix(".") && name.contains(".tmp-") {
-            guard let pid = Int32(name.split(separator: "-").last ?? ""), kill(pid, 0) != 0 else { continue }
-            try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
-        }
     }
 }
 
@@ -72,27 +61,3 @@ enum Interruption {
 private let stopAfterBatchEnabled = Atomic<Bool>(false)
 /// Set by the first signal while `stopAfterBatchEnabled`.
 private let stopRequested = Atomic<Bool>(false)
-
-/// A phase stopped on request after saving its checkpoint; reported as one line with exit status 130.
-struct StoppedAfterSaving: Error, CustomStringConvertible {
-    let description: String
-}
-
-/// When periodic checkpoints inside an epoch are due.
-struct CheckpointSchedule {
-    /// Seconds between checkpoints inside an epoch (0 = only at epoch ends and on interruption).
-    let interval: Double
-    private var last = Date()
-
-    init(minutes: Double) { interval = minutes * 60 }
-
-    /// Whether a checkpoint is due now; resets the clock when it is.
-    mutating func isDue() -> Bool {
-        guard interval > 0, Date().timeIntervalSince(last) >= interval else { return false }
-        last = Date()
-        return true
-    }
-
-    /// Records a checkpoint written now (e.g. at the end of an epoch).
-    mutating func reset() { last = Date() }
-}

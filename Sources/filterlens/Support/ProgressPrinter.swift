@@ -1,5 +1,6 @@
-import Engine
 import Foundation
+import Pipeline
+import Training
 
 /// Prints progress of long work to standard error: rate, ETA and running loss, at most every `interval` seconds
 /// (rewriting one line on a terminal, one line per update in a log).
@@ -29,16 +30,5 @@ final class ProgressPrinter {
     }
 
     /// "1h02m", "3m05s", "12s" or "--".
-    static func duration(_ seconds: Double) -> String {
-        guard seconds.isFinite, seconds >= 0 else { return "--" }
-        let total = Int(seconds.rounded())
-        if total >= 3600 { return String(format: "%dh%02dm", total / 3600, (total % 3600) / 60) }
-        if total >= 60 { return String(format: "%dm%02ds", total / 60, total % 60) }
-        return "\(total)s"
-    }
-}
-
-/// Prints a line to standard output and flushes it (so logs show it at once).
-func say(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    static func duration(_ seconds: Double) -> String { Elapsed.text(seconds) }
 }

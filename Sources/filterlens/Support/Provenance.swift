@@ -30,15 +30,6 @@ enum Provenance {
         return values
     }
 
-    /// The provenance of a resumed run: the `original` launch's, with the resuming process (`now`) appended to
-    /// `resumed` as "<time> <command line> (git <commit>)"; several resumes are separated by "; ".
-    static func resumed(_ original: [String: String], by now: [String: String]) -> [String: String] {
-        var values = original
-        let entry = "\(now["started"] ?? "?") \(now["command_line"] ?? "?") (git \(now["git_commit"] ?? "?"))"
-        values["resumed"] = [original["resumed"], entry].compactMap { $0 }.joined(separator: "; ")
-        return values
-    }
-
     /// The Swift compiler this binary was built with.
     static var swiftVersion: String {
         #if compiler(>=6.3)

@@ -1,4 +1,5 @@
 import CIFAR
+import Engine
 import Foundation
 import RunStore
 

@@ -1,13 +1,15 @@
 import BLAS
 import CIFAR
+import Engine
 import Foundation
 import Tensor
 
 extension Architecture {
-    /// Multiply-adds x 2 of one image's forward pass through the convolutions and the FC head (FLOP).
+    /// Multiply-adds x 2 of one image's forward pass (inputChannels x imageSize x imageSize) through the
+    /// convolutions and the FC layers (FLOP).
     public var forwardFLOPs: Double {
         var flops = 0.0
-        var channels = 3, side = 32
+        var channels = inputChannels, side = imageSize
         for layer in layers {
             switch layer {
             case .convolution(let filters):
@@ -18,7 +20,7 @@ extension Architecture {
             }
         }
         var inputs = channels * side * side
-        for width in head + [labelCount] {
+        for width in fullyConnectedWidths {
             flops += 2 * Double(inputs * width)
             inputs = width
         }
@@ -61,12 +63,8 @@ public struct EngineBenchmark: Sendable {
         public var shareOfStep: Double
     }
 
-    /// Median of `values`.
-    public static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        guard !sorted.isEmpty else { return .nan }
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-    }
+    /// Median of `values`: `Statistics.median`.
+    public static func median(_ values: [Double]) -> Double { Statistics.median(values) }
 
     /// Median seconds of a training step.
     public var trainStepSeconds: Double { Self.median(trainSeconds) }
@@ -104,8 +102,9 @@ public struct EngineBenchmark: Sendable {
 
     /// Median seconds to assemble one augmented batch.
     public var assemblyBatchSeconds: Double { Self.median(assemblySeconds) }
-    /// Share of assembling a batch in a training step as the trainer runs it (assembly, then forward, backward and
-    /// SGD on the same thread): assembly / (assembly + step). What overlapping the two could save at most.
+    /// Share of assembling a batch in a training step if both ran in turn on one thread: assembly / (assembly + step).
+    /// The trainer assembles batch k + 1 on a background thread while it trains on batch k (`BatchPrefetcher`), so
+    /// this is what that overlap saves at most.
     public var assemblyShare: Double { assemblyBatchSeconds / (assemblyBatchSeconds + trainStepSeconds) }
 
     /// Times `iterations` training steps and inference passes of `architecture` at `batch` after `warmup` untimed
@@ -115,7 +114,7 @@ public struct EngineBenchmark: Sendable {
                            algorithms: [ConvolutionAlgorithm]? = nil) -> EngineBenchmark {
         let network = Network(architecture: architecture, maxBatch: batch, seed: seed, algorithms: algorithms)
         var optimizer = SGD(parameterCount: network.parameters.buffer.count, momentum: 0.9, weightDecay: 5e-4, nesterov: true)
-        let input = FloatBuffer(count: batch * 3 * 32 * 32)
+        let input = FloatBuffer(count: batch * architecture.inputChannels * architecture.imageSize * architecture.imageSize)
         var generator = SeededGenerator(seed: seed)
         for index in 0..<input.count { input[index] = Float(generator.next() % 2001) / 1000 - 1 }
         let labels = (0..<batch).map { Int32($0 % architecture.labelCount) }

@@ -1,4 +1,5 @@
 import CIFAR
+import Engine
 import Foundation
 import RunStore
 import Tensor
@@ -35,7 +36,7 @@ public final class Prober {
         heads = (1...architecture.convolutionCount).map { layer in
             let shape = architecture.blockOutputShape(layer: layer)
             return LinearHead(inputSize: shape.channels * shape.height * shape.width, labelCount: architecture.labelCount,
-                              maxBatch: recipe.batchSize, seed: seed &+ UInt64(layer))
+                              maxBatch: recipe.batchSize, seed: SeedStream.probeInitialization(probeSeed: seed, layer: layer))
         }
         optimizers = heads.map { head in
             SGD(parameterCount: head.weight.count, momentum: Float(recipe.momentum), weightDecay: Float(recipe.weightDecay),
@@ -92,9 +93,9 @@ public final class Prober {
     public func trainEpoch(progress: (BatchProgress) -> Void,
                            afterBatch: (EpochCursor) throws -> BatchDecision = { _ in .proceed }) rethrows -> [ProbeEpoch]? {
         let epoch = completedEpochs
-        var generator = SeededGenerator(seed: seed, stream: 1_000 + UInt64(epoch) * 2)
+        var generator = SeededGenerator(seed: seed, stream: SeedStream.probeOrder(epoch: epoch))
         let order = Array(0..<train.count).shuffled(using: &generator)
-        var random: SeededGenerator? = recipe.augment ? SeededGenerator(seed: seed, stream: 1_001 + UInt64(epoch) * 2) : nil
+        var random: SeededGenerator? = recipe.augment ? SeededGenerator(seed: seed, stream: SeedStream.probeAugmentation(epoch: epoch)) : nil
         let rate = learningRate(epoch: epoch)
         let resumed = cursor?.epoch == epoch ? cursor : nil
         var lossSums = resumed?.lossSums ?? [Double](repeating: 0, count: heads.count)

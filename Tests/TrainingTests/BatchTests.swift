@@ -1,5 +1,6 @@
 import CIFAR
 import Engine
+import Training
 import Tensor
 import Testing
 

@@ -1,4 +1,5 @@
 import CIFAR
+import Engine
 import Tensor
 
 /// Runs a network in inference mode over a set of images in order, unaugmented, one batch at a time, reusing one

@@ -1,5 +1,6 @@
 import CIFAR
 import Dispatch
+import Engine
 import Tensor
 
 /// One epoch's training batches, assembled one step ahead on a background thread: while the network trains on

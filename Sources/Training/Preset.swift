@@ -1,3 +1,4 @@
+import Engine
 import RunStore
 
 /// A named model with its default recipe: what `--preset` selects.
@@ -6,8 +7,8 @@ public struct Preset: Sendable {
     public let name: String
     /// One-line description for `--help`.
     public let summary: String
-    /// Architecture in VGG notation.
-    public let notation: String
+    /// Architecture in VGG notation (`Architecture.presets[name]`, the one table of preset architectures).
+    public var notation: String { Architecture.presets[name]! }
     /// Phase 1 epochs.
     public let epochs: Int
     /// Epochs between learning-rate decays (dt; the factor q stays 0.6).
@@ -22,19 +23,19 @@ public struct Preset: Sendable {
     /// All presets, in the order `--help` lists them.
     public static let all: [Preset] = [
         Preset(name: "small", summary: "4-conv VGG on 10,000 images, 3 epochs: the quick default (a few minutes)",
-               notation: "16 16 M 32 32 M", epochs: 3, decayEvery: 1, warmupBatches: 100,
+               epochs: 3, decayEvery: 1, warmupBatches: 100,
                trainImages: 10_000, testImages: 2_000, probeEpochs: 2),
         Preset(name: "tiny", summary: "2-conv network on 500 images, 1 epoch: for tests",
-               notation: "8 M 16 M", epochs: 1, decayEvery: 1, warmupBatches: 0,
+               epochs: 1, decayEvery: 1, warmupBatches: 0,
                trainImages: 500, testImages: 200, probeEpochs: 1),
         Preset(name: "vgg6", summary: "VGG-6 (6 convolutions), 12 epochs with x0.6 every 2: the reference run of method.md",
-               notation: "64 64 M 128 128 M 256 256 M", epochs: 12, decayEvery: 2, warmupBatches: 500,
+               epochs: 12, decayEvery: 2, warmupBatches: 500,
                trainImages: nil, testImages: nil, probeEpochs: 4),
         Preset(name: "vgg16", summary: "VGG-16 (13 convolutions), 60 epochs with x0.6 every 10",
-               notation: "64 64 M 128 128 M 256 256 256 M 512 512 512 M 512 512 512 M", epochs: 60, decayEvery: 10,
+               epochs: 60, decayEvery: 10,
                warmupBatches: 500, trainImages: nil, testImages: nil, probeEpochs: 4),
         Preset(name: "avgg16", summary: "AVGG-16: VGG-16's convolutions with the last pooling next to the output (4x4)",
-               notation: "64 64 M 128 128 M 256 256 256 M 512 512 512 512 512 512 M4", epochs: 60, decayEvery: 10,
+               epochs: 60, decayEvery: 10,
                warmupBatches: 500, trainImages: nil, testImages: nil, probeEpochs: 4),
     ]
 

@@ -1,4 +1,5 @@
 import CIFAR
+import Engine
 import Foundation
 import RunStore
 import Tensor
@@ -97,7 +98,7 @@ public final class Trainer {
 
     /// The order of training images in epoch `epoch` (0-based): a seeded shuffle.
     public func order(epoch: Int) -> [Int] {
-        var generator = SeededGenerator(seed: configuration.seed, stream: UInt64(epoch) &* 2 &+ 1)
+        var generator = SeededGenerator(seed: configuration.seed, stream: SeedStream.trainingOrder(epoch: epoch))
         return Array(0..<train.count).shuffled(using: &generator)
     }
 
@@ -111,7 +112,7 @@ public final class Trainer {
         let batchSize = configuration.batchSize
         let order = order(epoch: epoch)
         let batchesPerEpoch = (train.count + batchSize - 1) / batchSize
-        var random: SeededGenerator? = configuration.augment ? SeededGenerator(seed: configuration.seed, stream: UInt64(epoch) &* 2 &+ 2) : nil
+        var random: SeededGenerator? = configuration.augment ? SeededGenerator(seed: configuration.seed, stream: SeedStream.trainingAugmentation(epoch: epoch)) : nil
         let resumed = cursor?.epoch == epoch ? cursor : nil
         var lossSum = resumed?.lossSums.first ?? 0, correct = resumed?.correct ?? 0, seen = resumed?.imagesDone ?? 0
         BatchAssembler.skip(images: seen, random: &random)

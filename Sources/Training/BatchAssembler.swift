@@ -1,4 +1,5 @@
 import CIFAR
+import Engine
 import Tensor
 
 /// Turns stored images into network input: scaling x / 255 * 2 - 1 and, for training, the augmentation of

@@ -1,0 +1,32 @@
+import Foundation
+
+/// A run, one way: phase 1 (train), phase 2 (probe), phase 3 (analyze), each reading what the one before wrote into
+/// the run folder (docs/architecture.md). Every phase removes stale temporaries first, keeps what is complete when
+/// resuming, and invalidates what it replaces (`RunDirectory.derived(after:)`).
+public enum Pipeline {
+    /// Phase 1.
+    public static func train(_ request: TrainingRequest, _ context: PipelineContext) throws {
+        try TrainPhase.run(request, context)
+    }
+
+    /// Phase 2.
+    public static func probe(_ request: ProbeRequest, _ context: PipelineContext) throws {
+        try ProbePhase.run(request, context)
+    }
+
+    /// Phase 3.
+    public static func analyze(_ request: AnalysisRequest, _ context: PipelineContext) throws {
+        try AnalysisPhase.run(request, context)
+    }
+
+    /// The three phases in turn; a stop requested between two ends the run with `StoppedAfterSaving`, whose message
+    /// is "stopped after phase N`where`; " and `hint`.
+    public static func run(train: TrainingRequest, probe: ProbeRequest, analysis: AnalysisRequest, _ context: PipelineContext,
+                           where place: String = "", hint: String) throws {
+        try TrainPhase.run(train, context)
+        try context.stopIfRequested("stopped after phase 1\(place); \(hint)")
+        try ProbePhase.run(probe, context)
+        try context.stopIfRequested("stopped after phase 2\(place); \(hint)")
+        try AnalysisPhase.run(analysis, context)
+    }
+}

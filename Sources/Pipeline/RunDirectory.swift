@@ -1,0 +1,65 @@
+import Files
+import Foundation
+import RunStore
+
+/// A run's folder and the rules of what in it is complete, stale or derived (docs/architecture.md).
+public struct RunDirectory: Sendable {
+    /// The folder.
+    public let url: URL
+
+    public init(_ url: URL) { self.url = url }
+
+    /// outputs/<preset>-seed<seed> under `outputs`.
+    public static func defaultPath(outputs: String, preset: String, seed: UInt64) -> String {
+        "\(outputs)/\(preset)-seed\(seed)"
+    }
+
+    /// The file `name` of the run (`RunLayout`'s names).
+    public func file(_ name: String) -> URL { url.appendingPathComponent(name) }
+
+    /// The folder's path.
+    public var path: String { url.path }
+
+    func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: file(name).path) }
+
+    /// Every file a phase writes, with the checkpoints: what `--force` removes before a new run.
+    static let phaseFiles = [RunLayout.runFile, RunLayout.activationsFile, RunLayout.analysisFile, RunLayout.checkpointFile,
+                             RunLayout.probeCheckpointFile, RunLayout.analysisCheckpointFile]
+
+    /// Makes the folder ready for a new run: refuses an existing run unless `force`, which removes its files.
+    public func prepareNew(force: Bool) throws(PipelineError) {
+        if (exists(RunLayout.runFile) || exists(RunLayout.checkpointFile)) && !force {
+            throw PipelineError("\(path): a run exists here; pass --resume to continue it, --force to overwrite it, or another --out")
+        }
+        do {
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+            if force {
+                for name in Self.phaseFiles { try? FileManager.default.removeItem(at: file(name)) }
+            }
+        } catch {
+            throw PipelineError("\(path): cannot create the run directory (\(error.localizedDescription)); choose a writable --out")
+        }
+    }
+
+    /// The files computed from run.h5 as `phase` found it, which `phase` has just replaced: phase 1 invalidates
+    /// phase 2's checkpoint and phase 3's results, phase 2 invalidates phase 3's.
+    public static func derived(after phase: Phase) -> [String] {
+        var names = [RunLayout.analysisFile, RunLayout.analysisCheckpointFile, "layers.csv"]
+        if phase == .train { names.append(RunLayout.probeCheckpointFile) }
+        return names
+    }
+
+    /// Removes the files `derived(after: phase)` names, saying so for each.
+    func removeDerived(after phase: Phase, _ context: PipelineContext) {
+        for name in Self.derived(after: phase) where exists(name) {
+            try? FileManager.default.removeItem(at: file(name))
+            context.say("removed \(file(name).path): computed from the run before \(phase) replaced it")
+        }
+    }
+
+    /// Removes the temporary files that killed processes left in the run and its figures folder.
+    public func removeStaleTemporaries() {
+        TemporaryFile.removeStale(in: url)
+        TemporaryFile.removeStale(in: url.appendingPathComponent("figures"))
+    }
+}

@@ -1,0 +1,101 @@
+import Analysis
+import Foundation
+import Pipeline
+import RunStore
+import Testing
+import Training
+
+/// An epoch trainer of `batches` batches per epoch that counts what it trains.
+final class CountingTrainer: EpochTraining {
+    let batches: Int
+    private(set) var completedEpochs = 0
+    private(set) var cursor: EpochCursor?
+    private(set) var batchesTrained = 0
+
+    init(batches: Int) { self.batches = batches }
+
+    func trainEpoch(progress: (BatchProgress) -> Void, afterBatch: (EpochCursor) throws -> BatchDecision) throws -> Int? {
+        let start = cursor?.imagesDone ?? 0
+        for batch in start..<batches {
+            batchesTrained += 1
+            if batch < batches - 1 {
+                let position = EpochCursor(epoch: completedEpochs, imagesDone: batch + 1, lossSums: [0], correct: 0, seconds: 0)
+                if try afterBatch(position) == .stop {
+                    cursor = position
+                    return nil
+                }
+            }
+        }
+        cursor = nil
+        completedEpochs += 1
+        return completedEpochs
+    }
+}
+
+/// Stop requests that arrive after `after` polls.
+final class StopAfter: StopRequests, @unchecked Sendable {
+    private var polls = 0
+    let after: Int
+    init(after: Int) { self.after = after }
+    func stoppingAfterBatch<T>(_ body: () throws -> T) rethrows -> T { try body() }
+    var isStopRequested: Bool {
+        polls += 1
+        return polls > after
+    }
+    func resumeHint(phase: Phase, directory: URL) -> String { "resume \(phase.command)" }
+}
+
+struct Quiet: PipelineObserver {
+    func say(_ line: String) {}
+    func batchProgress(_ progress: BatchProgress) {}
+    func analysisProgress(_ progress: AnalysisProgress) {}
+    func analysisFinished(_ results: [RunAnalysis.LayerResult], parameters: AnalysisParameters, seconds: Double, directory: URL) {}
+}
+
+@Suite("pipeline rules")
+struct PipelineTests {
+    @Test("phase 1 invalidates phase 2's checkpoint and phase 3's files; phase 2 only phase 3's")
+    func invalidation() {
+        #expect(Set(RunDirectory.derived(after: .train)) == [RunLayout.analysisFile, RunLayout.analysisCheckpointFile, "layers.csv",
+                                                              RunLayout.probeCheckpointFile])
+        #expect(Set(RunDirectory.derived(after: .probe)) == [RunLayout.analysisFile, RunLayout.analysisCheckpointFile, "layers.csv"])
+        #expect(Phase.allCases.map(\.description) == ["phase 1", "phase 2", "phase 3"])
+    }
+
+    @Test("a new run refuses an existing run folder unless forced, which removes the phases' files")
+    func prepareNew() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("filterlens-pipeline-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let directory = RunDirectory(folder)
+        try directory.prepareNew(force: false)
+        try Data().write(to: directory.file(RunLayout.runFile))
+        #expect(throws: PipelineError.self) { try directory.prepareNew(force: false) }
+        try directory.prepareNew(force: true)
+        #expect(!FileManager.default.fileExists(atPath: directory.file(RunLayout.runFile).path))
+    }
+
+    @Test("the epoch loop saves after every epoch (the final one only where asked) and on a stop, then throws")
+    func epochLoop() throws {
+        for final in [true, false] {
+            let trainer = CountingTrainer(batches: 4)
+            var saves: [EpochCursor?] = []
+            let loop = EpochLoop(trainer: trainer, epochs: 3, checkpointMinutes: 0, checkpointsFinalEpoch: final,
+                                 save: { saves.append($0) }, stoppedInside: { _ in "inside" }, stoppedAfter: { "after \($0)" })
+            var finished: [Int] = []
+            try loop.run(PipelineContext(observer: Quiet())) { finished.append($0) }
+            #expect(finished == [1, 2, 3])
+            #expect(saves.count == (final ? 3 : 2) && saves.allSatisfy { $0 == nil })
+        }
+        let trainer = CountingTrainer(batches: 4)
+        var saves: [EpochCursor?] = []
+        let loop = EpochLoop(trainer: trainer, epochs: 3, checkpointMinutes: 0, checkpointsFinalEpoch: true,
+                             save: { saves.append($0) }, stoppedInside: { "inside at \($0.imagesDone)" }, stoppedAfter: { "after \($0)" })
+        // Polls: 3 batches and the end of epoch 1, then epoch 2's first batch; the 6th (epoch 2, batch 2) stops.
+        let stopped = #expect(throws: StoppedAfterSaving.self) {
+            try loop.run(PipelineContext(stops: StopAfter(after: 5), observer: Quiet())) { _ in }
+        }
+        #expect(stopped?.description == "inside at 2")
+        #expect(saves.count == 2 && saves[0] == nil && saves[1]?.imagesDone == 2, "epoch 1's checkpoint, then the stop's")
+        #expect(trainer.cursor?.imagesDone == 2 && trainer.completedEpochs == 1)
+    }
+}
