@@ -61,8 +61,8 @@ public enum RunFigures {
     public static func successRatePerLayer(_ run: RunContents) -> ReportFigure {
         let figure = Figure(width: 6.4, height: 4.2)
         let axes = figure.addAxes()
-        axes.plot(x: x(run.layers), y: run.column("sr_probe_final"), label: "SR(l), last epoch", marker: .circle)
-        axes.plot(x: x(run.layers), y: run.column("sr_probe_best"), label: "SR(l), best epoch (selected on test)",
+        axes.plot(x: x(run.layers), y: run.column(LayerColumns.probeFinalSR.name), label: "SR(l), last epoch", marker: .circle)
+        axes.plot(x: x(run.layers), y: run.column(LayerColumns.probeBestSR.name), label: "SR(l), best epoch (selected on test)",
                   dash: .dashed, marker: .none)
         if run.fullSR.isFinite { axes.axhline(y: run.fullSR, label: "full network") }
         axes.title = "Success rate of a new FC head on each frozen layer"
@@ -81,10 +81,10 @@ public enum RunFigures {
         let panels = figure.subplots(rows: 2, columns: 2)
         let layers = x(run.layers)
         let specs: [(Axes, String, [(String, String)])] = [
-            (panels[0][0], "Clusters per filter", [("clusters_per_filter", "mean")]),
-            (panels[0][1], "Mean cluster size (labels)", [("mean_cluster_size", "mean")]),
-            (panels[1][0], "Ones per filter", [("mean_noise", "noise (outside clusters)"), ("mean_signal", "signal (in clusters)")]),
-            (panels[1][1], "SNR", [("snr", "mean signal / mean noise"), ("snr_i", "SNR-i (per filter)")]),
+            (panels[0][0], "Clusters per filter", [(LayerColumns.clustersPerFilter.name, "mean")]),
+            (panels[0][1], "Mean cluster size (labels)", [(LayerColumns.meanClusterSize.name, "mean")]),
+            (panels[1][0], "Ones per filter", [(LayerColumns.meanNoise.name, "noise (outside clusters)"), (LayerColumns.meanSignal.name, "signal (in clusters)")]),
+            (panels[1][1], "SNR", [(LayerColumns.snr.name, "mean signal / mean noise"), (LayerColumns.snrI.name, "SNR-i (per filter)")]),
         ]
         for (axes, title, series) in specs {
             for (column, label) in series {
