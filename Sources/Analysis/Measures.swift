@@ -29,6 +29,15 @@ public enum Measures {
         (FilterColumns.clusterCount, { Double($0.clusterCount) }),
         (FilterColumns.signal, { Double($0.signal) }),
         (FilterColumns.noise, { Double($0.noise) }),
+        (FilterColumns.noiseCluster, { filter in
+            let cluster = filter.clusterAssignment
+            var ones = 0
+            for j in 0..<filter.labelCount where cluster[j] >= 0 {
+                for i in 0..<filter.labelCount where filter.binary[i, j] && cluster[i] != cluster[j] { ones += 1 }
+            }
+            return Double(ones)
+        }),
+        (FilterColumns.noiseWithZeros, { $0.clusterCount > 0 ? Double($0.noise) : 0 }),
         (FilterColumns.silent, { $0.isSilent ? 1 : 0 }),
         (FilterColumns.dominantLabel, { Double($0.dominantLabel) }),
         (FilterColumns.dominantBrightRows, { Double($0.dominantBrightRows) }),
@@ -47,6 +56,12 @@ public enum Measures {
         (LayerColumns.meanNoise, { s, _ in s.meanNoise }),
         (LayerColumns.snr, { s, _ in s.snr }),
         (LayerColumns.snrI, { s, _ in s.snrI }),
+        (LayerColumns.meanNoiseCluster, { _, f in mean(values(FilterColumns.noiseCluster, of: f.clustered)) }),
+        (LayerColumns.snrCluster, { s, f in ratio(s.meanSignal, mean(values(FilterColumns.noiseCluster, of: f.clustered))) }),
+        (LayerColumns.meanNoiseWithZeros, { _, f in mean(values(FilterColumns.noiseWithZeros, of: f.all)) }),
+        (LayerColumns.snrWithZeros, { _, f in
+            ratio(mean(values(FilterColumns.signal, of: f.all)), mean(values(FilterColumns.noiseWithZeros, of: f.all)))
+        }),
         (LayerColumns.dominantBrightRows, { s, _ in s.meanDominantBrightRows }),
         (LayerColumns.majorityBrightColumns, { s, _ in s.meanMajorityBrightColumns }),
         (LayerColumns.dominantOnesRatio, { s, _ in s.meanDominantOnesRatio }),

@@ -83,11 +83,15 @@ public enum RunFigures {
         let specs: [(Axes, String, [(String, String)])] = [
             (panels[0][0], "Clusters per filter", [(LayerColumns.clustersPerFilter.name, "mean")]),
             (panels[0][1], "Mean cluster size (labels)", [(LayerColumns.meanClusterSize.name, "mean")]),
-            (panels[1][0], "Ones per filter", [(LayerColumns.meanNoise.name, "noise (outside clusters)"), (LayerColumns.meanSignal.name, "signal (in clusters)")]),
-            (panels[1][1], "SNR", [(LayerColumns.snr.name, "mean signal / mean noise"), (LayerColumns.snrI.name, "SNR-i (per filter)")]),
+            (panels[1][0], "Ones per filter", [(LayerColumns.meanNoise.name, "noise_f (outside clusters)"),
+                                                (LayerColumns.meanNoiseCluster.name, "noise_cluster"),
+                                                (LayerColumns.meanNoiseWithZeros.name, "noise_f, no-cluster filters as 0"),
+                                                (LayerColumns.meanSignal.name, "signal (in clusters)")]),
+            (panels[1][1], "SNR", [(LayerColumns.snr.name, "mean signal / mean noise_f"), (LayerColumns.snrCluster.name, "mean signal / mean noise_cluster"),
+                                   (LayerColumns.snrI.name, "SNR-i (per filter)")]),
         ]
         for (axes, title, series) in specs {
-            for (column, label) in series {
+            for (column, label) in series where run.summary[column] != nil {   // files older than a column lack it
                 axes.plot(x: layers, y: run.column(column), label: series.count > 1 ? label : nil, marker: .circle)
             }
             axes.title = title
@@ -96,7 +100,7 @@ public enum RunFigures {
             if series.count > 1 { axes.legend(.best) }
         }
         return ReportFigure(id: "layer_measures", title: "Clusters, noise and SNR per layer (phase 3)", caption:
-            "Means over the filters with at least one cluster, at threshold \(format(run.threshold)) with \(run.normalization) normalization. SNR: \(run.snrDefinition).",
+            "Means over the filters with at least one cluster (the no-cluster-as-0 noise: over all filters; its SNR equals the first SNR by construction and is in the table), at threshold \(format(run.threshold)) with \(run.normalization) normalization. SNR: \(run.snrDefinition).",
             figure: figure)
     }
 

@@ -56,6 +56,14 @@ public enum LayerColumns {
         "mean signal / mean noise (+inf when the noise is 0, NaN when no filter has a cluster)")
     public static let snrI = MeasureColumn("snr_i", title: "SNR-i", unit: "1",
         "mean over the filters with a cluster of (sum of cluster sizes) / max(noise, 1)")
+    public static let meanNoiseCluster = MeasureColumn("mean_noise_cluster", title: "noise_cluster", unit: "ones",
+        "mean noise_cluster per filter ([L]: ones in the cluster labels' columns outside the cluster squares), over the filters with a cluster")
+    public static let snrCluster = MeasureColumn("snr_cluster", title: "SNR_cluster", unit: "1",
+        "mean signal / mean noise_cluster, over the filters with a cluster (+inf when that noise is 0)")
+    public static let meanNoiseWithZeros = MeasureColumn("mean_noise_with_zeros", title: "noise w/ zeros", unit: "ones",
+        "mean noise_f over all filters, those with no cluster (silent ones included) counted as 0 ([L]'s noise_filter_with_zeros)")
+    public static let snrWithZeros = MeasureColumn("snr_with_zeros", title: "SNR w/ zeros", unit: "1",
+        "mean signal / mean noise over all filters, no-cluster filters counted as 0 in both (equals snr: both means gain the same factor)")
     public static let dominantBrightRows = MeasureColumn("dominant_bright_rows", title: "bright rows", unit: "labels",
         "mean input labels bright in the dominant output column, over the non-silent filters")
     public static let majorityBrightColumns = MeasureColumn("majority_bright_columns", title: "bright columns", unit: "labels",
@@ -70,7 +78,7 @@ public enum LayerColumns {
     /// The phase 3 columns, in table order; the threshold sweep (`/sweep/<name>`) holds each of them.
     public static let phaseThree = [
         filters, silentFraction, noClusterFraction, clustersPerFilter, meanClusterSize, meanSignal, meanNoise, snr, snrI,
-        dominantBrightRows, majorityBrightColumns, dominantOnesRatio, pooledDominantOnesRatio,
+        meanNoiseCluster, snrCluster, meanNoiseWithZeros, snrWithZeros, dominantBrightRows, majorityBrightColumns, dominantOnesRatio, pooledDominantOnesRatio,
     ]
     /// Every per-layer column, in table order.
     public static let all = probe + phaseThree
@@ -87,6 +95,10 @@ public enum FilterColumns {
         "sum over the filter's clusters of size^2: the ones inside the cluster squares")
     public static let noise = MeasureColumn("noise", title: "noise", unit: "ones", storage: .integer,
         "ones of the binary matrix outside the cluster squares (noise_f)")
+    public static let noiseCluster = MeasureColumn("noise_cluster", title: "noise_cluster", unit: "ones", storage: .integer,
+        "ones in the columns of the filter's cluster labels once the cluster squares are zeroed ([L]; 0 with no cluster)")
+    public static let noiseWithZeros = MeasureColumn("noise_with_zeros", title: "noise w/ zeros", unit: "ones", storage: .integer,
+        "noise_f, or 0 for a filter with no cluster ([L]'s noise_filter_with_zeros)")
     public static let silent = MeasureColumn("silent", title: "silent", unit: "0 or 1", storage: .integer,
         "1 when the largest element of the filter's matrix is not positive")
     public static let dominantLabel = MeasureColumn("dominant_label", title: "dominant label", unit: "label index", storage: .integer,
@@ -100,6 +112,6 @@ public enum FilterColumns {
 
     /// Every per-filter column, in the order they are written.
     public static let all = [
-        clusterCount, signal, noise, silent, dominantLabel, dominantBrightRows, majorityBrightColumns, dominantOnesRatio,
+        clusterCount, signal, noise, noiseCluster, noiseWithZeros, silent, dominantLabel, dominantBrightRows, majorityBrightColumns, dominantOnesRatio,
     ]
 }
