@@ -100,7 +100,8 @@ def filter_stats(M, threshold=0.3, normalization="max"):
     N = normalize(M, normalization)
     if N is None:
         return dict(raw=M, normalized=np.zeros_like(M), binary=np.zeros((L, L), dtype=np.int64), silent=True,
-                    clusters=[], assignment=[-1] * L, cluster_count=0, signal=0, noise=0, ones=0,
+                    clusters=[], assignment=[-1] * L, cluster_count=0, signal=0, noise=0, noise_cluster=0,
+                    noise_with_zeros=0, ones=0,
                     dominant_label=-1, dominant_bright_rows=0, majority_bright_columns=0,
                     dominant_ones=0, other_ones=0, dominant_ones_ratio=math.nan)
     B = binarize(N, threshold)
@@ -111,12 +112,19 @@ def filter_stats(M, threshold=0.3, normalization="max"):
             assignment[label] = index
     signal = sum(len(c) ** 2 for c in cl)
     ones = int(B.sum())
+    # noise_cluster: zero each cluster's square, then count the ones left in the cluster labels' columns.
+    zeroed = B.copy()
+    for members in cl:
+        zeroed[np.ix_(members, members)] = 0
+    cluster_labels = sorted(label for members in cl for label in members)
+    noise_cluster = int(zeroed[:, cluster_labels].sum()) if cluster_labels else 0
     column_ones = B.sum(axis=0)
     dominant = int(np.argmax(M.mean(axis=0)))  # argmax returns the first maximum
     dominant_ones = int(column_ones[dominant])
     other = ones - dominant_ones
     return dict(raw=M, normalized=N, binary=B, silent=False, clusters=cl, assignment=assignment,
-                cluster_count=len(cl), signal=signal, noise=ones - signal, ones=ones,
+                cluster_count=len(cl), signal=signal, noise=ones - signal, ones=ones, noise_cluster=noise_cluster,
+                noise_with_zeros=ones - signal if cl else 0,
                 dominant_label=dominant, dominant_bright_rows=dominant_ones,
                 majority_bright_columns=int((column_ones > L / 2).sum()),
                 dominant_ones=dominant_ones, other_ones=other, dominant_ones_ratio=_div(dominant_ones, other))
@@ -148,6 +156,10 @@ def layer_summary(stats, threshold=0.3, normalization="max"):
         mean_signal=mean_signal, mean_noise=mean_noise,
         snr=math.nan if math.isnan(mean_signal) else _div(mean_signal, mean_noise),
         snr_i=_mean([sum(len(c) for c in s["clusters"]) / max(s["noise"], 1) for s in with_clusters]),
+        mean_noise_cluster=_mean([s["noise_cluster"] for s in with_clusters]),
+        snr_cluster=math.nan if math.isnan(mean_signal) else _div(mean_signal, _mean([s["noise_cluster"] for s in with_clusters])),
+        mean_noise_with_zeros=_mean([s["noise_with_zeros"] for s in stats]),
+        snr_with_zeros=_div(_mean([s["signal"] for s in stats]), _mean([s["noise_with_zeros"] for s in stats])),
         mean_dominant_bright_rows=_mean([s["dominant_bright_rows"] for s in active]),
         mean_majority_bright_columns=_mean([s["majority_bright_columns"] for s in active]),
         mean_dominant_ones_ratio=_mean([r for r in ratios if math.isfinite(r)]),
@@ -186,7 +198,8 @@ def _jsonable(value):
 
 def write_json(stats, summary, path):
     keys = ["raw", "normalized", "binary", "silent", "assignment", "cluster_count", "signal", "noise",
-            "dominant_label", "dominant_bright_rows", "majority_bright_columns", "dominant_ones_ratio"]
+            "dominant_label", "dominant_bright_rows", "majority_bright_columns", "dominant_ones_ratio",
+            "noise_cluster", "noise_with_zeros"]
     document = {"filters": [{k: s[k] for k in keys} for s in stats], "summary": summary}
     with open(path, "w") as handle:
         json.dump(_jsonable(document), handle)
@@ -218,6 +231,10 @@ def self_test():
     assert clusters(B) == [[0, 2, 4], [1]], clusters(B)
     B[2, 4] = 0
     assert clusters(B) == [[0, 2], [1], [4]], clusters(B)
+    # Noise readings: noise_f counts (0,4), (2,3), (4,0), (4,2); noise_cluster only those in the cluster columns
+    # 0, 1, 2, 4, i.e. not (2,3).
+    stats = filter_stats(B.astype(np.float64))
+    assert (stats["signal"], stats["noise"], stats["noise_cluster"], stats["noise_with_zeros"]) == (6, 4, 3, 4), stats
     assert binarize(np.array([[0.3, 0.31]]), 0.3).tolist() == [[0, 1]]
     assert normalize(-np.ones((3, 3))) is None
     # Raw matrices against a plain loop.
@@ -279,7 +296,8 @@ def crosscheck_run(directory, tolerance=1e-4):
             if np.abs(raw - stored["raw"][:]).max() > tolerance * scale:
                 problems.append("%s: raw matrices differ by %g" % (name, np.abs(raw - stored["raw"][:]).max()))
             for key, column in [("binary", "binary"), ("assignment", "cluster_of_label"), ("signal", "signal"),
-                                ("noise", "noise"), ("cluster_count", "cluster_count"),
+                                ("noise", "noise"), ("noise_cluster", "noise_cluster"),
+                                ("noise_with_zeros", "noise_with_zeros"), ("cluster_count", "cluster_count"),
                                 ("dominant_label", "dominant_label")]:
                 mine = np.array([s[key] for s in stats])
                 theirs = stored[column][:]
@@ -287,6 +305,8 @@ def crosscheck_run(directory, tolerance=1e-4):
                     count = int((mine != theirs).reshape(len(stats), -1).any(axis=1).sum()) if mine.shape == theirs.shape else -1
                     problems.append("%s: %s differs for %d filters" % (name, column, count))
             for key, column in [("snr", "snr"), ("mean_noise", "mean_noise"), ("mean_signal", "mean_signal"),
+                                ("mean_noise_cluster", "mean_noise_cluster"), ("snr_cluster", "snr_cluster"),
+                                ("mean_noise_with_zeros", "mean_noise_with_zeros"), ("snr_with_zeros", "snr_with_zeros"),
                                 ("mean_clusters_per_filter", "clusters_per_filter"),
                                 ("mean_cluster_size", "mean_cluster_size")]:
                 mine, theirs = summary[key], float(ana["summary/" + column][index])

@@ -1,3 +1,5 @@
+import RunStore
+
 /// The per-layer numbers of phase 3 (method.md), with the parameters they were computed under.
 ///
 /// "Clustered filters" are the filters with at least one cluster. A mean over an empty set is NaN.
@@ -43,6 +45,11 @@ public struct LayerSummary: Sendable {
     public let clusterSizeHistogram: [Int]
     /// Share of the non-silent filters whose dominant output label is j (length L; sums to 1 unless all silent).
     public let dominantLabelShare: [Double]
+    /// Every `LayerColumns.phaseThree` value by column name (`Measures.perLayer`).
+    public private(set) var values: [String: Double] = [:]
+
+    /// The value of a declared phase 3 column (`LayerColumns.phaseThree`); NaN for a column not computed here.
+    public func value(_ column: MeasureColumn) -> Double { values[column.name] ?? .nan }
 
     /// Fraction of the filters that are silent.
     public var silentFraction: Double { Double(silentCount) / Double(filterCount) }
@@ -53,8 +60,8 @@ public struct LayerSummary: Sendable {
     public init(filters: [FilterAnalysis], parameters: AnalysisParameters) {
         precondition(!filters.isEmpty, "a layer has at least one filter")
         let labels = filters[0].labelCount
-        let active = filters.filter { !$0.isSilent }
-        let clustered = active.filter { $0.clusterCount > 0 }
+        let groups = LayerFilters(filters)
+        let (active, clustered) = (groups.active, groups.clustered)
         self.parameters = parameters
         labelCount = labels
         filterCount = filters.count
@@ -87,18 +94,11 @@ public struct LayerSummary: Sendable {
         var dominantCounts = [Int](repeating: 0, count: labels)
         for filter in active { dominantCounts[filter.dominantLabel] += 1 }
         dominantLabelShare = dominantCounts.map { active.isEmpty ? 0 : Double($0) / Double(active.count) }
+        for (column, value) in Measures.perLayer { values[column.name] = value(self, groups) }
     }
 
-    /// The mean of `values`, NaN when empty.
-    private static func mean(_ values: [Double]) -> Double {
-        values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count)
-    }
-
-    /// numerator / denominator, with x / 0 = +infinity for x > 0 and NaN for x = 0 or NaN operands.
-    private static func ratio(_ numerator: Double, _ denominator: Double) -> Double {
-        if denominator == 0 { return numerator > 0 ? .infinity : .nan }
-        return numerator / denominator
-    }
+    private static func mean(_ values: [Double]) -> Double { Measures.mean(values) }
+    private static func ratio(_ numerator: Double, _ denominator: Double) -> Double { Measures.ratio(numerator, denominator) }
 }
 
 /// Phase 3 for one layer: every filter's analysis and the layer summary.

@@ -64,23 +64,9 @@ public enum TestSetSource {
 /// outputs) or `fields.h5` (their per-label field sums), computes every layer's filter-label matrices, clusters and
 /// summaries, and writes `analysis.h5` and `layers.csv`.
 public enum RunAnalysis {
-    /// The per-layer table's columns, in the order of `layers.csv` and `/summary`.
+    /// The phase 3 columns of the per-layer table (`LayerColumns.phaseThree`), in the order of `layers.csv` and `/summary`.
     public static func summaryColumns(_ summary: LayerSummary) -> [(name: String, value: Double)] {
-        [
-            ("filters", Double(summary.filterCount)),
-            ("silent_fraction", summary.silentFraction),
-            ("no_cluster_fraction", summary.noClusterFraction),
-            ("clusters_per_filter", summary.meanClustersPerFilter),
-            ("mean_cluster_size", summary.meanClusterSize),
-            ("mean_signal", summary.meanSignal),
-            ("mean_noise", summary.meanNoise),
-            ("snr", summary.snr),
-            ("snr_i", summary.snrI),
-            ("dominant_bright_rows", summary.meanDominantBrightRows),
-            ("majority_bright_columns", summary.meanMajorityBrightColumns),
-            ("dominant_ones_ratio", summary.meanDominantOnesRatio),
-            ("pooled_dominant_ones_ratio", summary.pooledDominantOnesRatio),
-        ]
+        LayerColumns.phaseThree.map { ($0.name, summary.value($0)) }
     }
 
     /// The per-layer results kept for the table.
@@ -189,16 +175,10 @@ public enum RunAnalysis {
                 layer: layer, filterCount: filters.count, labelCount: labelCount, raw: analysis.stackedRaw,
                 normalized: analysis.stackedNormalized, binary: analysis.stackedBinary,
                 clusterOfLabel: analysis.stackedClusterAssignment,
-                filterIntegers: [
-                    ("cluster_count", filters.map { Int32($0.clusterCount) }),
-                    ("signal", filters.map { Int32($0.signal) }),
-                    ("noise", filters.map { Int32($0.noise) }),
-                    ("silent", filters.map { $0.isSilent ? 1 : 0 }),
-                    ("dominant_label", filters.map { Int32($0.dominantLabel) }),
-                    ("dominant_bright_rows", filters.map { Int32($0.dominantBrightRows) }),
-                    ("majority_bright_columns", filters.map { Int32($0.majorityBrightColumns) }),
-                ],
-                filterReals: [("dominant_ones_ratio", filters.map(\.dominantOnesRatio))])
+                filterIntegers: FilterColumns.all.filter { $0.storage == .integer }.map { column in
+                    (column.name, Measures.values(column, of: filters).map { Int32($0) })
+                },
+                filterReals: FilterColumns.all.filter { $0.storage == .real }.map { ($0.name, Measures.values($0, of: filters)) })
             try writer.writeLayer(record, attributes: [
                 ("channels", Double(shape.channels)), ("height", Double(shape.height)), ("width", Double(shape.width)),
                 ("probe_final_test_sr", head.finalSR), ("probe_best_test_sr", head.bestSR),
@@ -206,7 +186,8 @@ public enum RunAnalysis {
             results.append(LayerResult(layer: layer, summary: analysis.summary, probeSR: head.finalSR,
                                        probeBestSR: head.bestSR, sweep: sweep))
         }
-        var columns: NamedColumns = [("sr_probe_final", results.map(\.probeSR)), ("sr_probe_best", results.map(\.probeBestSR))]
+        var columns: NamedColumns = [(LayerColumns.probeFinalSR.name, results.map(\.probeSR)),
+                                     (LayerColumns.probeBestSR.name, results.map(\.probeBestSR))]
         for (index, column) in summaryColumns(results[0].summary).enumerated() {
             columns.append((column.name, results.map { summaryColumns($0.summary)[index].value }))
         }

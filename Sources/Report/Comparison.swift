@@ -7,10 +7,10 @@ public enum Comparison {
     /// The comparison figures of `runs`.
     public static func figures(_ runs: [RunContents]) -> [ReportFigure] {
         let specs: [(id: String, title: String, column: String, axis: String)] = [
-            ("compare_sr", "SR per layer", "sr_probe_final", "test SR(l)"),
-            ("compare_snr", "SNR per layer", "snr", "SNR"),
-            ("compare_clusters", "Clusters per filter", "clusters_per_filter", "clusters per filter"),
-            ("compare_noise", "Noise per filter", "mean_noise", "ones outside clusters"),
+            ("compare_sr", "SR per layer", LayerColumns.probeFinalSR.name, "test SR(l)"),
+            ("compare_snr", "SNR per layer", LayerColumns.snr.name, "SNR"),
+            ("compare_clusters", "Clusters per filter", LayerColumns.clustersPerFilter.name, "clusters per filter"),
+            ("compare_noise", "Noise per filter", LayerColumns.meanNoise.name, "ones outside clusters"),
         ]
         return specs.map { spec in
             let figure = Figure(width: 7, height: 4.4)
@@ -37,7 +37,7 @@ public enum Comparison {
         try FileManager.default.createDirectory(at: figuresDirectory, withIntermediateDirectories: true)
         let figures = try (extraFigures(runs) + figures(runs)).map { try RunReport.save($0, in: figuresDirectory) }
         let rows: [[String: Any]] = runs.map { run in
-            let sr = run.column("sr_probe_final"), snr = run.column("snr")
+            let sr = run.column(LayerColumns.probeFinalSR.name), snr = run.column(LayerColumns.snr.name)
             return ["cells": [run.name, run.dataset, run.configuration?.notation ?? "?", RunReport.number(run.fullSR),
                               RunReport.number(sr.first ?? .nan), RunReport.number(sr.last ?? .nan),
                               RunReport.number(snr.first ?? .nan), RunReport.number(snr.last ?? .nan),

@@ -21,14 +21,14 @@ public enum LabelSweep {
     /// The sweep's table, one row per label count: full-network SR and error, last layer's probe SR and error,
     /// clusters per filter, mean cluster size, mean noise, SNR, and the last layer's number.
     public static func table(_ points: [Point]) -> CSVTable {
-        var table = CSVTable(header: ["labels", "full_sr", "full_error", "last_layer", "sr_probe_final", "probe_error",
-                                      "clusters_per_filter", "mean_cluster_size", "mean_noise", "snr", "chance_sr"])
+        var table = CSVTable(header: ["labels", "full_sr", "full_error", "last_layer", LayerColumns.probeFinalSR.name, "probe_error",
+                                      LayerColumns.clustersPerFilter.name, LayerColumns.meanClusterSize.name, LayerColumns.meanNoise.name, LayerColumns.snr.name, "chance_sr"])
         for point in points {
-            let probe = point.last("sr_probe_final")
+            let probe = point.last(LayerColumns.probeFinalSR.name)
             table.append([String(point.labelCount), CSVTable.number(point.run.fullSR), CSVTable.number(1 - point.run.fullSR),
                           String(point.run.layers.last ?? 0), CSVTable.number(probe), CSVTable.number(1 - probe),
-                          CSVTable.number(point.last("clusters_per_filter")), CSVTable.number(point.last("mean_cluster_size")),
-                          CSVTable.number(point.last("mean_noise")), CSVTable.number(point.last("snr")),
+                          CSVTable.number(point.last(LayerColumns.clustersPerFilter.name)), CSVTable.number(point.last(LayerColumns.meanClusterSize.name)),
+                          CSVTable.number(point.last(LayerColumns.meanNoise.name)), CSVTable.number(point.last(LayerColumns.snr.name)),
                           CSVTable.number(1 / Double(point.labelCount))])
         }
         return table
@@ -36,7 +36,7 @@ public enum LabelSweep {
 
     /// The per-layer table in long form: one row per label count and layer.
     public static func layerTable(_ points: [Point]) -> CSVTable {
-        let columns = ["sr_probe_final", "clusters_per_filter", "mean_cluster_size", "mean_noise", "snr"]
+        let columns = [LayerColumns.probeFinalSR.name, LayerColumns.clustersPerFilter.name, LayerColumns.meanClusterSize.name, LayerColumns.meanNoise.name, LayerColumns.snr.name]
         var table = CSVTable(header: ["labels", "layer"] + columns)
         for point in points {
             for (index, layer) in point.run.layers.enumerated() {
@@ -54,14 +54,14 @@ public enum LabelSweep {
         let panels = figure.subplots(rows: 2, columns: 2)
         let error = panels[0][0]
         error.plot(x: counts, y: points.map { 1 - $0.run.fullSR }, label: "full network", marker: .circle)
-        error.plot(x: counts, y: points.map { 1 - $0.last("sr_probe_final") }, label: "head on the last layer", marker: .square)
+        error.plot(x: counts, y: points.map { 1 - $0.last(LayerColumns.probeFinalSR.name) }, label: "head on the last layer", marker: .square)
         error.plot(x: counts, y: points.map { 1 - 1 / Double($0.labelCount) }, label: "chance", dash: .dashed, marker: .none)
         error.title = "Test error rate"
         error.legend(.best)
         let specs: [(Axes, String, String)] = [
-            (panels[0][1], "mean_cluster_size", "Mean cluster size, last layer (labels)"),
-            (panels[1][0], "clusters_per_filter", "Clusters per filter, last layer"),
-            (panels[1][1], "snr", "SNR, last layer"),
+            (panels[0][1], LayerColumns.meanClusterSize.name, "Mean cluster size, last layer (labels)"),
+            (panels[1][0], LayerColumns.clustersPerFilter.name, "Clusters per filter, last layer"),
+            (panels[1][1], LayerColumns.snr.name, "SNR, last layer"),
         ]
         for (axes, column, title) in specs {
             axes.plot(x: counts, y: points.map { $0.last(column) }, marker: .circle)
@@ -74,8 +74,8 @@ public enum LabelSweep {
         var result = [ReportFigure(id: "sweep_labels", title: "Against the number of labels", caption:
             "One run per label count (the first K labels of the data set), the same architecture, recipe and seed. [B] reports that at the last convolutional layer the mean cluster size and the clusters per filter hardly depend on the label count, while the error rate grows about linearly with it.",
             figure: figure)]
-        for (column, title, axis) in [("snr", "SNR per layer", "SNR"), ("mean_cluster_size", "Mean cluster size per layer", "labels"),
-                                      ("sr_probe_final", "SR per layer", "test SR(l)")] {
+        for (column, title, axis) in [(LayerColumns.snr.name, "SNR per layer", "SNR"), (LayerColumns.meanClusterSize.name, "Mean cluster size per layer", "labels"),
+                                      (LayerColumns.probeFinalSR.name, "SR per layer", "test SR(l)")] {
             let figure = Figure(width: 7, height: 4.4)
             let axes = figure.addAxes()
             for point in points {

@@ -38,12 +38,8 @@ public struct RunContents: Sendable {
     /// Full-network test SR (last epoch).
     public var fullSR: Double { metrics.last?.testSR ?? .nan }
 
-    /// The summary columns FilterLens writes, in table order.
-    public static let summaryColumnNames = [
-        "sr_probe_final", "sr_probe_best", "filters", "silent_fraction", "no_cluster_fraction", "clusters_per_filter",
-        "mean_cluster_size", "mean_signal", "mean_noise", "snr", "snr_i", "dominant_bright_rows", "majority_bright_columns",
-        "dominant_ones_ratio", "pooled_dominant_ones_ratio",
-    ]
+    /// The summary columns FilterLens writes, in table order (`LayerColumns.all`).
+    public static let summaryColumnNames = LayerColumns.all.map(\.name)
 
     /// Reads the run in `directory` (run.h5 and analysis.h5).
     public init(directory: URL) throws(RunStoreError) {

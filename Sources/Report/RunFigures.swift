@@ -61,8 +61,8 @@ public enum RunFigures {
     public static func successRatePerLayer(_ run: RunContents) -> ReportFigure {
         let figure = Figure(width: 6.4, height: 4.2)
         let axes = figure.addAxes()
-        axes.plot(x: x(run.layers), y: run.column("sr_probe_final"), label: "SR(l), last epoch", marker: .circle)
-        axes.plot(x: x(run.layers), y: run.column("sr_probe_best"), label: "SR(l), best epoch (selected on test)",
+        axes.plot(x: x(run.layers), y: run.column(LayerColumns.probeFinalSR.name), label: "SR(l), last epoch", marker: .circle)
+        axes.plot(x: x(run.layers), y: run.column(LayerColumns.probeBestSR.name), label: "SR(l), best epoch (selected on test)",
                   dash: .dashed, marker: .none)
         if run.fullSR.isFinite { axes.axhline(y: run.fullSR, label: "full network") }
         axes.title = "Success rate of a new FC head on each frozen layer"
@@ -81,13 +81,17 @@ public enum RunFigures {
         let panels = figure.subplots(rows: 2, columns: 2)
         let layers = x(run.layers)
         let specs: [(Axes, String, [(String, String)])] = [
-            (panels[0][0], "Clusters per filter", [("clusters_per_filter", "mean")]),
-            (panels[0][1], "Mean cluster size (labels)", [("mean_cluster_size", "mean")]),
-            (panels[1][0], "Ones per filter", [("mean_noise", "noise (outside clusters)"), ("mean_signal", "signal (in clusters)")]),
-            (panels[1][1], "SNR", [("snr", "mean signal / mean noise"), ("snr_i", "SNR-i (per filter)")]),
+            (panels[0][0], "Clusters per filter", [(LayerColumns.clustersPerFilter.name, "mean")]),
+            (panels[0][1], "Mean cluster size (labels)", [(LayerColumns.meanClusterSize.name, "mean")]),
+            (panels[1][0], "Ones per filter", [(LayerColumns.meanNoise.name, "noise_f (outside clusters)"),
+                                                (LayerColumns.meanNoiseCluster.name, "noise_cluster"),
+                                                (LayerColumns.meanNoiseWithZeros.name, "noise_f, no-cluster filters as 0"),
+                                                (LayerColumns.meanSignal.name, "signal (in clusters)")]),
+            (panels[1][1], "SNR", [(LayerColumns.snr.name, "mean signal / mean noise_f"), (LayerColumns.snrCluster.name, "mean signal / mean noise_cluster"),
+                                   (LayerColumns.snrI.name, "SNR-i (per filter)")]),
         ]
         for (axes, title, series) in specs {
-            for (column, label) in series {
+            for (column, label) in series where run.summary[column] != nil {   // files older than a column lack it
                 axes.plot(x: layers, y: run.column(column), label: series.count > 1 ? label : nil, marker: .circle)
             }
             axes.title = title
@@ -96,7 +100,7 @@ public enum RunFigures {
             if series.count > 1 { axes.legend(.best) }
         }
         return ReportFigure(id: "layer_measures", title: "Clusters, noise and SNR per layer (phase 3)", caption:
-            "Means over the filters with at least one cluster, at threshold \(format(run.threshold)) with \(run.normalization) normalization. SNR: \(run.snrDefinition).",
+            "Means over the filters with at least one cluster (the no-cluster-as-0 noise: over all filters; its SNR equals the first SNR by construction and is in the table), at threshold \(format(run.threshold)) with \(run.normalization) normalization. SNR: \(run.snrDefinition).",
             figure: figure)
     }
 

@@ -5,25 +5,6 @@ import RunStore
 
 /// Writes a run's figures (PDF, PNG, CSV under `figures/`) and `report.html`.
 public enum RunReport {
-    /// Help texts of the per-layer table's columns.
-    static let columnHelp: [String: (title: String, help: String)] = [
-        "sr_probe_final": ("SR(l)", "test SR of the layer's phase 2 head after its last epoch"),
-        "sr_probe_best": ("best SR(l)", "best epoch's test SR (selected on the test set)"),
-        "filters": ("filters", "filters (channels) of the layer"),
-        "silent_fraction": ("silent", "share of filters whose matrix has no positive element"),
-        "no_cluster_fraction": ("no cluster", "share of filters with no cluster"),
-        "clusters_per_filter": ("clusters/filter", "mean number of clusters per filter"),
-        "mean_cluster_size": ("cluster size", "mean labels per cluster"),
-        "mean_signal": ("signal", "mean ones inside the cluster squares per filter"),
-        "mean_noise": ("noise", "mean ones outside the cluster squares per filter"),
-        "snr": ("SNR", "mean signal / mean noise"),
-        "snr_i": ("SNR-i", "mean over filters of cluster labels / max(noise, 1)"),
-        "dominant_bright_rows": ("bright rows", "input labels bright in the dominant output column"),
-        "majority_bright_columns": ("bright columns", "output columns bright for more than half the input labels"),
-        "dominant_ones_ratio": ("dominant ratio", "ones in the dominant column / all other ones (finite values)"),
-        "pooled_dominant_ones_ratio": ("pooled ratio", "all dominant-column ones / all other ones of the layer"),
-    ]
-
     /// Draws every figure and writes `report.html` into the run directory; returns its URL.
     public static func write(directory: URL, templates: TemplateSet, progress: (String) -> Void = { _ in }) throws -> URL {
         let run = try RunContents(directory: directory)
@@ -40,13 +21,13 @@ public enum RunReport {
             progress(RunLayout.layerName(layer))
             let (filters, _, matrices) = try analysis.matrices(layer: layer, "normalized")
             let figures = RunFigures.layer(layer, matrices: matrices, filterCount: filters,
-                                           noise: try analysis.filterColumn(layer: layer, "noise"),
-                                           clusters: try analysis.filterColumn(layer: layer, "cluster_count"), run: run)
+                                           noise: try analysis.filterColumn(layer: layer, FilterColumns.noise.name),
+                                           clusters: try analysis.filterColumn(layer: layer, FilterColumns.clusterCount.name), run: run)
             let probe = run.probes.first { $0.layer == layer }
             layerSections.append([
                 "layer": layer, "filters": filters, "open": index == run.layers.count - 1,
                 "shape": probe.map { "\($0.channels) x \($0.height) x \($0.width)" } ?? "?",
-                "sr": number(run.column("sr_probe_final")[index]), "snr": number(run.column("snr")[index]),
+                "sr": number(run.column(LayerColumns.probeFinalSR.name)[index]), "snr": number(run.column(LayerColumns.snr.name)[index]),
                 "figures": try figures.map { try save($0, in: figuresDirectory) },
             ])
         }
@@ -77,7 +58,10 @@ public enum RunReport {
     static func context(_ run: RunContents, overview: [[String: Any]], layers: [[String: Any]]) -> [String: Any] {
         let columns = run.summaryOrder
         let header: [[String: Any]] = [["name": "layer", "help": "convolutional layer, from the input"]]
-            + columns.map { ["name": columnHelp[$0]?.title ?? $0, "help": columnHelp[$0]?.help ?? ""] }
+            + columns.map { name in
+                let column = LayerColumns.named(name)
+                return ["name": column?.title ?? name, "help": column.map { "\($0.definition) [\($0.unit)]" } ?? ""]
+            }
         let rows: [[String: Any]] = run.layers.indices.map { row in
             ["cells": [String(run.layers[row])] + columns.map { number(run.summary[$0]![row]) }]
         }
@@ -131,7 +115,7 @@ public enum RunReport {
             ][name] ?? ""
             return ["name": name, "size": ByteCountFormatter.string(fromByteCount: Int64(size), countStyle: .file), "about": about]
         }
-        let srColumn = run.column("sr_probe_final")
+        let srColumn = run.column(LayerColumns.probeFinalSR.name)
         return [
             "runName": run.name, "dataset": run.dataset, "version": RunLayout.toolVersion,
             "architectureName": config.map { "\($0.preset) [\($0.notation)]" } ?? "A network",

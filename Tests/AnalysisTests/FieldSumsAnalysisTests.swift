@@ -116,7 +116,7 @@ struct FieldSumsAnalysisTests {
             #expect(try f.filterColumn(layer: layer, "cluster_count") == a.filterColumn(layer: layer, "cluster_count"))
         }
         #expect(try f.matrices(layer: 2, "binary").values.contains(1), "the matrices have bright elements to compare")
-        for column in RunContentsColumns.all {
+        for column in LayerColumns.all.map(\.name) {
             let (expected, actual) = (try a.summaryColumn(column), try f.summaryColumn(column))
             #expect(expected != nil)
             #expect(zip(expected ?? [], actual ?? []).allSatisfy { isClose($1, $0, relative: 0) }, "\(column)")
@@ -164,11 +164,4 @@ struct FieldSumsAnalysisTests {
         #expect(error?.description.contains("fields.h5 [/layer01]: block shape 4x5x5 differs from the head's 4x3x3") == true)
         #expect(error?.description.contains("run.h5 and fields.h5 must come from the same network") == true)
     }
-}
-
-/// The `/summary` columns analysis.h5 holds (as `Report.RunContents.summaryColumnNames`; AnalysisTests does not link Report).
-private enum RunContentsColumns {
-    static let all = ["sr_probe_final", "sr_probe_best", "filters", "silent_fraction", "no_cluster_fraction",
-                      "clusters_per_filter", "mean_cluster_size", "mean_signal", "mean_noise", "snr", "snr_i",
-                      "dominant_bright_rows", "majority_bright_columns", "dominant_ones_ratio", "pooled_dominant_ones_ratio"]
 }

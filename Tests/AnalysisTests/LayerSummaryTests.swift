@@ -1,4 +1,5 @@
 import Analysis
+import RunStore
 import Testing
 
 @Suite("Per-filter numbers and the layer summary")
@@ -61,6 +62,27 @@ struct LayerSummaryTests {
         #expect(summary.clusterSizeHistogram == [1, 1, 0, 1])
         #expect(summary.dominantLabelShare == [2.0 / 3, 0, 0, 1.0 / 3])
         #expect(summary.parameters == AnalysisParameters(threshold: 0.3, normalization: .max))
+    }
+
+    @Test("[L]'s other noise readings: noise_cluster and noise with zeros, per filter and per layer")
+    func noiseReadings() {
+        // Clusters {0, 2}, {1}, {4}; the ones outside the squares are (0,4), (2,3), (4,0), (4,2): noise_f 4. Column 3
+        // holds no cluster label, so (2,3) is not in noise_cluster: 3.
+        let raw = FilterLabelMatrix(rows: [[1, 0, 1, 0, 1], [0, 1, 0, 0, 0], [1, 0, 1, 1, 0], [0, 0, 0, 0, 0], [1, 0, 1, 0, 1]])
+        let filter = FilterAnalysis(raw: raw, parameters: AnalysisParameters())
+        #expect(filter.clusters == [[0, 2], [1], [4]] && filter.noise == 4)
+        #expect(filter.value(FilterColumns.noiseCluster) == 3)
+        #expect(filter.value(FilterColumns.noiseWithZeros) == 4)
+        let none = FilterAnalysis(raw: Self.noCluster, parameters: AnalysisParameters())
+        #expect(none.noise == 3 && none.value(FilterColumns.noiseWithZeros) == 0 && none.value(FilterColumns.noiseCluster) == 0)
+
+        // twoClusters: the stray (3,0) lies in cluster column 0, so noise_cluster 1; allBright 0.
+        let summary = LayerAnalysis(rawMatrices: [Self.twoClusters, Self.silent, Self.noCluster, Self.allBright]).summary
+        #expect(summary.value(LayerColumns.meanNoiseCluster) == 0.5)
+        #expect(summary.value(LayerColumns.snrCluster) == 21)
+        #expect(summary.value(LayerColumns.meanNoiseWithZeros) == 0.25)   // (1 + 0 + 0 + 0) / 4: no-cluster filters count 0
+        #expect(summary.value(LayerColumns.snrWithZeros) == summary.snr)  // (21 / 4) / (1 / 4)
+        #expect(LayerColumns.phaseThree.allSatisfy { summary.values[$0.name] != nil }, "every phase 3 column is computed")
     }
 
     @Test("stacked arrays for storage have the documented shapes")

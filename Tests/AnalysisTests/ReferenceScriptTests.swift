@@ -1,5 +1,6 @@
 import Analysis
 import Foundation
+import RunStore
 import Testing
 
 /// Runs scripts/analysis_reference.py (NumPy, written independently from method.md) and compares its numbers.
@@ -114,6 +115,8 @@ struct ReferenceScriptTests {
                 ("cluster_count", filter.clusterCount), ("signal", filter.signal), ("noise", filter.noise),
                 ("dominant_label", filter.dominantLabel), ("dominant_bright_rows", filter.dominantBrightRows),
                 ("majority_bright_columns", filter.majorityBrightColumns),
+                ("noise_cluster", Int(filter.value(FilterColumns.noiseCluster))),
+                ("noise_with_zeros", Int(filter.value(FilterColumns.noiseWithZeros))),
             ]
             for (key, value) in integers { #expect(Double(value) == Self.number(expected[key]), "\(key), filter \(f)") }
             #expect(isClose(filter.dominantOnesRatio, Self.number(expected["dominant_ones_ratio"])), "filter \(f)")
@@ -132,6 +135,10 @@ struct ReferenceScriptTests {
             ("mean_dominant_ones_ratio", summary.meanDominantOnesRatio),
             ("infinite_dominant_ones_ratio_count", Double(summary.infiniteDominantOnesRatioCount)),
             ("pooled_dominant_ones_ratio", summary.pooledDominantOnesRatio),
+            ("mean_noise_cluster", summary.value(LayerColumns.meanNoiseCluster)),
+            ("snr_cluster", summary.value(LayerColumns.snrCluster)),
+            ("mean_noise_with_zeros", summary.value(LayerColumns.meanNoiseWithZeros)),
+            ("snr_with_zeros", summary.value(LayerColumns.snrWithZeros)),
         ]
         for (key, value) in values { #expect(isClose(value, Self.number(expected[key])), "summary \(key)") }
         #expect(summary.clusterSizeHistogram.map(Double.init) == Self.numbers(expected["cluster_size_histogram"]))

@@ -29,12 +29,13 @@ final class Console: PipelineObserver {
     func analysisFinished(_ results: [RunAnalysis.LayerResult], parameters: AnalysisParameters, seconds: Double, directory: URL) {
         printLine(String(format: "phase 3 (threshold %.2f, %@ normalization) in %.1fs:", parameters.threshold,
                          parameters.normalization.rawValue, seconds))
-        printLine("layer  SR(l)   clusters/filter  cluster size  signal  noise   SNR    silent  no-cluster")
+        let shown = [LayerColumns.clustersPerFilter, LayerColumns.meanClusterSize, LayerColumns.meanSignal, LayerColumns.meanNoise,
+                     LayerColumns.snr, LayerColumns.silentFraction, LayerColumns.noClusterFraction]
+        printLine((["layer", LayerColumns.probeFinalSR.title.padding(toLength: 6, withPad: " ", startingAt: 0)] + shown.map(\.title)).joined(separator: "  "))
         for result in results {
-            let s = result.summary
-            printLine(String(format: "%5d  %.4f  %15.2f  %12.2f  %6.2f  %5.2f  %5.2f  %6.2f  %10.2f", result.layer, result.probeSR,
-                             s.meanClustersPerFilter, s.meanClusterSize, s.meanSignal, s.meanNoise, s.snr, s.silentFraction,
-                             s.noClusterFraction))
+            let cells = [String(format: "%5d", result.layer), String(format: "%.4f", result.probeSR)]
+                + shown.map { String(format: "%\($0.title.count).2f", result.summary.value($0)) }
+            printLine(cells.joined(separator: "  "))
         }
         printLine("wrote \(directory.appendingPathComponent(RunLayout.analysisFile).path) and layers.csv")
     }
