@@ -20,13 +20,13 @@ public enum Pipeline {
     }
 
     /// The three phases in turn; a stop requested between two ends the run with `StoppedAfterSaving`, whose message
-    /// is "stopped after phase N`where`; " and `hint`.
+    /// `stopped(phase)` gives for the phase just finished.
     public static func run(train: TrainingRequest, probe: ProbeRequest, analysis: AnalysisRequest, _ context: PipelineContext,
-                           where place: String = "", hint: String) throws {
+                           stopped: (Phase) -> String) throws {
         try TrainPhase.run(train, context)
-        try context.stopIfRequested("stopped after phase 1\(place); \(hint)")
+        try context.stopIfRequested(stopped(.train))
         try ProbePhase.run(probe, context)
-        try context.stopIfRequested("stopped after phase 2\(place); \(hint)")
+        try context.stopIfRequested(stopped(.probe))
         try AnalysisPhase.run(analysis, context)
     }
 }

@@ -2,10 +2,11 @@ import CIFAR
 import Foundation
 import RunStore
 
-/// The data of a run: the data set its configuration names and the images of its labels, for phases 1 and 2.
-enum RunData {
+/// The data of a run: the data set its configuration names and the images of its labels, for phases 1 and 2 (and
+/// whatever else retrains a run's network).
+public enum RunData {
     /// The data set `configuration` was trained on (its recorded folder, layout and label set).
-    static func dataset(of configuration: RunConfiguration) throws -> Dataset {
+    public static func dataset(of configuration: RunConfiguration) throws -> Dataset {
         let labelSet = configuration.labelSet.flatMap(LabelSet.init(rawValue:))
         let dataset = try Dataset.locate(configuration.dataDirectory, labelSet: labelSet)
         let recorded = configuration.dataFormat ?? DatasetFormat.cifar10.rawValue
@@ -26,7 +27,7 @@ enum RunData {
     }
 
     /// The run's label selection, checked against `dataset`.
-    static func selection(_ dataset: Dataset, for configuration: RunConfiguration) throws -> LabelSelection {
+    public static func selection(_ dataset: Dataset, for configuration: RunConfiguration) throws -> LabelSelection {
         let selection = LabelSelection(indices: configuration.sourceLabels)
         do {
             try selection.validate(labelCount: dataset.labelCount)
@@ -40,13 +41,13 @@ enum RunData {
     }
 
     /// The run's names of its labels, in run label order.
-    static func labelNames(_ dataset: Dataset, for configuration: RunConfiguration) throws -> [String] {
+    public static func labelNames(_ dataset: Dataset, for configuration: RunConfiguration) throws -> [String] {
         try selection(dataset, for: configuration).names(from: dataset.labelNames)
     }
 
     /// The training and test images of the run's labels (relabelled 0 ..< K), the first `trainImages` and
     /// `testImages` of them.
-    static func load(_ dataset: Dataset, for configuration: RunConfiguration) throws -> (train: LabeledImages, test: LabeledImages) {
+    public static func load(_ dataset: Dataset, for configuration: RunConfiguration) throws -> (train: LabeledImages, test: LabeledImages) {
         let selection = try selection(dataset, for: configuration)
         let train = try dataset.load(.train, limit: configuration.trainImages, labels: selection)
         let test = try dataset.load(.test, limit: configuration.testImages, labels: selection)

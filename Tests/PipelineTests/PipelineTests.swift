@@ -74,6 +74,20 @@ struct PipelineTests {
         #expect(!FileManager.default.fileExists(atPath: directory.file(RunLayout.runFile).path))
     }
 
+    @Test("stale temporaries of the run and of its figures are removed, live ones and finished files kept")
+    func staleTemporaries() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("filterlens-pipeline-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let figures = folder.appendingPathComponent("figures")
+        try FileManager.default.createDirectory(at: figures, withIntermediateDirectories: true)
+        let stale = [folder.appendingPathComponent(".run.h5.tmp-999999999"), figures.appendingPathComponent(".sr.pdf.tmp-999999999")]
+        let kept = [folder.appendingPathComponent(".run.h5.tmp-\(getpid())"), figures.appendingPathComponent("sr.pdf")]
+        for url in stale + kept { try Data("x".utf8).write(to: url) }
+        RunDirectory(folder).removeStaleTemporaries()
+        #expect(stale.allSatisfy { !FileManager.default.fileExists(atPath: $0.path) })
+        #expect(kept.allSatisfy { FileManager.default.fileExists(atPath: $0.path) })
+    }
+
     @Test("the epoch loop saves after every epoch (the final one only where asked) and on a stop, then throws")
     func epochLoop() throws {
         for final in [true, false] {

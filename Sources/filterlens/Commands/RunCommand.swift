@@ -30,7 +30,7 @@ struct RunCommand: ParsableCommand {
             try Pipeline.run(train: try training.request(directory: directory, checkpoints: checkpoints, resume: resume, force: force),
                              probe: probe.request(directory: directory, checkpoints: checkpoints, resume: resume),
                              analysis: try analysis.request(directory: directory, resume: resume, keepsMatchingAnalysis: true),
-                             context, hint: context.stops.resumeHint(phase: .train, directory: directory))
+                             context) { "stopped after \($0); \(context.stops.resumeHint(phase: .train, directory: directory))" }
             let report = try ReportWiring.run(directory: directory)
             say("report: \(report.path)")
         }

@@ -82,8 +82,7 @@ struct SweepLabelsCommand: ParsableCommand {
                 try Pipeline.run(train: try options.request(directory: directory, checkpoints: checkpoints, resume: continuing, force: force),
                                  probe: probe.request(directory: directory, checkpoints: checkpoints, resume: continuing),
                                  analysis: try analysis.request(directory: directory, resume: continuing, keepsMatchingAnalysis: true),
-                                 .console(), where: " of \(directory.path)",
-                                 hint: "continue with `filterlens sweep-labels --resume` and the same flags")
+                                 .console()) { "stopped after \($0) of \(directory.path); continue with `filterlens sweep-labels --resume` and the same flags" }
                 say("report: \(try ReportWiring.run(directory: directory).path)")
                 directories.append(directory)
             }

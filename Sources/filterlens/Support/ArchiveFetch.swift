@@ -12,6 +12,7 @@ extension DataCommand.Prepare {
             throw UsageError("\(destination.path): cannot create the directory (\(error.localizedDescription)); choose a writable --out")
         }
         let final = destination.appendingPathComponent(official.fileName)
+        TemporaryFile.removeStale(in: destination)   // a download a killed process left
         let partial = TemporaryFile.url(for: final)
         say("downloading \(source.absoluteString) ...")
         let printer = DownloadProgressPrinter()
