@@ -120,7 +120,7 @@ public struct EngineBenchmark: Sendable {
         let labels = (0..<batch).map { Int32($0 % architecture.labelCount) }
         let pool = syntheticImages(count: 8 * batch, labelCount: architecture.labelCount, generator: &generator)
         let assembled = FloatBuffer(count: batch * LabeledImages.pixelsPerImage)
-        var assembledLabels = [Int32](repeating: 0, count: batch)
+        let assembledLabels = Int32Buffer(count: batch)
         var augmentation: SeededGenerator? = SeededGenerator(seed: seed, stream: 1)
         let assembler = BatchAssembler()
         network.timings = LayerTimings(architecture: architecture)
@@ -130,10 +130,8 @@ public struct EngineBenchmark: Sendable {
             for iteration in 0..<(warmup + iterations) {
                 let indices = (0..<batch).map { _ in Int(generator.next() % UInt64(pool.count)) }
                 let assemblyStart = DispatchTime.now().uptimeNanoseconds
-                assembledLabels.withUnsafeMutableBufferPointer { assembledLabels in
-                    assembler.fill(input: assembled.pointer, labels: assembledLabels.baseAddress!, from: pool,
-                                   indices: indices, random: &augmentation)
-                }
+                assembler.fill(input: assembled.pointer, labels: assembledLabels.pointer, from: pool, indices: indices,
+                               random: &augmentation)
                 let start = DispatchTime.now().uptimeNanoseconds
                 _ = network.forward(input.pointer, batch: batch, mode: .training)
                 _ = network.backward(labels: labels.baseAddress!)

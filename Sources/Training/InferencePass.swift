@@ -3,17 +3,17 @@ import Engine
 import Tensor
 
 /// Runs a network in inference mode over a set of images in order, unaugmented, one batch at a time, reusing one
-/// input buffer (batch x 3 x 32 x 32) and one label buffer.
+/// input buffer (batch x 3 x 32 x 32 floats) and one label buffer (batch labels), both owning their memory.
 final class InferencePass {
     let batchSize: Int
     private let input: FloatBuffer
-    private var labels: [Int32]
+    private let labels: Int32Buffer
     private let assembler = BatchAssembler()
 
     init(batchSize: Int) {
         self.batchSize = batchSize
         input = FloatBuffer(count: batchSize * LabeledImages.pixelsPerImage)
-        labels = [Int32](repeating: 0, count: batchSize)
+        labels = Int32Buffer(count: batchSize)
     }
 
     /// Calls `body` after each batch's forward pass with the batch size and its labels; the network's logits and
@@ -24,12 +24,9 @@ final class InferencePass {
         var from = 0
         while from < images.count {
             let batch = min(batchSize, images.count - from)
-            labels.withUnsafeMutableBufferPointer { labels in
-                assembler.fill(input: input.pointer, labels: labels.baseAddress!, from: images,
-                               indices: from..<(from + batch), random: &none)
-            }
+            assembler.fill(input: input.pointer, labels: labels.pointer, from: images, indices: from..<(from + batch), random: &none)
             _ = network.forward(input.pointer, batch: batch, mode: .inference)
-            try labels.withUnsafeBufferPointer { (labels) throws(E) in try body(batch, labels.baseAddress!) }
+            try body(batch, labels.pointer)
             from += batch
         }
     }

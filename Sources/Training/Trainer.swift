@@ -104,8 +104,8 @@ public final class Trainer {
 
     /// Trains epoch `completedEpochs + 1` (continuing it from `cursor` if it stopped inside) and evaluates the test
     /// set; returns and records its metrics. After every batch but the last, `afterBatch` gets the position reached
-    /// (a checkpoint may save it with `stateBuffers`); when it answers `.stop`, the epoch stops there, `cursor` keeps
-    /// the position and the result is nil.
+    /// (`saveCheckpoint(cursor:provenance:to:)` saves it there); when it answers `.stop`, the epoch stops there,
+    /// `cursor` keeps the position and the result is nil.
     public func trainEpoch(progress: (BatchProgress) -> Void,
                            afterBatch: (EpochCursor) throws -> BatchDecision = { _ in .proceed }) throws -> EpochMetrics? {
         let epoch = completedEpochs
