@@ -9,8 +9,8 @@ struct ProbeOptions: ParsableArguments {
     @Option(name: .customLong("probe-epochs"), help: "Epochs of head training (default: the preset's).")
     var epochs: Int?
 
-    @Option(name: .customLong("probe-lr"), help: "Heads' starting learning rate.")
-    var learningRate = 0.01
+    @Option(name: .customLong("probe-lr"), help: "Heads' starting learning rate: one for all, or one per convolutional layer, comma-separated (e.g. 0.001,0.001,0.01,0.01,0.01,0.01).")
+    var learningRates = "0.01"
 
     @Option(name: .customLong("probe-lr-decay"), help: "Heads' learning-rate factor per epoch.")
     var learningRateDecay = 0.975
@@ -23,15 +23,32 @@ struct ProbeOptions: ParsableArguments {
 
     func validate() throws {
         if let epochs, epochs < 1 { throw ValidationError("--probe-epochs must be at least 1") }
-        guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--probe-lr must be positive") }
+        _ = try parsedRates()
         guard momentum >= 0 && momentum < 1 else { throw ValidationError("--probe-momentum must be in [0, 1)") }
         guard weightDecay >= 0 else { throw ValidationError("--probe-weight-decay must be >= 0") }
     }
 
-    /// The recipe: these flags over the run's recorded defaults.
-    func recipe(defaults: ProbeConfiguration, batchSize: Int) -> ProbeConfiguration {
-        ProbeConfiguration(epochs: epochs ?? defaults.epochs, learningRate: learningRate, learningRateDecay: learningRateDecay,
-                           momentum: momentum, weightDecay: weightDecay, batchSize: batchSize, augment: defaults.augment)
+    /// The rates of `--probe-lr`, each positive and finite.
+    func parsedRates() throws -> [Double] {
+        let rates = try learningRates.split(separator: ",").map { text in
+            guard let rate = Double(text.trimmingCharacters(in: .whitespaces)), rate > 0, rate.isFinite else {
+                throw ValidationError("--probe-lr: \"\(text)\" is not a positive learning rate")
+            }
+            return rate
+        }
+        guard !rates.isEmpty else { throw ValidationError("--probe-lr needs at least one rate") }
+        return rates
+    }
+
+    /// The recipe: these flags over the run's recorded defaults, for a network of `layers` convolutional layers.
+    func recipe(defaults: ProbeConfiguration, batchSize: Int, layers: Int) throws -> ProbeConfiguration {
+        let rates = try parsedRates()
+        guard rates.count == 1 || rates.count == layers else {
+            throw ValidationError("--probe-lr lists \(rates.count) rates; give one, or one per convolutional layer (\(layers))")
+        }
+        return ProbeConfiguration(epochs: epochs ?? defaults.epochs, learningRate: rates[0], learningRateDecay: learningRateDecay,
+                                  momentum: momentum, weightDecay: weightDecay, batchSize: batchSize, augment: defaults.augment,
+                                  layerLearningRates: rates.count == 1 ? nil : rates)
     }
 }
 
@@ -70,7 +87,8 @@ enum PhaseTwo {
         }
         let architecture = try Architecture(notation: configuration.notation, head: configuration.head,
                                             labelCount: configuration.labelCount)
-        let recipe = options.recipe(defaults: configuration.probe, batchSize: configuration.batchSize)
+        let recipe = try options.recipe(defaults: configuration.probe, batchSize: configuration.batchSize,
+                                        layers: architecture.convolutionCount)
         let hasCheckpoint = FileManager.default.fileExists(atPath: checkpointURL.path)
         let headCount = try reader.probeLayers().count
         if resume && !hasCheckpoint && reader.probeRecipe() != nil && headCount == architecture.convolutionCount {
@@ -83,7 +101,7 @@ enum PhaseTwo {
         try network.load(from: reader)
         let (train, test) = try RunData.load(try RunData.dataset(of: configuration), for: configuration)
         let prober = Prober(network: network, recipe: recipe, train: train, test: test, seed: configuration.seed &+ 7_919)
-        say("probe \(directory.path): \(architecture.convolutionCount) heads, \(recipe.epochs) epochs, lr \(recipe.learningRate), momentum \(recipe.momentum)")
+        say("probe \(directory.path): \(architecture.convolutionCount) heads, \(recipe.epochs) epochs, lr \(recipe.startingRatesDescription), momentum \(recipe.momentum)")
         if resume && hasCheckpoint {
             try prober.restore(try ProbeCheckpointFile.load(from: checkpointURL), path: checkpointURL.path)
             say("resuming phase 2 after \(prober.completedEpochs) epochs" + (prober.cursor.map { " and \($0.imagesDone) images" } ?? ""))
