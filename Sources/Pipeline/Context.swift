@@ -82,3 +82,10 @@ public struct PipelineError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
+
+/// A request whose settings contradict the run they are for (found only once the run is read, e.g. one probe
+/// learning rate per layer for another layer count): the command line reports it as a flag error.
+public struct InvalidRequest: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

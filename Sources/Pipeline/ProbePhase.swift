@@ -9,18 +9,20 @@ public struct ProbeRequest: Sendable {
     public var directory: RunDirectory
     /// Probe epochs (nil: the run's recorded default).
     public var epochs: Int?
-    /// Starting learning rate, its factor per epoch, Nesterov momentum, L2 weight decay.
-    public var learningRate: Double, learningRateDecay: Double, momentum: Double, weightDecay: Double
+    /// Starting learning rates: one for every probe, or one per convolutional layer (from the input).
+    public var learningRates: [Double]
+    /// The learning rate's factor per epoch, Nesterov momentum, L2 weight decay.
+    public var learningRateDecay: Double, momentum: Double, weightDecay: Double
     /// Minutes between checkpoints inside an epoch (0: only after epochs and on a stop request).
     public var checkpointMinutes: Double
     /// Continue from probe-checkpoint.h5; a complete phase 2 is kept.
     public var resume: Bool
 
-    public init(directory: RunDirectory, epochs: Int?, learningRate: Double, learningRateDecay: Double, momentum: Double,
+    public init(directory: RunDirectory, epochs: Int?, learningRates: [Double], learningRateDecay: Double, momentum: Double,
                 weightDecay: Double, checkpointMinutes: Double, resume: Bool) {
         self.directory = directory
         self.epochs = epochs
-        self.learningRate = learningRate
+        self.learningRates = learningRates
         self.learningRateDecay = learningRateDecay
         self.momentum = momentum
         self.weightDecay = weightDecay
@@ -28,10 +30,15 @@ public struct ProbeRequest: Sendable {
         self.resume = resume
     }
 
-    /// The recipe: these settings over the run's recorded `defaults`, at the run's batch size.
-    func recipe(defaults: ProbeConfiguration, batchSize: Int) -> ProbeConfiguration {
-        ProbeConfiguration(epochs: epochs ?? defaults.epochs, learningRate: learningRate, learningRateDecay: learningRateDecay,
-                           momentum: momentum, weightDecay: weightDecay, batchSize: batchSize, augment: defaults.augment)
+    /// The recipe: these settings over the run's recorded `defaults`, at the run's batch size, for a network of
+    /// `layers` convolutional layers.
+    func recipe(defaults: ProbeConfiguration, batchSize: Int, layers: Int) throws(InvalidRequest) -> ProbeConfiguration {
+        guard learningRates.count == 1 || learningRates.count == layers else {
+            throw InvalidRequest("--probe-lr lists \(learningRates.count) rates; give one, or one per convolutional layer (\(layers))")
+        }
+        return ProbeConfiguration(epochs: epochs ?? defaults.epochs, learningRate: learningRates[0], learningRateDecay: learningRateDecay,
+                                  momentum: momentum, weightDecay: weightDecay, batchSize: batchSize, augment: defaults.augment,
+                                  layerLearningRates: learningRates.count == 1 ? nil : learningRates)
     }
 }
 
@@ -50,7 +57,8 @@ enum ProbePhase {
         }
         let architecture = try Architecture(notation: configuration.notation, hiddenWidths: configuration.head,
                                             labelCount: configuration.labelCount)
-        let recipe = request.recipe(defaults: configuration.probe, batchSize: configuration.batchSize)
+        let recipe = try request.recipe(defaults: configuration.probe, batchSize: configuration.batchSize,
+                                        layers: architecture.convolutionCount)
         let hasCheckpoint = directory.exists(RunLayout.probeCheckpointFile)
         let probeCount = try reader.probeLayers().count
         if request.resume && !hasCheckpoint && reader.probeRecipe() != nil && probeCount == architecture.convolutionCount {
@@ -63,7 +71,7 @@ enum ProbePhase {
         try network.load(from: reader)
         let (train, test) = try RunData.load(try RunData.dataset(of: configuration), for: configuration)
         let prober = Prober(network: network, recipe: recipe, train: train, test: test, seed: configuration.probeSeed)
-        context.say("probe \(directory.path): \(architecture.convolutionCount) heads, \(recipe.epochs) epochs, lr \(recipe.learningRate), momentum \(recipe.momentum)")
+        context.say("probe \(directory.path): \(architecture.convolutionCount) heads, \(recipe.epochs) epochs, lr \(recipe.startingRatesDescription), momentum \(recipe.momentum)")
         if request.resume && hasCheckpoint {
             try prober.restore(try ProbeCheckpointFile.load(from: checkpointURL), path: checkpointURL.path)
             context.say("resuming phase 2 after \(prober.completedEpochs) epochs" + (prober.cursor.map { " and \($0.imagesDone) images" } ?? ""))

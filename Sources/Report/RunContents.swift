@@ -19,6 +19,8 @@ public struct RunContents: Sendable {
     public var metrics: [EpochMetrics]
     /// Phase 2 heads without their weights, by layer.
     public var probes: [ProbeHead]
+    /// The phase 2 recipe the heads were trained with (`/probe`), nil when run.h5 lacks it.
+    public var probeRecipe: ProbeConfiguration?
     /// Layers analysed.
     public var layers: [Int]
     /// Per-layer table of `analysis.h5` (`/summary`), by column name.
@@ -55,6 +57,7 @@ public struct RunContents: Sendable {
         probes = try run.probeLayers().map { (layer) throws(RunStoreError) in
             try run.probeHead(layer: layer, labelCount: labelCount, readingWeight: false)
         }
+        probeRecipe = run.probeRecipe()
         layers = try analysis.layers()
         var summary: [String: [Double]] = [:]
         var order: [String] = []

@@ -137,9 +137,12 @@ public struct ProbeConfiguration: Codable, Equatable, Sendable {
     public var batchSize: Int
     /// Train with the training augmentation (flip and shift).
     public var augment: Bool
+    /// Starting learning rate of each layer's head (index 0 = layer 1), replacing `learningRate` per layer; nil: every
+    /// head starts at `learningRate`. (A head on 65,536 inputs needs a smaller rate than one on 4,096: method.md.)
+    public var layerLearningRates: [Double]?
 
     public init(epochs: Int = 4, learningRate: Double = 0.01, learningRateDecay: Double = 0.975, momentum: Double = 0.975,
-                weightDecay: Double = 1e-3, batchSize: Int = 100, augment: Bool = true) {
+                weightDecay: Double = 1e-3, batchSize: Int = 100, augment: Bool = true, layerLearningRates: [Double]? = nil) {
         self.epochs = epochs
         self.learningRate = learningRate
         self.learningRateDecay = learningRateDecay
@@ -147,6 +150,22 @@ public struct ProbeConfiguration: Codable, Equatable, Sendable {
         self.weightDecay = weightDecay
         self.batchSize = batchSize
         self.augment = augment
+        self.layerLearningRates = layerLearningRates
+    }
+
+    /// Starting learning rate of the head of `layer` (1-based).
+    public func startingRate(layer: Int) -> Double {
+        layerLearningRates.map { $0[layer - 1] } ?? learningRate
+    }
+
+    /// The learning rate of `layer`'s head in epoch `epoch` (0-based): its starting rate times decay^epoch.
+    public func learningRate(layer: Int, epoch: Int) -> Double {
+        startingRate(layer: layer) * pow(learningRateDecay, Double(epoch))
+    }
+
+    /// The starting rates as one phrase: "0.01", or "0.001, 0.001, 0.01, ..." per layer.
+    public var startingRatesDescription: String {
+        layerLearningRates.map { $0.map { "\($0)" }.joined(separator: ", ") + " (per layer)" } ?? "\(learningRate)"
     }
 
     /// The settings in which `other` differs from this recipe, each as "name: this vs other" (empty when equal).
@@ -159,6 +178,7 @@ public struct ProbeConfiguration: Codable, Equatable, Sendable {
             ("weight decay", "\(weightDecay)", "\(other.weightDecay)"),
             ("batch size", "\(batchSize)", "\(other.batchSize)"),
             ("augmentation", "\(augment)", "\(other.augment)"),
+            ("per-layer learning rates", "\(layerLearningRates ?? [])", "\(other.layerLearningRates ?? [])"),
         ]
         return pairs.filter { $0.1 != $0.2 }.map { "\($0.0): \($0.1) vs \($0.2)" }
     }

@@ -111,6 +111,7 @@ public final class RunFileWriter {
             try group.setAttribute("weight_decay", recipe.weightDecay)
             try group.setAttribute("batch_size", recipe.batchSize)
             try group.setAttribute("augment", recipe.augment ? 1 : 0)
+            if let rates = recipe.layerLearningRates { try group.setAttribute("layer_learning_rates", rates) }
             try group.setAttribute("seed", Int(truncatingIfNeeded: seed))
         }
     }
@@ -294,7 +295,8 @@ public final class RunFileReader {
             momentum: (try? probe.doubleAttribute("momentum")) ?? .nan,
             weightDecay: (try? probe.doubleAttribute("weight_decay")) ?? .nan,
             batchSize: (try? probe.intAttribute("batch_size")) ?? 0,
-            augment: ((try? probe.intAttribute("augment")) ?? 0) != 0)
+            augment: ((try? probe.intAttribute("augment")) ?? 0) != 0,
+            layerLearningRates: try? probe.doublesAttribute("layer_learning_rates"))
     }
 
     /// The phase 2 head of `layer`, validated against its stored shape attributes; with `readingWeight` false its

@@ -27,6 +27,8 @@ public final class Prober {
 
     /// Heads for every layer of `network`, initialized from `seed`.
     public init(network: Network, recipe: ProbeConfiguration, train: LabeledImages, test: LabeledImages, seed: UInt64) {
+        precondition(recipe.layerLearningRates.map { $0.count == network.architecture.convolutionCount } ?? true,
+                     "one learning rate per convolutional layer")
         self.network = network
         self.recipe = recipe
         self.train = train
@@ -83,9 +85,9 @@ public final class Prober {
         cursor = checkpoint.cursor
     }
 
-    /// Learning rate of epoch `epoch` (0-based): the starting rate times decay^epoch.
-    public func learningRate(epoch: Int) -> Float {
-        Float(recipe.learningRate * pow(recipe.learningRateDecay, Double(epoch)))
+    /// Learning rate of the head of `layer` (1-based) in epoch `epoch` (0-based): its starting rate times decay^epoch.
+    public func learningRate(layer: Int, epoch: Int) -> Float {
+        Float(recipe.learningRate(layer: layer, epoch: epoch))
     }
 
     /// Trains every head for one epoch (continuing it from `cursor` if it stopped inside), then measures each head's
@@ -96,7 +98,7 @@ public final class Prober {
         var generator = SeededGenerator(seed: seed, stream: SeedStream.probeOrder(epoch: epoch))
         let order = Array(0..<train.count).shuffled(using: &generator)
         var random: SeededGenerator? = recipe.augment ? SeededGenerator(seed: seed, stream: SeedStream.probeAugmentation(epoch: epoch)) : nil
-        let rate = learningRate(epoch: epoch)
+        let rates = heads.indices.map { learningRate(layer: $0 + 1, epoch: epoch) }
         let resumed = cursor?.epoch == epoch ? cursor : nil
         var lossSums = resumed?.lossSums ?? [Double](repeating: 0, count: heads.count)
         var from = resumed?.imagesDone ?? 0
@@ -109,7 +111,7 @@ public final class Prober {
             for (index, head) in heads.enumerated() {
                 let features = network.blockOutput(layer: index + 1).baseAddress!
                 let loss = head.trainStep(features: features, labels: next.labels, batch: batch,
-                                          optimizer: &optimizers[index], learningRate: rate)
+                                          optimizer: &optimizers[index], learningRate: rates[index])
                 lossSums[index] += Double(loss) * Double(batch)
             }
             from += batch

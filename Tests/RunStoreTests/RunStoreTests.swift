@@ -180,6 +180,30 @@ struct ActivationsAndCheckpointTests {
         #expect(try CheckpointFile.load(from: url).cursor == nil)
     }
 
+    @Test("per-layer phase 2 learning rates: recorded in /probe and in checkpoints, applied per layer")
+    func layerLearningRates() throws {
+        let folder = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let recipe = ProbeConfiguration(epochs: 3, learningRate: 0.001, learningRateDecay: 0.5, layerLearningRates: [0.001, 0.01])
+        #expect(recipe.learningRate(layer: 1, epoch: 0) == 0.001 && recipe.learningRate(layer: 2, epoch: 2) == 0.0025)
+        #expect(ProbeConfiguration(learningRate: 0.02).learningRate(layer: 5, epoch: 0) == 0.02)
+        #expect(recipe.differences(from: ProbeConfiguration(epochs: 3, learningRate: 0.001, learningRateDecay: 0.5))
+            == ["per-layer learning rates: [0.001, 0.01] vs []"])
+
+        let url = folder.appendingPathComponent(RunLayout.runFile)
+        let writer = try RunFileWriter(creating: url)
+        try writer.writeHeader(configuration: RunConfiguration(preset: "tiny", notation: "8 M 16 M", epochs: 2),
+                               labelNames: ["a", "b"], provenance: [:])
+        try writer.writeProbeRecipe(recipe, seed: 3)
+        try writer.commit()
+        #expect(try RunFileReader(url).probeRecipe() == recipe)
+
+        let probeURL = folder.appendingPathComponent(RunLayout.probeCheckpointFile)
+        let progress = ProbeCheckpoint.Progress(recipe: recipe, seed: 1, history: [[], []])
+        try [Float(1)].withUnsafeBufferPointer { try ProbeCheckpointFile.save(progress, cursor: nil, to: probeURL, buffers: [("head01.weight", $0)]) }
+        #expect(try ProbeCheckpointFile.load(from: probeURL).progress.recipe == recipe)
+    }
+
     @Test("phase 2 and phase 3 checkpoints round trip; a foreign file is refused with its name")
     func laterPhaseCheckpoints() throws {
         let folder = try scratchDirectory()

@@ -19,7 +19,7 @@ struct ProbeCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let request = probe.request(directory: URL(fileURLWithPath: runDirectory), checkpoints: checkpoints, resume: resume)
+            let request = try probe.request(directory: URL(fileURLWithPath: runDirectory), checkpoints: checkpoints, resume: resume)
             try Pipeline.probe(request, .console())
         }
     }

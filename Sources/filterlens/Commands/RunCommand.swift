@@ -28,7 +28,7 @@ struct RunCommand: ParsableCommand {
             let directory = training.directory(out)
             let context = PipelineContext.console()
             try Pipeline.run(train: try training.request(directory: directory, checkpoints: checkpoints, resume: resume, force: force),
-                             probe: probe.request(directory: directory, checkpoints: checkpoints, resume: resume),
+                             probe: try probe.request(directory: directory, checkpoints: checkpoints, resume: resume),
                              analysis: try analysis.request(directory: directory, resume: resume, keepsMatchingAnalysis: true),
                              context) { "stopped after \($0); \(context.stops.resumeHint(phase: .train, directory: directory))" }
             let report = try ReportWiring.run(directory: directory)

@@ -80,7 +80,7 @@ struct SweepLabelsCommand: ParsableCommand {
                 let continuing = resume && started
                 say("sweep \(index + 1)/\(counts.count): \(count) labels in \(directory.path)" + (continuing ? " (resuming)" : ""))
                 try Pipeline.run(train: try options.request(directory: directory, checkpoints: checkpoints, resume: continuing, force: force),
-                                 probe: probe.request(directory: directory, checkpoints: checkpoints, resume: continuing),
+                                 probe: try probe.request(directory: directory, checkpoints: checkpoints, resume: continuing),
                                  analysis: try analysis.request(directory: directory, resume: continuing, keepsMatchingAnalysis: true),
                                  .console()) { "stopped after \($0) of \(directory.path); continue with `filterlens sweep-labels --resume` and the same flags" }
                 say("report: \(try ReportWiring.run(directory: directory).path)")

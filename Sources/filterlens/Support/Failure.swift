@@ -13,6 +13,8 @@ func reportingFailures(_ body: () throws -> Void) throws {
         throw exit
     } catch let error as ValidationError {
         throw error
+    } catch let invalid as InvalidRequest {
+        throw ValidationError(invalid.description)
     } catch let stopped as StoppedAfterSaving {
         FileHandle.standardError.write(Data("interrupted: \(stopped)\n".utf8))
         _exit(130)
