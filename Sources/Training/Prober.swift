@@ -116,7 +116,7 @@ public final class Prober {
             }
             from += batch
             if (from / recipe.batchSize) % 10 == 0 || from == train.count {
-                progress(BatchProgress(phase: "probe", epoch: epoch + 1, imagesDone: from, imagesTotal: train.count,
+                progress(BatchProgress(pass: .probe, epoch: epoch + 1, imagesDone: from, imagesTotal: train.count,
                                        elapsed: Date().timeIntervalSince(start), loss: lossSums.last! / Double(from)))
             }
             if from < train.count {

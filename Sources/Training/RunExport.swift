@@ -38,7 +38,7 @@ extension Trainer {
                 try writer.write(layer: layer, start: done, batch: batch, values: network.blockOutput(layer: layer))
             }
             done += batch
-            progress(BatchProgress(phase: "activations", epoch: completedEpochs, imagesDone: done, imagesTotal: images.count,
+            progress(BatchProgress(pass: .activations, epoch: completedEpochs, imagesDone: done, imagesTotal: images.count,
                                    elapsed: Date().timeIntervalSince(start), loss: .nan))
         }
         try writer.commit()

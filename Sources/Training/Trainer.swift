@@ -6,8 +6,18 @@ import Tensor
 
 /// Progress inside an epoch, handed to a caller's callback every few batches.
 public struct BatchProgress: Sendable {
-    /// What is running ("train", "test", "probe", "activations").
-    public var phase: String
+    /// The passes that report progress.
+    public enum Pass: String, Sendable {
+        /// Phase 1's training epoch.
+        case train
+        /// Phase 2's probe epoch.
+        case probe
+        /// Phase 1's export of the test set's block outputs to activations.h5.
+        case activations
+    }
+
+    /// What is running.
+    public var pass: Pass
     /// 1-based epoch.
     public var epoch: Int
     /// Images done in this pass and in all.
@@ -134,7 +144,7 @@ public final class Trainer {
             correct += right
             seen += batch
             if batchIndex % 10 == 9 || batchIndex == batchesPerEpoch - 1 {
-                progress(BatchProgress(phase: "train", epoch: epoch + 1, imagesDone: seen, imagesTotal: train.count,
+                progress(BatchProgress(pass: .train, epoch: epoch + 1, imagesDone: seen, imagesTotal: train.count,
                                        elapsed: Date().timeIntervalSince(start), loss: lossSum / Double(seen)))
             }
             if batchIndex < batchesPerEpoch - 1 {

@@ -19,7 +19,7 @@ final class ProgressPrinter {
         guard done || Date().timeIntervalSince(lastPrint) >= interval else { return }
         lastPrint = Date()
         let percent = 100 * Double(progress.imagesDone) / Double(max(progress.imagesTotal, 1))
-        var line = String(format: "  %@ epoch %d  %5.1f%%  %6.0f img/s  ETA %@", progress.phase, progress.epoch, percent,
+        var line = String(format: "  %@ epoch %d  %5.1f%%  %6.0f img/s  ETA %@", progress.pass.rawValue, progress.epoch, percent,
                           progress.imagesPerSecond, Self.duration(progress.secondsLeft))
         if progress.loss.isFinite { line += String(format: "  loss %.4f", progress.loss) }
         if terminal {
