@@ -28,8 +28,8 @@ let package = Package(
 
         // Data and numerics; the one temporary-file scheme of every file written.
         .target(name: "Tensor"),
-        .target(name: "CIFAR"),
         .target(name: "Files"),
+        .target(name: "CIFAR", dependencies: ["Files"]),
 
         // The public HDF5 layout of run and analysis files (docs/hdf5-layout.md).
         .target(name: "RunStore", dependencies: ["HDF5", "Deflate", "Files"]),

@@ -1,3 +1,4 @@
+import Files
 import Foundation
 
 /// Builds the standard binary layout from the project's JPEG copy of CIFAR-10 (`build-cifar10-bin`, needs Pillow).
@@ -15,7 +16,8 @@ public enum JPEGCopy {
         }
         let final = destination.appendingPathComponent(CIFAR10.folderName)
         let parent = destination
-        let staging = parent.appendingPathComponent(".prepare-\(ProcessInfo.processInfo.processIdentifier)")
+        TemporaryFile.removeStale(in: parent)   // staging folders of killed prepares
+        let staging = TemporaryFile.url(for: parent.appendingPathComponent("prepare"))
         do {
             try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
             try? FileManager.default.removeItem(at: staging)

@@ -1,3 +1,4 @@
+import Files
 import Foundation
 
 /// One of the dataset authors' official binary archives (https://www.cs.toronto.edu/~kriz/cifar.html).
@@ -80,7 +81,8 @@ public enum ArchivePreparation {
                              fix: "pass --from with the path of cifar-10-binary.tar.gz or cifar-100-binary.tar.gz, or use --download")
         }
         let md5 = try MD5.hex(file: archive)
-        let staging = destination.appendingPathComponent(".prepare-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))")
+        TemporaryFile.removeStale(in: destination)   // staging folders of killed prepares
+        let staging = TemporaryFile.url(for: destination.appendingPathComponent("prepare"))
         do {
             try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
         } catch {
