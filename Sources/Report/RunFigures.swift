@@ -77,18 +77,18 @@ public enum RunFigures {
 
     /// Phase 3: clusters per filter, cluster size, noise and signal, SNR per layer.
     public static func layerMeasures(_ run: RunContents) -> ReportFigure {
-        let figure = Figure(width: 9, height: 6.4)
+        let figure = Figure(width: 13, height: 6.4)
         let panels = figure.subplots(rows: 2, columns: 2)
         let layers = x(run.layers)
         let specs: [(Axes, String, [(String, String)])] = [
             (panels[0][0], "Clusters per filter", [(LayerColumns.clustersPerFilter.name, "mean")]),
             (panels[0][1], "Mean cluster size (labels)", [(LayerColumns.meanClusterSize.name, "mean")]),
-            (panels[1][0], "Ones per filter", [(LayerColumns.meanNoise.name, "noise_f (outside clusters)"),
+            (panels[1][0], "Ones per filter", [(LayerColumns.meanNoise.name, "noise_f"),
                                                 (LayerColumns.meanNoiseCluster.name, "noise_cluster"),
-                                                (LayerColumns.meanNoiseWithZeros.name, "noise_f, no-cluster filters as 0"),
-                                                (LayerColumns.meanSignal.name, "signal (in clusters)")]),
-            (panels[1][1], "SNR", [(LayerColumns.snr.name, "mean signal / mean noise_f"), (LayerColumns.snrCluster.name, "mean signal / mean noise_cluster"),
-                                   (LayerColumns.snrI.name, "SNR-i (per filter)")]),
+                                                (LayerColumns.meanNoiseWithZeros.name, "noise_f, no cluster = 0"),
+                                                (LayerColumns.meanSignal.name, "signal")]),
+            (panels[1][1], "SNR", [(LayerColumns.snr.name, "signal / noise_f"), (LayerColumns.snrCluster.name, "signal / noise_cluster"),
+                                   (LayerColumns.snrI.name, "SNR-i")]),
         ]
         for (axes, title, series) in specs {
             for (column, label) in series where run.summary[column] != nil {   // files older than a column lack it
@@ -97,7 +97,7 @@ public enum RunFigures {
             axes.title = title
             axes.xLabel = "layer"
             axes.setXTicks(layers, labels: run.layers.map(String.init))
-            if series.count > 1 { axes.legend(.best) }
+            if series.count > 1 { axes.legend(.outsideRight) }   // inside, four series would cover a line
         }
         return ReportFigure(id: "layer_measures", title: "Clusters, noise and SNR per layer (phase 3)", caption:
             "Means over the filters with at least one cluster (the no-cluster-as-0 noise: over all filters; its SNR equals the first SNR by construction and is in the table), at threshold \(format(run.threshold)) with \(run.normalization) normalization. SNR: \(run.snrDefinition).",
