@@ -61,7 +61,7 @@ enum ProbePhase {
                                         layers: architecture.convolutionCount)
         let hasCheckpoint = directory.exists(RunLayout.probeCheckpointFile)
         let probeCount = try reader.probeLayers().count
-        if request.resume && !hasCheckpoint && reader.probeRecipe() != nil && probeCount == architecture.convolutionCount {
+        if request.resume && directory.probingComplete(reader, probeCount: probeCount, layers: architecture.convolutionCount) {
             context.say("phase 2 of \(directory.path) is complete; nothing to resume")
             return
         }

@@ -84,8 +84,7 @@ enum TrainPhase {
         if request.resume, let epochs = request.extendedEpochs, epochs > configuration.epochs {
             configuration.epochs = epochs   // extending a finished run is allowed; everything else stays as recorded
         }
-        if let checkpoint, checkpoint.cursor == nil, checkpoint.completedEpochs >= configuration.epochs,
-           directory.exists(RunLayout.runFile), directory.exists(RunLayout.activationsFile) {
+        if let checkpoint, directory.trainingComplete(checkpoint, epochs: configuration.epochs) {
             context.say("phase 1 of \(directory.path) is complete (\(checkpoint.completedEpochs) epochs); nothing to resume")
             return
         }
