@@ -17,6 +17,7 @@ struct FilterLens: ParsableCommand {
         """,
         version: "0.1.0",
         subcommands: [RunCommand.self, DataCommand.self, TrainCommand.self, ProbeCommand.self, AnalyzeCommand.self,
-                      ReportCommand.self, CompareCommand.self, SweepLabelsCommand.self, BenchCommand.self]
+                      ReportCommand.self, CompareCommand.self, SweepLabelsCommand.self, BenchCommand.self,
+                      PruneCommand.self]
     )
 }
