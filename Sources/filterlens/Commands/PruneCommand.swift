@@ -92,8 +92,9 @@ enum PruneWiring {
         let directory = URL(fileURLWithPath: command.runDirectory)
         let runURL = directory.appendingPathComponent(RunLayout.runFile)
         let analysisURL = directory.appendingPathComponent(RunLayout.analysisFile)
-        for (url, step) in [(runURL, "train"), (analysisURL, "analyze")] where !FileManager.default.fileExists(atPath: url.path) {
-            throw UsageError("\(url.path): file not found; prune needs a dissected run: run `filterlens \(step) \(step == "train" ? "--out " : "")\(command.runDirectory)` first")
+        let run = command.runDirectory
+        guard FileManager.default.fileExists(atPath: runURL.path) else {
+            throw UsageError("\(runURL.path): file not found; prune needs a trained, probed and analysed run: `filterlens run --out \(run)` makes one")
         }
         let reader = try RunFileReader(runURL)
         guard let configuration = try reader.configuration() else {
@@ -102,7 +103,10 @@ enum PruneWiring {
         }
         guard let probe = reader.probeRecipe() else {
             throw RunStoreError(path: runURL.path, object: "/probe", problem: "no phase 2 heads",
-                                fix: "run `filterlens probe \(command.runDirectory)` and `filterlens analyze \(command.runDirectory)` first")
+                                fix: "run `filterlens probe \(run)` and `filterlens analyze \(run)` first")
+        }
+        guard FileManager.default.fileExists(atPath: analysisURL.path) else {
+            throw UsageError("\(analysisURL.path): file not found; prune needs the run's clusters: run `filterlens analyze \(run)` first")
         }
         let analysis = try AnalysisFileReader(analysisURL)
         let analysed = try analysis.layers()
