@@ -274,9 +274,9 @@ public final class MaskedModel {
         return result
     }
 
-    /// Correct top-1 predictions on a batch (inference mode throughout).
-    func correct(_ input: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int) -> Int {
-        let features = source.features(input, batch: batch)
+    /// Correct top-1 predictions on a batch of the frozen prefix's block outputs of l_1 (N x C x H x W), in
+    /// inference mode.
+    func correct(features: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int) -> Int {
         let logits: UnsafeBufferPointer<Float>
         if let suffix {
             logits = suffix.forward(features, batch: batch, mode: .inference)

@@ -82,18 +82,57 @@ public final class PruneExperiment {
         labels = Int32Buffer(count: network.batchSize)
     }
 
+    /// Largest test-set block output of l_1 kept in memory (Floats, 1 GiB): below it the frozen prefix runs over the
+    /// test set once for all models; above it, once per measurement.
+    public static let testFeatureBudget = 1 << 28
+    /// The frozen prefix's block outputs of the test set (N x C x H x W), when within `testFeatureBudget`.
+    private var testFeatures: [Float]?
+    private var testLabels: [Int32] { test.labels.map { Int32($0) } }
+
     /// Test SR of `model` (`PruneMeasures.srDefinition`): unaugmented test images, inference mode.
     public func successRate(_ model: MaskedModel) -> Double {
-        var correct = 0, from = 0
+        let shape = network.architecture.blockOutputShape(layer: network.layers[0])
+        let perImage = shape.channels * shape.height * shape.width
+        if testFeatures == nil && perImage * test.count <= Self.testFeatureBudget {
+            var features = [Float](repeating: 0, count: perImage * test.count)
+            forEachTestBatch { from, batch in
+                let output = network.features(input.pointer, batch: batch)
+                features.withUnsafeMutableBufferPointer { ($0.baseAddress! + from * perImage).update(from: output, count: batch * perImage) }
+            }
+            testFeatures = features
+        }
+        var correct = 0
+        if let features = testFeatures {
+            let labels = testLabels
+            var from = 0
+            while from < test.count {
+                let batch = min(network.batchSize, test.count - from)
+                correct += features.withUnsafeBufferPointer { features in
+                    labels.withUnsafeBufferPointer { labels in
+                        model.correct(features: features.baseAddress! + from * perImage, labels: labels.baseAddress! + from, batch: batch)
+                    }
+                }
+                from += batch
+            }
+        } else {
+            forEachTestBatch { _, batch in
+                correct += model.correct(features: network.features(input.pointer, batch: batch), labels: labels.pointer, batch: batch)
+            }
+        }
+        return Double(correct) / Double(max(test.count, 1))
+    }
+
+    /// Fills `input` and `labels` with each batch of the test set in order (unaugmented) and calls `body(first, size)`.
+    private func forEachTestBatch(_ body: (Int, Int) -> Void) {
+        var from = 0
         var none: SeededGenerator? = nil
         let assembler = BatchAssembler()
         while from < test.count {
             let batch = min(network.batchSize, test.count - from)
             assembler.fill(input: input.pointer, labels: labels.pointer, from: test, indices: from..<(from + batch), random: &none)
-            correct += model.correct(input.pointer, labels: labels.pointer, batch: batch)
+            body(from, batch)
             from += batch
         }
-        return Double(correct) / Double(max(test.count, 1))
     }
 
     /// Retrains `model` for `recipe.epochs` epochs with its masks held; returns the mean training loss of each epoch.

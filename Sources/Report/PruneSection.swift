@@ -21,14 +21,14 @@ public enum PruneSection {
     /// SR against the percentage of weights pruned: two panels (before and after the retraining), AFCC's point, the
     /// controls' mean with a bar from the smallest to the largest seed, and the unpruned SR as lines.
     public static func figure(_ prune: PruneSummary) -> ReportFigure {
-        let figure = Figure(width: 9, height: 3.9)
+        let figure = Figure(width: 11.5, height: 3.9)
         let panels = figure.subplots(rows: 1, columns: 2)
         let afcc = prune.index(of: "afcc"), unpruned = prune.index(of: "unpruned")
         let controls = prune.controlRows
         for (column, (title, values)) in [("Before retraining", prune.srBefore), ("After retraining", prune.srAfter)].enumerated() {
             let axes = panels[0][column]
             if let unpruned {
-                axes.axhline(y: prune.srBefore[unpruned], label: "unpruned", color: .gray(0.35))
+                axes.axhline(y: prune.srBefore[unpruned], label: "unpruned", color: .gray(0.35), dash: .solid)
                 axes.axhline(y: prune.srAfter[unpruned], label: "unpruned, same retraining", color: .gray(0.6), dash: .dashed)
             }
             if let afcc {
@@ -45,7 +45,8 @@ public enum PruneSection {
             axes.title = title
             axes.xLabel = "weights pruned (% of those considered)"
             axes.yLabel = "test SR"
-            axes.legend(.lowerLeft)
+            axes.xLimits = 0...100
+            axes.legend(column == 1 ? .outsideRight : .hidden)
         }
         let layers = prune.layers.map(String.init).joined(separator: ", ")
         return ReportFigure(id: "prune_sr", title: "Pruning by clusters (AFCC) against random clusters", caption:

@@ -22,7 +22,7 @@ public enum PruneMeasures {
     /// What the control keeps.
     public static let controlDefinition = "random clusters of the same sizes per filter (seeded): in the head each filter keeps exactly as many weights as under AFCC, to random labels; between convolutions, a degree-preserving random rewiring of the AFCC kernel mask (every filter keeps as many input and output connections as under AFCC)"
     /// What retraining trains.
-    public static let retrainedDefinition = "the head of the last pruned layer and every pruned convolution (weights under the mask, batch-norm scale and shift, batch-norm statistics in training mode); the layers below the first pruned one stay frozen in inference mode; after every SGD step masked weights and their velocity are set to exactly zero (their gradients are zeroed before the step)"
+    public static let retrainedDefinition = "for pruned layers l_1 < ... < l_k: the head of l_k and the convolutions l_2 ... l_k (their weights under the mask, batch-norm scale and shift, batch-norm statistics updated in training mode); layers 1 ... l_1 stay frozen in inference mode (with one layer, only its head is retrained); the head stays bias-free; gradients of masked weights are zeroed before every SGD step, and the masked weights and their velocity are set to exactly zero after it"
 }
 
 /// One model of a pruning experiment: the unpruned network, AFCC, or a control seed.
