@@ -38,8 +38,9 @@ public enum PruneSection {
             if !controls.isEmpty {
                 let x = 100 * (1 - controls.map { prune.keptFraction[$0] }.reduce(0, +) / Double(controls.count))
                 let spread = Spread(controls.map { values[$0] })
-                axes.plot(x: [x, x], y: [spread.minimum, spread.maximum], color: Palette.cycle(1), width: 1.2)
-                axes.scatter(x: [x], y: [spread.mean], label: "control, mean of \(controls.count) seeds (bar: range)",
+                axes.plot(x: [x, x], y: [spread.minimum, spread.maximum], label: "control, range over the seeds",
+                          color: Palette.cycle(1), width: 1.2)
+                axes.scatter(x: [x], y: [spread.mean], label: "control, mean of \(controls.count) seeds",
                              color: Palette.cycle(1), size: 7, marker: .square)
             }
             axes.title = title
