@@ -77,6 +77,10 @@ public enum PruneSection {
                    "\(RunReport.number(after.mean)) ± \(RunReport.number(after.standardDeviation))"]])
         }
         let attributes = prune.attributes
+        let analysisCreated = (try? AnalysisFileReader(directory.appendingPathComponent(RunLayout.analysisFile)))?.string("created")
+        let stale = attributes["analysis_created"].flatMap { made in
+            analysisCreated.flatMap { $0 == made ? nil : "prune.h5 was made from the analysis.h5 of \(made); the run was analysed again on \($0): run `filterlens prune` again for numbers from the current clusters." }
+        }
         let definitions: [[String: String]] = [
             ("AFCC", "afcc_definition"), ("Control", "control_definition"), ("No cluster", "no_cluster_rule"),
             ("Retrained", "retrained"), ("SR", "sr_definition"), ("Pruned fraction", "kept_fraction_definition"),
@@ -85,7 +89,7 @@ public enum PruneSection {
         return [
             "layers": prune.layers.map(String.init).joined(separator: ", "),
             "header": ["model", "pruned %"] + prune.tensors.map { "pruned % of \($0)" } + ["SR before", "SR after"],
-            "rows": rows, "figure": figure, "definitions": definitions, "recipe": recipe,
+            "rows": rows, "figure": figure, "definitions": definitions, "recipe": recipe, "stale": stale ?? false,
         ]
     }
 }

@@ -52,6 +52,13 @@ struct PruneCommandTests {
         for ext in ["pdf", "png", "csv"] {
             #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("figures/prune_sr.\(ext)").path))
         }
+        #expect(!html.contains("Stale:"))
+        // a new analysis makes prune.h5 stale: the report says so
+        let again = try runFilterLens(["analyze", "runs/tiny", "--threshold", "0.5"], in: root)
+        #expect(again.status == 0, "\(again.errors)")
+        #expect(try runFilterLens(["report", "runs/tiny"], in: root).status == 0)
+        let staleHTML = try String(contentsOf: run.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(staleHTML.contains("Stale:"))
         // without analysis.h5: one error line naming the file and the fix
         try FileManager.default.removeItem(at: run.appendingPathComponent("analysis.h5"))
         let missing = try runFilterLens(["prune", "runs/tiny"], in: root)

@@ -108,6 +108,26 @@ struct MaskedRetrainingTests {
         #expect(split.successRate(split.network.makeModel(recipe: recipe)) == whole.successRate(whole.network.makeModel(recipe: recipe)))
     }
 
+    @Test("the same seeds give the same masks, losses and SRs")
+    func reproducible() throws {
+        let (directory, configuration) = try makeTinyRun()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let reader = try RunFileReader(directory.appendingPathComponent(RunLayout.runFile))
+        let recipe = RetrainRecipe(epochs: 1, learningRate: 0.05, learningRateDecay: 1, momentum: 0.9, weightDecay: 1e-3,
+                                   batchSize: 8, augment: true, seed: 4)
+        func once() throws -> PrunedModelResult {
+            let network = try PrunableNetwork(run: reader, configuration: configuration, layers: [1, 2], batchSize: 8)
+            let experiment = PruneExperiment(network: network, recipe: recipe, train: tinyImages(24, seed: 1), test: tinyImages(16, seed: 2))
+            let afcc = PruneMasks.afcc([someClusters(4), someClusters(6)], headHeight: 8, headWidth: 8)
+            return experiment.measure(name: "control-seed7", masks: PruneMasks.control(of: afcc, seed: 7, headHeight: 8, headWidth: 8),
+                                      controlSeed: 7) { _ in }
+        }
+        let (a, b) = (try once(), try once())
+        #expect(a.masks!.all == b.masks!.all)
+        #expect(a.retrainLoss == b.retrainLoss)
+        #expect(a.srBefore == b.srBefore && a.srAfter == b.srAfter)
+    }
+
     @Test("layers that are not consecutive are refused with the fix")
     func badLayers() throws {
         let (directory, configuration) = try makeTinyRun()

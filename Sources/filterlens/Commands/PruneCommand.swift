@@ -178,7 +178,8 @@ enum PruneWiring {
             ("probe_final_test_sr", try reader.probeHead(layer: layers.last!, labelCount: labelNames.count, readingWeight: false).finalSR),
             ("seconds", Date().timeIntervalSince(started)),
         ]
-        let texts = ["command_line", "git_commit", "git_dirty", "machine"].map { ($0, provenance[$0] ?? "") }
+        var texts = ["command_line", "git_commit", "git_dirty", "machine"].map { ($0, provenance[$0] ?? "") }
+        texts.append(("analysis_created", analysis.string("created") ?? ""))
         let outURL = directory.appendingPathComponent(RunLayout.pruneFile)
         try PruneFileWriter.write(experiment.record(results, labelNames: labelNames, numbers: numbers, texts: texts), to: outURL)
         say("phase prune done in \(ProgressPrinter.duration(Date().timeIntervalSince(started))); wrote \(outURL.path); `filterlens report \(command.runDirectory)` adds its figure to report.html")
