@@ -39,6 +39,9 @@ let package = Package(
         // Phase 3: reads only HDF5 files; never imports the engine.
         .target(name: "Analysis", dependencies: ["RunStore", "BLAS"]),
 
+        // Cluster-based pruning (AFCC, [L2]) and its random control: masks from phase 3's clusters, masked retraining.
+        .target(name: "Pruning", dependencies: ["Engine", "RunStore", "Tensor", "CIFAR"]),
+
         // Figures: a plotting model that knows nothing of HDF5 or Cairo, and its Cairo backend.
         .target(name: "Plot"),
         .target(name: "PlotCairo", dependencies: ["Plot", "Cairo"]),
@@ -52,6 +55,7 @@ let package = Package(
         // The command line: wires the parts together.
         .executableTarget(name: "filterlens", dependencies: [
             "HDF5", "Cairo", "BLAS", "CIFAR", "RunStore", "Engine", "Analysis", "Plot", "PlotCairo", "Report",
+            "Pruning",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -67,6 +71,7 @@ let package = Package(
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "RunStore", "HDF5"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot", "PlotCairo", "TestSupport"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Plot", "RunStore"]),
+        .testTarget(name: "PruningTests", dependencies: ["Pruning", "Engine", "RunStore", "HDF5", "Tensor", "CIFAR"]),
         .testTarget(name: "CLITests", dependencies: ["HDF5", "CIFAR", "TestSupport"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

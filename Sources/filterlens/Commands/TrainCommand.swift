@@ -241,7 +241,7 @@ extension RunDirectory {
     /// Removes results computed from an earlier state of `directory`'s run.h5, which `phase` has just replaced:
     /// phase 1 invalidates phase 2's checkpoint and phase 3's results, phase 2 invalidates phase 3's.
     static func removeDerived(from directory: URL, after phase: String) {
-        var names = [RunLayout.analysisFile, RunLayout.analysisCheckpointFile, "layers.csv"]
+        var names = [RunLayout.analysisFile, RunLayout.analysisCheckpointFile, "layers.csv", RunLayout.pruneFile]
         if phase == "phase 1" { names.append(RunLayout.probeCheckpointFile) }
         for name in names {
             let url = directory.appendingPathComponent(name)
