@@ -46,6 +46,9 @@ let package = Package(
         // The three phases, one way: run folder, checkpointing epoch loop, completion and invalidation rules.
         .target(name: "Pipeline", dependencies: ["Engine", "Training", "Analysis", "RunStore", "CIFAR", "Files"]),
 
+        // Cluster-based pruning (AFCC, [L2]) and its random control: masks from phase 3's clusters, masked retraining.
+        .target(name: "Pruning", dependencies: ["Engine", "Training", "RunStore", "Tensor", "CIFAR"]),
+
         // Figures: a plotting model that knows nothing of HDF5 or Cairo, and its Cairo backend.
         .target(name: "Plot"),
         .target(name: "PlotCairo", dependencies: ["Plot", "Cairo", "Files"]),
@@ -59,6 +62,7 @@ let package = Package(
         // The command line: wires the parts together.
         .executableTarget(name: "filterlens", dependencies: [
             "HDF5", "Cairo", "BLAS", "CIFAR", "Files", "RunStore", "Engine", "Training", "Analysis", "Pipeline", "Plot", "PlotCairo", "Report",
+            "Pruning",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -77,6 +81,7 @@ let package = Package(
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "RunStore", "HDF5"]),
         .testTarget(name: "PlotTests", dependencies: ["Plot", "PlotCairo", "TestSupport"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Plot", "RunStore"]),
+        .testTarget(name: "PruningTests", dependencies: ["Pruning", "Training", "Engine", "RunStore", "HDF5", "Tensor", "CIFAR"]),
         .testTarget(name: "CLITests", dependencies: ["HDF5", "CIFAR", "Pipeline", "Analysis", "Training", "TestSupport"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

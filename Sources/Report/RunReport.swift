@@ -31,7 +31,12 @@ public enum RunReport {
                 "figures": try figures.map { try save($0, in: figuresDirectory) },
             ])
         }
-        let html = try templates.render("report", context(run, overview: overview, layers: layerSections))
+        var values = context(run, overview: overview, layers: layerSections)
+        if let prune = try PruneSection.context(directory: directory, figures: figuresDirectory) {
+            progress("prune_sr")
+            values["prune"] = prune
+        }
+        let html = try templates.render("report", values)
         let url = directory.appendingPathComponent("report.html")
         try AtomicFile.write(Data(html.utf8), to: url)
         return url
@@ -101,7 +106,7 @@ public enum RunReport {
                     "swift_version", "filterlens_version"] {
             if let value = run.provenance[key], !value.isEmpty { metadata.append((key.replacingOccurrences(of: "_", with: " "), value)) }
         }
-        let present = [RunLayout.runFile, RunLayout.activationsFile, RunLayout.fieldsFile, RunLayout.analysisFile, "layers.csv"].filter {
+        let present = [RunLayout.runFile, RunLayout.activationsFile, RunLayout.fieldsFile, RunLayout.analysisFile, "layers.csv", RunLayout.pruneFile].filter {
             FileManager.default.fileExists(atPath: run.directory.appendingPathComponent($0).path)
         }
         let files = present.map { name -> [String: Any] in
@@ -112,6 +117,7 @@ public enum RunReport {
                 RunLayout.fieldsFile: "per-label sums of every filter's output fields over the test set (filterlens-torch)",
                 RunLayout.analysisFile: "filter-label matrices, clusters, per-layer table and threshold sweep",
                 "layers.csv": "the per-layer table",
+                RunLayout.pruneFile: "cluster-based pruning (AFCC) against its random control: masks, weights kept, SRs",
             ][name] ?? ""
             return ["name": name, "size": ByteCountFormatter.string(fromByteCount: Int64(size), countStyle: .file), "about": about]
         }

@@ -13,11 +13,13 @@ struct FilterLens: ParsableCommand {
           phase 2  probe     a new FC head on each frozen convolutional layer: SR per layer
           phase 3  analyze   filter-label matrices, clusters, SNR per layer
         then `report` draws the figures and writes outputs/RUN/report.html. `run` does all of it.
+        `prune` then prunes by the clusters (AFCC, arXiv 2501.12880) against random clusters of the same sizes.
 
         Quick start:  filterlens data prepare && filterlens run --preset small
         """,
         version: RunLayout.toolVersion,
         subcommands: [RunCommand.self, DataCommand.self, TrainCommand.self, ProbeCommand.self, AnalyzeCommand.self,
-                      ReportCommand.self, CompareCommand.self, SweepLabelsCommand.self, BenchCommand.self]
+                      ReportCommand.self, CompareCommand.self, SweepLabelsCommand.self, BenchCommand.self,
+                      PruneCommand.self]
     )
 }

@@ -30,6 +30,19 @@ struct TemplateTests {
         #expect(!without.contains("Warnings") && !without.contains("Threshold sweep"))
     }
 
+    @Test("the pruning section shows only when the run has prune.h5")
+    func pruningSection() throws {
+        let set = try TemplateSet(directory: Self.templates)
+        let prune: [String: Any] = ["layers": "5, 6", "header": ["model", "SR after"], "rows": [["cells": ["afcc", "0.5"]]],
+                                    "recipe": "2 epochs", "definitions": [["term": "AFCC", "meaning": "m"]],
+                                    "figure": ["id": "prune_sr", "title": "t", "caption": "c", "png": "figures/prune_sr.png",
+                                               "pdf": "figures/prune_sr.pdf", "csv": "figures/prune_sr.csv"]]
+        let with = try set.render("report", ["prune": prune])
+        #expect(with.contains("id=\"pruning\"") && with.contains("figures/prune_sr.png") && with.contains("href=\"#pruning\""))
+        let without = try set.render("report", [String: Any]())
+        #expect(!without.contains("pruning"))
+    }
+
     @Test("the figure partial links the PDF, PNG and CSV")
     func figurePartial() throws {
         let set = try TemplateSet(directory: Self.templates)

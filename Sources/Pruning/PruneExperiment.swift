@@ -1,0 +1,214 @@
+import CIFAR
+import Engine
+import Foundation
+import RunStore
+import Training
+import Tensor
+
+/// The masks of one pruned model: the head's (labels x C*H*W) and one kernel mask (F_out x F_in) per pruned
+/// convolution l_2 ... l_k, with the clusters they follow (one `FilterClusters` per pruned layer, in order).
+public struct PruneMasks: Sendable {
+    public var head: WeightMask
+    public var convolutions: [WeightMask]
+    public var clusters: [FilterClusters]
+
+    /// AFCC's masks from the clusters of the pruned layers (in `layers` order; the head is the last layer's).
+    public static func afcc(_ clusters: [FilterClusters], headHeight: Int, headWidth: Int) -> PruneMasks {
+        PruneMasks(head: AFCC.headMask(clusters.last!, height: headHeight, width: headWidth),
+                   convolutions: zip(clusters, clusters.dropFirst()).map { AFCC.convolutionMask(input: $0, output: $1) },
+                   clusters: clusters)
+    }
+
+    /// The control of `afcc` drawn from `seed`: the head mask from random clusters of the same sizes (layer i of the
+    /// pruned layers draws stream i of `seed`), the kernel masks a degree-preserving rewiring of AFCC's.
+    public static func control(of afcc: PruneMasks, seed: UInt64, headHeight: Int, headWidth: Int) -> PruneMasks {
+        let random = afcc.clusters.enumerated().map { $0.element.randomized(seed: seed &* 1_000_003 &+ UInt64($0.offset)) }
+        return PruneMasks(head: AFCC.headMask(random.last!, height: headHeight, width: headWidth),
+                          convolutions: afcc.convolutions.enumerated().map {
+                              AFCC.rewired($0.element, seed: seed &* 1_000_003 &+ 500 &+ UInt64($0.offset))
+                          },
+                          clusters: random)
+    }
+
+    /// All masks in tensor order: head first, then the convolutions.
+    public var all: [WeightMask] { [head] + convolutions }
+}
+
+/// What one model gave.
+public struct PrunedModelResult: Sendable {
+    public var name: String
+    public var controlSeed: UInt64?
+    public var masks: PruneMasks?
+    public var srBefore: Double
+    public var srAfter: Double
+    public var retrainLoss: [Double]
+    public var seconds: Double
+}
+
+/// Progress of one retraining epoch, handed to a caller's callback every 10 batches and at the epoch's end.
+public struct RetrainProgress: Sendable {
+    /// E.g. "retrain afcc".
+    public var phase: String
+    /// 1-based epoch, of `epochs`.
+    public var epoch: Int, epochs: Int
+    /// Training images done in this epoch, of `imagesTotal`.
+    public var imagesDone: Int, imagesTotal: Int
+    /// Seconds since the epoch began.
+    public var elapsed: Double
+    /// Mean training loss of the epoch so far.
+    public var loss: Double
+    /// Images per second so far.
+    public var imagesPerSecond: Double { elapsed > 0 ? Double(imagesDone) / elapsed : 0 }
+    /// Seconds left in this model's retraining (this epoch and the ones after it) at the current rate.
+    public var secondsLeft: Double {
+        imagesPerSecond > 0 ? Double(imagesTotal * (epochs - epoch + 1) - imagesDone) / imagesPerSecond : .nan
+    }
+}
+
+/// Retrains and measures pruned copies of a `PrunableNetwork` on a run's images.
+public final class PruneExperiment {
+    public let network: PrunableNetwork
+    public let recipe: RetrainRecipe
+    private let train: LabeledImages
+    private let test: LabeledImages
+    private let input: FloatBuffer
+    private let labels: Int32Buffer
+
+    public init(network: PrunableNetwork, recipe: RetrainRecipe, train: LabeledImages, test: LabeledImages) {
+        self.network = network
+        self.recipe = recipe
+        self.train = train
+        self.test = test
+        input = FloatBuffer(count: network.batchSize * LabeledImages.pixelsPerImage)
+        labels = Int32Buffer(count: network.batchSize)
+    }
+
+    /// Largest test-set block output of l_1 kept in memory (Floats, 1 GiB): below it the frozen prefix runs over the
+    /// test set once for all models; above it, once per measurement.
+    public static let testFeatureBudget = 1 << 28
+    /// The frozen prefix's block outputs of the test set (N x C x H x W), when within `testFeatureBudget`.
+    private var testFeatures: [Float]?
+    private var testLabels: [Int32] { test.labels.map { Int32($0) } }
+
+    /// Test SR of `model` (`PruneMeasures.srDefinition`): unaugmented test images, inference mode.
+    public func successRate(_ model: MaskedModel) -> Double {
+        let shape = network.architecture.blockOutputShape(layer: network.layers[0])
+        let perImage = shape.channels * shape.height * shape.width
+        if testFeatures == nil && perImage * test.count <= Self.testFeatureBudget {
+            var features = [Float](repeating: 0, count: perImage * test.count)
+            forEachTestBatch { from, batch in
+                let output = network.features(input.pointer, batch: batch)
+                features.withUnsafeMutableBufferPointer { ($0.baseAddress! + from * perImage).update(from: output, count: batch * perImage) }
+            }
+            testFeatures = features
+        }
+        var correct = 0
+        if let features = testFeatures {
+            let labels = testLabels
+            var from = 0
+            while from < test.count {
+                let batch = min(network.batchSize, test.count - from)
+                correct += features.withUnsafeBufferPointer { features in
+                    labels.withUnsafeBufferPointer { labels in
+                        model.correct(features: features.baseAddress! + from * perImage, labels: labels.baseAddress! + from, batch: batch)
+                    }
+                }
+                from += batch
+            }
+        } else {
+            forEachTestBatch { _, batch in
+                correct += model.correct(features: network.features(input.pointer, batch: batch), labels: labels.pointer, batch: batch)
+            }
+        }
+        return Double(correct) / Double(max(test.count, 1))
+    }
+
+    /// Fills `input` and `labels` with each batch of the test set in order (unaugmented) and calls `body(first, size)`.
+    private func forEachTestBatch(_ body: (Int, Int) -> Void) {
+        var from = 0
+        var none: SeededGenerator? = nil
+        let assembler = BatchAssembler()
+        while from < test.count {
+            let batch = min(network.batchSize, test.count - from)
+            assembler.fill(input: input.pointer, labels: labels.pointer, from: test, indices: from..<(from + batch), random: &none)
+            body(from, batch)
+            from += batch
+        }
+    }
+
+    /// Retrains `model` for `recipe.epochs` epochs with its masks held; returns the mean training loss of each epoch.
+    /// Every model sees the same batches: the order of epoch e is stream 2e + 1 of `recipe.seed`, its augmentation
+    /// stream 2e + 2.
+    public func retrain(_ model: MaskedModel, phase: String, progress: (RetrainProgress) -> Void) -> [Double] {
+        var losses: [Double] = []
+        for epoch in 0..<recipe.epochs {
+            var generator = SeededGenerator(seed: recipe.seed, stream: UInt64(epoch) * 2 + 1)
+            let order = Array(0..<train.count).shuffled(using: &generator)
+            let random: SeededGenerator? = recipe.augment ? SeededGenerator(seed: recipe.seed, stream: UInt64(epoch) * 2 + 2) : nil
+            let rate = Float(recipe.learningRate * pow(recipe.learningRateDecay, Double(epoch)))
+            let batches = BatchPrefetcher(images: train, order: order, batchSize: network.batchSize, start: 0, random: random)
+            let start = Date()
+            var seen = 0, lossSum = 0.0, count = 0
+            while let next = batches.next() {
+                let (loss, _) = model.step(next.input, labels: next.labels, batch: next.size, learningRate: rate)
+                lossSum += Double(loss) * Double(next.size)
+                seen += next.size
+                count += 1
+                if count % 10 == 0 || seen == train.count {
+                    progress(RetrainProgress(phase: phase, epoch: epoch + 1, epochs: recipe.epochs, imagesDone: seen,
+                                             imagesTotal: train.count, elapsed: Date().timeIntervalSince(start),
+                                             loss: lossSum / Double(seen)))
+                }
+            }
+            losses.append(lossSum / Double(max(seen, 1)))
+        }
+        return losses
+    }
+
+    /// Builds model `name` with `masks` (nil: unpruned), measures its SR, retrains it and measures again.
+    public func measure(name: String, masks: PruneMasks?, controlSeed: UInt64? = nil,
+                        progress: (RetrainProgress) -> Void) -> PrunedModelResult {
+        let start = Date()
+        let model = network.makeModel(recipe: recipe)
+        if let masks { model.apply(head: masks.head, convolutions: masks.convolutions) }
+        let before = successRate(model)
+        let losses = retrain(model, phase: "retrain \(name)", progress: progress)
+        let after = successRate(model)
+        return PrunedModelResult(name: name, controlSeed: controlSeed, masks: masks, srBefore: before, srAfter: after,
+                                 retrainLoss: losses, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// The masked tensors, in mask order: "layerNN_head" (labels x C*H*W) and "layerNN_conv" per pruned convolution.
+    public var tensors: [PruneTensor] {
+        let shape = network.headInputShape
+        let last = network.layers.last!
+        let labelCount = network.architecture.labelCount
+        var result = [PruneTensor(name: RunLayout.layerName(last) + "_head", shape: [labelCount, shape.channels * shape.height * shape.width],
+                                  dimensionLabels: ["output_label", "feature"],
+                                  considered: labelCount * shape.channels * shape.height * shape.width)]
+        for (input, output) in zip(network.layers, network.layers.dropFirst()) {
+            let (fIn, fOut) = (network.filters(of: input), network.filters(of: output))
+            result.append(PruneTensor(name: RunLayout.layerName(output) + "_conv", shape: [fOut, fIn],
+                                      dimensionLabels: ["filter", "input_channel"], considered: fOut * fIn * 9))
+        }
+        return result
+    }
+
+    /// The record of `prune.h5` for these results.
+    public func record(_ results: [PrunedModelResult], labelNames: [String], numbers: [(String, Double)],
+                       texts: [(String, String)]) -> PruneFileRecord {
+        let tensors = tensors
+        let models = results.map { result in
+            PruneModelRecord(
+                name: result.name, controlSeed: result.controlSeed, srBefore: result.srBefore, srAfter: result.srAfter,
+                retrainLoss: result.retrainLoss,
+                kept: result.masks?.all.map(\.keptWeights) ?? tensors.map(\.considered),
+                masks: result.masks?.all.map(\.keep) ?? [],
+                clusters: result.masks.map { masks in
+                    zip(network.layers, masks.clusters).map { ($0, $1.filterCount, $1.clusterOfLabel) }
+                } ?? [])
+        }
+        return PruneFileRecord(labelNames: labelNames, layers: network.layers, numbers: numbers, texts: texts,
+                               tensors: tensors, models: models)
+    }
+}

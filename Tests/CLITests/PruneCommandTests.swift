@@ -1,0 +1,72 @@
+import Foundation
+import HDF5
+import Testing
+
+@Suite("filterlens prune", .serialized)
+struct PruneCommandTests {
+    @Test("prune writes prune.h5 for a tiny dissected run, leaves run.h5 and analysis.h5 alone, and the report shows it")
+    func pruneTinyRun() throws {
+        let root = try makeTinyDataset()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let made = try runFilterLens(["run", "--preset", "tiny", "--data", "data", "--out", "runs/tiny", "--epochs", "1",
+                                      "--subset", "300", "--test-subset", "100"], in: root)
+        #expect(made.status == 0, "\(made.errors)")
+        let run = root.appendingPathComponent("runs/tiny")
+        let sources = ["run.h5", "analysis.h5"].map { run.appendingPathComponent($0) }
+        let before = try sources.map { try Data(contentsOf: $0) }
+        let result = try runFilterLens(["prune", "runs/tiny", "--layers", "1,2", "--retrain-epochs", "1", "--control-seeds", "4,5"], in: root)
+        #expect(result.status == 0, "\(result.errors)")
+        #expect(result.output.contains("model 4/4 control-seed5"), "\(result.output)")
+        #expect(result.output.contains("ETA"))
+        #expect(try sources.map { try Data(contentsOf: $0) } == before, "prune never edits run.h5 or analysis.h5")
+        let file = try H5File.open(run.appendingPathComponent("prune.h5").path)
+        #expect(try file.root.stringAttribute("format") == "filterlens-prune")
+        #expect(try file.root.intAttribute("format_version") == 1)
+        #expect(try file.root.stringsAttribute("models") == ["unpruned", "afcc", "control-seed4", "control-seed5"])
+        #expect(try file.root.stringsAttribute("tensors") == ["layer02_head", "layer02_conv"])
+        let kept = try file.root.openDataset("results/kept").read(as: Int64.self)
+        #expect(kept.count == 8)
+        #expect(kept[2] == kept[4] && kept[3] == kept[5] && kept[4] == kept[6] && kept[5] == kept[7], "controls keep AFCC's counts")
+        let fractions = try file.root.openDataset("results/kept_fraction").read(as: Double.self)
+        #expect(fractions[0] == 1)
+        #expect(fractions[1] < 1 && fractions[1] == fractions[2])
+        let sr = try file.root.openDataset("results/sr_after").read(as: Double.self)
+        #expect(sr.allSatisfy { $0 >= 0 && $0 <= 1 })
+        let head = try file.root.openDataset("models/afcc/layer02_head")
+        #expect(head.shape == [10, 16 * 8 * 8])
+        #expect(try head.dimensionLabels() == ["output_label", "feature"])
+        #expect(try file.root.openDataset("models/control-seed4/layer02_conv").shape == [16, 8])
+        // the AFCC head mask follows analysis.h5's clusters of layer 2
+        let analysis = try H5File.open(run.appendingPathComponent("analysis.h5").path)
+        let clusters = try analysis.root.openDataset("layers/layer02/cluster_of_label").read(as: Int32.self)
+        let mask = try head.read(as: UInt8.self)
+        for label in 0..<10 {
+            for filter in 0..<16 {
+                #expect(mask[label * 1024 + filter * 64] == (clusters[filter * 10 + label] >= 0 ? 1 : 0))
+            }
+        }
+        let report = try runFilterLens(["report", "runs/tiny"], in: root)
+        #expect(report.status == 0, "\(report.errors)")
+        let html = try String(contentsOf: run.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(html.contains("id=\"pruning\"") && html.contains("control-seed5"))
+        for ext in ["pdf", "png", "csv"] {
+            #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("figures/prune_sr.\(ext)").path))
+        }
+        #expect(!html.contains("Stale:"))
+        // a new analysis makes prune.h5 stale: the report says so
+        let again = try runFilterLens(["analyze", "runs/tiny", "--threshold", "0.5"], in: root)
+        #expect(again.status == 0, "\(again.errors)")
+        #expect(try runFilterLens(["report", "runs/tiny"], in: root).status == 0)
+        let staleHTML = try String(contentsOf: run.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(staleHTML.contains("Stale:"))
+        // without analysis.h5: one error line naming the file and the fix
+        try FileManager.default.removeItem(at: run.appendingPathComponent("analysis.h5"))
+        let missing = try runFilterLens(["prune", "runs/tiny"], in: root)
+        #expect(missing.status != 0)
+        let lines = missing.errors.split(separator: "\n")
+        #expect(lines.count == 1, "\(missing.errors)")
+        #expect(missing.errors.contains("analysis.h5") && missing.errors.contains("filterlens analyze runs/tiny"), "\(missing.errors)")
+        let bad = try runFilterLens(["prune", "runs/tiny", "--layers", "x"], in: root)
+        #expect(bad.status != 0 && bad.errors.contains("--layers"))
+    }
+}
