@@ -37,7 +37,7 @@ struct PruneCommand: ParsableCommand {
     @Option(name: .customLong("control-seeds"), help: "Seeds of the random-cluster controls, comma-separated.")
     var controlSeeds = "1,2,3"
 
-    @Option(name: .customLong("retrain-lr"), help: "Starting learning rate of retraining (default: the run's phase 2 rate).")
+    @Option(name: .customLong("retrain-lr"), help: "Starting learning rate of retraining (default: the phase 2 rate of the last pruned layer's head).")
     var learningRate: Double?
 
     @Option(name: .customLong("retrain-lr-decay"), help: "Learning-rate factor per epoch (default: the run's phase 2 factor).")
@@ -122,7 +122,7 @@ enum PruneWiring {
                                 problem: "layer \(layer) was not analysed (analysed: \(analysed.map(String.init).joined(separator: ",")))",
                                 fix: "choose analysed --layers, or re-run `filterlens analyze \(command.runDirectory)`")
         }
-        let recipe = RetrainRecipe(epochs: command.retrainEpochs, learningRate: command.learningRate ?? probe.learningRate,
+        let recipe = RetrainRecipe(epochs: command.retrainEpochs, learningRate: command.learningRate ?? probe.startingRate(layer: layers.last!),
                                    learningRateDecay: command.learningRateDecay ?? probe.learningRateDecay,
                                    momentum: command.momentum ?? probe.momentum,
                                    weightDecay: command.weightDecay ?? probe.weightDecay,
