@@ -71,19 +71,19 @@ public struct LayerSummary: Sendable {
 
         let totalClusters = clustered.reduce(0) { $0 + $1.clusterCount }
         let totalClusteredLabels = clustered.reduce(0) { $0 + $1.clusteredLabelCount }
-        meanClustersPerFilter = Self.mean(clustered.map { Double($0.clusterCount) })
+        meanClustersPerFilter = Measures.mean(clustered.map { Double($0.clusterCount) })
         meanClusterSize = totalClusters > 0 ? Double(totalClusteredLabels) / Double(totalClusters) : .nan
-        meanSignal = Self.mean(clustered.map { Double($0.signal) })
-        meanNoise = Self.mean(clustered.map { Double($0.noise) })
-        snr = Self.ratio(meanSignal, meanNoise)
-        snrI = Self.mean(clustered.map { Double($0.clusteredLabelCount) / Double(max($0.noise, 1)) })
+        meanSignal = Measures.mean(clustered.map { Double($0.signal) })
+        meanNoise = Measures.mean(clustered.map { Double($0.noise) })
+        snr = Measures.ratio(meanSignal, meanNoise)
+        snrI = Measures.mean(clustered.map { Double($0.clusteredLabelCount) / Double(max($0.noise, 1)) })
 
-        meanDominantBrightRows = Self.mean(active.map { Double($0.dominantBrightRows) })
-        meanMajorityBrightColumns = Self.mean(active.map { Double($0.majorityBrightColumns) })
+        meanDominantBrightRows = Measures.mean(active.map { Double($0.dominantBrightRows) })
+        meanMajorityBrightColumns = Measures.mean(active.map { Double($0.majorityBrightColumns) })
         let ratios = active.map(\.dominantOnesRatio)
-        meanDominantOnesRatio = Self.mean(ratios.filter(\.isFinite))
+        meanDominantOnesRatio = Measures.mean(ratios.filter(\.isFinite))
         infiniteDominantOnesRatioCount = ratios.filter { $0 == .infinity }.count
-        pooledDominantOnesRatio = Self.ratio(Double(active.reduce(0) { $0 + $1.dominantOnes }),
+        pooledDominantOnesRatio = Measures.ratio(Double(active.reduce(0) { $0 + $1.dominantOnes }),
                                              Double(active.reduce(0) { $0 + $1.otherOnes }))
 
         var histogram = [Int](repeating: 0, count: labels)
@@ -96,9 +96,6 @@ public struct LayerSummary: Sendable {
         dominantLabelShare = dominantCounts.map { active.isEmpty ? 0 : Double($0) / Double(active.count) }
         for (column, value) in Measures.perLayer { values[column.name] = value(self, groups) }
     }
-
-    private static func mean(_ values: [Double]) -> Double { Measures.mean(values) }
-    private static func ratio(_ numerator: Double, _ denominator: Double) -> Double { Measures.ratio(numerator, denominator) }
 }
 
 /// Phase 3 for one layer: every filter's analysis and the layer summary.
