@@ -249,6 +249,8 @@ public enum RunAnalysis {
             let list = { (values: [Double]) in values.map { String(format: "%.2f", $0) }.joined(separator: ",") }
             differences.append("sweep \(swept.map(list) ?? "missing"), not \(list(wanted))")
         }
+        let missing = LayerColumns.all.map(\.name).filter { ((try? reader.summaryColumn($0)) ?? nil) == nil }
+        if !missing.isEmpty { differences.append("made before the columns \(missing.joined(separator: ", ")) existed") }
         return differences.isEmpty ? nil : differences.joined(separator: "; ")
     }
 

@@ -1,5 +1,6 @@
 import Analysis
 import Foundation
+import HDF5
 import RunStore
 import Testing
 
@@ -130,6 +131,21 @@ struct FieldSumsAnalysisTests {
         #expect(f.number("images") == Double(TwinRuns.images))
         let csv = { (directory: URL) in try String(contentsOf: directory.appendingPathComponent("layers.csv"), encoding: .utf8) }
         #expect(try csv(twins.fromFields) == csv(twins.fromActivations))
+    }
+
+    @Test("an analysis.h5 made before a declared column existed departs from the flags, naming the column")
+    func analysisLackingAColumnDeparts() throws {
+        let twins = try TwinRuns()
+        defer { try? FileManager.default.removeItem(at: twins.root) }
+        let directory = twins.fromFields
+        try RunAnalysis.run(directory: directory, parameters: AnalysisParameters(), sweepThresholds: [0.5]) { _ in }
+        #expect(RunAnalysis.departure(ofAnalysisIn: directory, from: AnalysisParameters(), sweepThresholds: [0.5]) == nil)
+        do {
+            let file = try H5File.open(directory.appendingPathComponent(RunLayout.analysisFile).path, writable: true)
+            try file.root.openGroup("summary").remove(LayerColumns.snrCluster.name)
+        }
+        let departure = RunAnalysis.departure(ofAnalysisIn: directory, from: AnalysisParameters(), sweepThresholds: [0.5])
+        #expect(departure == "made before the columns snr_cluster existed")
     }
 
     @Test("activations.h5 is read when a run holds both; neither is one error naming both")
