@@ -180,8 +180,11 @@ public final class Network {
         var blockInput = self.input.pointer
         for (index, block) in blocks.enumerated() {
             let n = batch, side = block.side
-            if mode == .inference && block.convolution.transform != nil {
-                // Inference with Winograd: batch norm and ReLU applied by the output transform (same numbers)
+            // Inference with Winograd: batch norm, ReLU and a 2 x 2 max-pool applied by the output transform (the same
+            // numbers; the pool's argmax, which only a backward reads, is not written).
+            let fusedInference = mode == .inference && block.convolution.transform != nil
+            let pooledByTransform = fusedInference && block.poolSize == 2
+            if fusedInference {
                 Layers.batchNormInferenceAffine(gamma: parameters[block.gamma].baseAddress!,
                                                 beta: parameters[block.beta].baseAddress!,
                                                 runningMean: statistics[block.runningMean].baseAddress!,
@@ -190,9 +193,11 @@ public final class Network {
                                                 scale: block.affineScale.pointer, shift: block.affineShift.pointer,
                                                 channels: block.filters, configuration: batchNorm)
                 block.convolution.forward(input: blockInput, weight: parameters[block.weight].baseAddress!,
-                                          output: block.activation.pointer, batch: n, scratch: scratch,
+                                          output: pooledByTransform ? block.pooled!.pointer : block.activation.pointer,
+                                          batch: n, scratch: scratch,
                                           affineReLU: Layers.AffineReLU(scale: block.affineScale.pointer,
-                                                                        shift: block.affineShift.pointer))
+                                                                        shift: block.affineShift.pointer,
+                                                                        pooled: pooledByTransform))
             } else {
                 block.convolution.forward(input: blockInput, weight: parameters[block.weight].baseAddress!,
                                           output: block.preActivation.pointer, batch: n, scratch: scratch,
@@ -206,7 +211,7 @@ public final class Network {
                                             channels: block.filters, count: n * side * side,
                                             training: mode == .training, configuration: batchNorm)
             }
-            if let size = block.poolSize, let pooled = block.pooled, let argmax = block.argmax {
+            if !pooledByTransform, let size = block.poolSize, let pooled = block.pooled, let argmax = block.argmax {
                 Layers.maxPoolForward(input: block.activation.pointer, output: pooled.pointer, argmax: argmax.pointer,
                                       planes: block.filters * n, height: side, width: side, size: size)
             }

@@ -281,7 +281,8 @@ extension Layers {
 
     /// output (F x N x H x W), images first ..< first+count (overwritten) = A^T M A for the products
     /// products (alpha² x F x T) of those images' tiles; with `affineReLU`, ReLU(scale[f] * y + shift[f]) instead
-    /// (inference batch norm and ReLU fused into the transform; the same arithmetic as `batchNormReLUForward`).
+    /// (inference batch norm and ReLU fused into the transform; the same arithmetic as `batchNormReLUForward`), and
+    /// with `affineReLU.pooled` its 2 x 2 max-pool too: output is then F x N x H/2 x W/2.
     public static func winogradOutputTransform(products: UnsafePointer<Float>, filters: Int, batch: Int,
                                                height: Int, width: Int, first: Int, count: Int,
                                                transform: WinogradTransform, output: UnsafeMutablePointer<Float>,
@@ -305,6 +306,12 @@ extension Layers {
                     // down[i][jj] = sum_j A^T[i][j] across[j][jj]
                     winogradOutput1D(m: m, source: across, sourceStride: m * blockTiles, target: down,
                                      targetStride: m * blockTiles, count: m * blockTiles)
+                    if let affineReLU, affineReLU.pooled {
+                        poolTiles(down, blockTiles: blockTiles, images: images, tilesH: tilesH, tilesW: tilesW, m: m,
+                                  scale: affineReLU.scale[f], shift: affineReLU.shift[f],
+                                  output: output + (f * batch + first + start) * (height / 2) * (width / 2))
+                        return
+                    }
                     for image in 0..<images {
                         let plane = output + (f * batch + first + start + image) * height * width
                         for ty in 0..<tilesH {
@@ -324,6 +331,40 @@ extension Layers {
                                     }
                                 }
                             }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The pooled epilogue of `winogradOutputTransform` for one filter: from down ([i][jj][tile] = A^T M A, m x m
+    /// values per tile of a block of `images` images), output (images x H/2 x W/2, one filter's planes) = 2 x 2
+    /// max-pool of ReLU(scale * y + shift). The window is scanned as `maxPoolForward` scans it (top left, top
+    /// right, bottom left, bottom right; a later value wins when larger or NaN), so the values are bit-identical.
+    @inline(__always)
+    private static func poolTiles(_ down: UnsafePointer<Float>, blockTiles: Int, images: Int, tilesH: Int, tilesW: Int,
+                                  m: Int, scale: Float, shift: Float, output: UnsafeMutablePointer<Float>) {
+        let half = m / 2, outWidth = tilesW * half, outPlane = tilesH * half * outWidth
+        for image in 0..<images {
+            let plane = output + image * outPlane
+            for ty in 0..<tilesH {
+                let tileBase = (image * tilesH + ty) * tilesW
+                for r in 0..<half {
+                    let row = plane + (half * ty + r) * outWidth
+                    for column in 0..<half {
+                        let topLeft = down + (2 * r * m + 2 * column) * blockTiles + tileBase
+                        let topRight = topLeft + blockTiles
+                        let bottomLeft = topLeft + m * blockTiles, bottomRight = bottomLeft + blockTiles
+                        for tx in 0..<tilesW {
+                            let a = topLeft[tx] * scale + shift, b = topRight[tx] * scale + shift
+                            let c = bottomLeft[tx] * scale + shift, d = bottomRight[tx] * scale + shift
+                            var best = a < 0 ? 0 : a                      // ReLU as in the unpooled epilogue
+                            let rb = b < 0 ? 0 : b, rc = c < 0 ? 0 : c, rd = d < 0 ? 0 : d
+                            if rb > best || rb.isNaN { best = rb }
+                            if rc > best || rc.isNaN { best = rc }
+                            if rd > best || rd.isNaN { best = rd }
+                            row[half * tx + column] = best
                         }
                     }
                 }
@@ -491,12 +532,16 @@ extension Layers {
     }
 
     /// Per output channel f, ReLU(scale[f] * x + shift[f]): inference batch norm and ReLU, applied by the output
-    /// transform as it writes (F values each).
+    /// transform as it writes (F values each); with `pooled`, followed by the 2 x 2 max-pool of the block, so the
+    /// transform writes F x N x H/2 x W/2 (each m x m tile pools into its own (m/2) x (m/2) outputs; the same
+    /// values as `maxPoolForward` on the unpooled output, without its argmax, which only a backward needs).
     public struct AffineReLU {
         public let scale: UnsafePointer<Float>, shift: UnsafePointer<Float>
-        public init(scale: UnsafePointer<Float>, shift: UnsafePointer<Float>) {
+        public let pooled: Bool
+        public init(scale: UnsafePointer<Float>, shift: UnsafePointer<Float>, pooled: Bool = false) {
             self.scale = scale
             self.shift = shift
+            self.pooled = pooled
         }
     }
 

@@ -163,6 +163,23 @@ struct WinogradTests {
             }}
             #expect(zip(separate, fused).allSatisfy { $0.bitPattern == $1.bitPattern }, "\(algorithm.rawValue)")
             #expect(separate.contains { $0.isNaN } && separate.contains { $0 == 0 } && separate.contains { $0 > 0 })
+
+            // With the 2 x 2 max-pool fused too: the values of maxPoolForward on the separate pass, bit for bit.
+            let pooledCount = f * n * (side / 2) * (side / 2)
+            var pooledSeparate = [Float](repeating: 0, count: pooledCount), pooledFused = pooledSeparate
+            var argmax = [Int32](repeating: 0, count: pooledCount)
+            Layers.maxPoolForward(input: separate, output: &pooledSeparate, argmax: &argmax, planes: f * n,
+                                  height: side, width: side, size: 2)
+            scale.withUnsafeBufferPointer { scale in shift.withUnsafeBufferPointer { shift in
+                Layers.winogradConvolutionForward(input: &input, weight: &weight, output: &pooledFused, channels: c,
+                                                  filters: f, batch: n, height: side, width: side, transform: transform,
+                                                  u: &u, tilesV: &tilesV, tilesM: &tilesM, tileCapacity: capacity,
+                                                  affineReLU: .init(scale: scale.baseAddress!, shift: shift.baseAddress!,
+                                                                    pooled: true))
+            }}
+            #expect(zip(pooledSeparate, pooledFused).allSatisfy { $0.bitPattern == $1.bitPattern },
+                    "pooled \(algorithm.rawValue)")
+            #expect(pooledSeparate.contains { $0.isNaN } && pooledSeparate.contains { $0 > 0 })
         }
     }
 }
