@@ -44,6 +44,8 @@ public struct EngineBenchmark: Sendable {
     public var forwardFLOPs: Double
     /// Per-stage forward and backward seconds of each timed training step (one record per iteration).
     public var layerTimings: [LayerTimings]
+    /// Per-stage forward seconds of each timed inference pass (one record per iteration; backward times unused).
+    public var inferenceLayerTimings: [LayerTimings]
     /// Seconds of the SGD update (Nesterov momentum, weight decay) of each timed training step.
     public var optimizerSeconds: [Double]
     /// Seconds of `BatchAssembler.fill` with augmentation for one batch, per timed iteration (outside the step).
@@ -61,6 +63,10 @@ public struct EngineBenchmark: Sendable {
         public var backwardSeconds: Double
         /// (forward + backward) / the median training step, in 0...1.
         public var shareOfStep: Double
+        /// Median seconds of its pass in an inference forward (eval mode), 0 when none was timed.
+        public var inferenceSeconds: Double
+        /// inferenceSeconds / the median inference pass, in 0...1.
+        public var shareOfInference: Double
     }
 
     /// Median of `values`: `Statistics.median`.
@@ -81,12 +87,14 @@ public struct EngineBenchmark: Sendable {
     /// nothing was timed).
     public var layerTimes: [LayerTime] {
         guard let first = layerTimings.first else { return [] }
-        let step = trainStepSeconds
+        let step = trainStepSeconds, pass = inferenceSeconds.isEmpty ? 1 : Self.median(inferenceSeconds)
         return first.stageNames.indices.map { stage in
             let forward = Self.median(layerTimings.map { $0.forwardSeconds[stage] })
             let backward = Self.median(layerTimings.map { $0.backwardSeconds[stage] })
+            let inference = inferenceLayerTimings.isEmpty ? 0 : Self.median(inferenceLayerTimings.map { $0.forwardSeconds[stage] })
             return LayerTime(name: first.stageNames[stage], kind: first.stageKinds[stage], forwardSeconds: forward,
-                             backwardSeconds: backward, shareOfStep: (forward + backward) / step)
+                             backwardSeconds: backward, shareOfStep: (forward + backward) / step,
+                             inferenceSeconds: inference, shareOfInference: inference / pass)
         }
     }
 
@@ -109,10 +117,12 @@ public struct EngineBenchmark: Sendable {
 
     /// Times `iterations` training steps and inference passes of `architecture` at `batch` after `warmup` untimed
     /// ones, recording each step's per-stage times, and as many augmented batch assemblies from a pool of 8 batches
-    /// of random pixel bytes.
+    /// of random pixel bytes. `tileBudget`: Floats of each Winograd tile buffer (see `Network.init`).
     public static func run(architecture: Architecture, batch: Int, warmup: Int, iterations: Int, seed: UInt64 = 1,
-                           algorithms: [ConvolutionAlgorithm]? = nil) -> EngineBenchmark {
-        let network = Network(architecture: architecture, maxBatch: batch, seed: seed, algorithms: algorithms)
+                           algorithms: [ConvolutionAlgorithm]? = nil,
+                           tileBudget: Int = Network.defaultTileBudget) -> EngineBenchmark {
+        let network = Network(architecture: architecture, maxBatch: batch, seed: seed, algorithms: algorithms,
+                              tileBudget: tileBudget)
         var optimizer = SGD(parameterCount: network.parameters.buffer.count, momentum: 0.9, weightDecay: 5e-4, nesterov: true)
         let input = FloatBuffer(count: batch * architecture.inputChannels * architecture.imageSize * architecture.imageSize)
         var generator = SeededGenerator(seed: seed)
@@ -125,7 +135,7 @@ public struct EngineBenchmark: Sendable {
         let assembler = BatchAssembler()
         network.timings = LayerTimings(architecture: architecture)
         var train: [Double] = [], inference: [Double] = [], optimizerTimes: [Double] = [], assembly: [Double] = []
-        var stages: [LayerTimings] = []
+        var stages: [LayerTimings] = [], inferenceStages: [LayerTimings] = []
         labels.withUnsafeBufferPointer { labels in
             for iteration in 0..<(warmup + iterations) {
                 let indices = (0..<batch).map { _ in Int(generator.next() % UInt64(pool.count)) }
@@ -147,11 +157,12 @@ public struct EngineBenchmark: Sendable {
                     optimizerTimes.append(Double(middle - backwardEnd) / 1e9)
                     inference.append(Double(end - middle) / 1e9)
                     stages.append(stepTimings)
+                    inferenceStages.append(network.timings!)
                 }
             }
         }
         return EngineBenchmark(algorithms: network.convolutionAlgorithms, trainSeconds: train, inferenceSeconds: inference, batch: batch,
-                               forwardFLOPs: architecture.forwardFLOPs, layerTimings: stages,
+                               forwardFLOPs: architecture.forwardFLOPs, layerTimings: stages, inferenceLayerTimings: inferenceStages,
                                optimizerSeconds: optimizerTimes, assemblySeconds: assembly)
     }
 

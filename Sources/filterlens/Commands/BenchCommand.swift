@@ -46,6 +46,10 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Also time every convolution algorithm on every conv layer (forward and backward at the batch).")
     var compareAlgorithms = false
 
+    @Option(name: .customLong("tile-buffer-mib"),
+            help: "MiB of each of the two Winograd tile buffers (default: the engine's); convolutions run over chunks of as many images as fit.")
+    var tileBufferMiB: Double?
+
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
@@ -55,6 +59,7 @@ struct BenchCommand: ParsableCommand {
         }
         guard batch >= 1, iterations >= 1, warmup >= 0 else { throw ValidationError("--batch and --iterations must be >= 1") }
         guard analysisImages >= 0 else { throw ValidationError("--analysis-images must be >= 0") }
+        guard tileBufferMiB.map({ $0.isFinite && $0 > 0 }) ?? true else { throw ValidationError("--tile-buffer-mib must be > 0") }
     }
 
     func run() throws {
@@ -62,7 +67,8 @@ struct BenchCommand: ParsableCommand {
             let architecture = try Architecture(notation: notation ?? Preset.named(preset)!.notation)
             let algorithms = try ConvolutionPolicy(parsing: convolutionAlgorithm).algorithms(for: architecture, batch: batch)
             let result = EngineBenchmark.run(architecture: architecture, batch: batch, warmup: warmup, iterations: iterations,
-                                             algorithms: algorithms)
+                                             algorithms: algorithms,
+                                             tileBudget: tileBufferMiB.map { Int($0 * 1_048_576 / 4) } ?? Network.defaultTileBudget)
             let comparison = compareAlgorithms
                 ? ConvolutionTimer.measure(architecture: architecture, batch: batch, iterations: iterations) : []
             let sgemm = EngineBenchmark.sgemmGFLOPs()

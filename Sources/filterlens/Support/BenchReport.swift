@@ -37,7 +37,9 @@ extension BenchCommand {
                 object([("name", "\"\(layer.name)\""), ("kind", "\"\(layer.kind.rawValue)\""),
                         ("forward_ms", number(layer.forwardSeconds * 1000, "%.3f")),
                         ("backward_ms", number(layer.backwardSeconds * 1000, "%.3f")),
-                        ("share", number(layer.shareOfStep, "%.4f"))])
+                        ("share", number(layer.shareOfStep, "%.4f")),
+                        ("inference_ms", number(layer.inferenceSeconds * 1000, "%.3f")),
+                        ("inference_share", number(layer.shareOfInference, "%.4f"))])
             }
             var all = fields + [("layers", "[" + layers.joined(separator: ", ") + "]")]
             if !comparison.isEmpty {
@@ -69,18 +71,20 @@ extension BenchCommand {
         }
     }
 
-    /// The per-stage table: median forward and backward ms per training step and share of the step.
+    /// The per-stage table: median forward and backward ms per training step and share of the step, then the median
+    /// ms of the same stage in an inference pass and its share of that pass.
     private func printLayerTable(_ result: EngineBenchmark) {
         say("")
         say("time per training step by layer (median of \(iterations) steps, batch \(batch)):")
-        say(row("stage", "kind", "forward ms", "backward ms", "total ms", "share"))
+        say(row("stage", "kind", "forward ms", "backward ms", "total ms", "share", "inference ms", "share"))
         var convolutions = result.algorithms.makeIterator()
         for layer in result.layerTimes {
             let kind = layer.kind == .convolutionBlock ? convolutions.next()!.rawValue : layer.kind.rawValue
             say(row(layer.name, kind, number(layer.forwardSeconds * 1000, "%.2f"),
                     number(layer.backwardSeconds * 1000, "%.2f"),
                     number((layer.forwardSeconds + layer.backwardSeconds) * 1000, "%.2f"),
-                    number(100 * layer.shareOfStep, "%.2f%%")))
+                    number(100 * layer.shareOfStep, "%.2f%%"), number(layer.inferenceSeconds * 1000, "%.2f"),
+                    number(100 * layer.shareOfInference, "%.2f%%")))
         }
         let step = result.trainStepSeconds
         for (name, kind, seconds) in [("sgd", "update", result.optimizerStepSeconds),
@@ -121,7 +125,7 @@ extension BenchCommand {
     /// A text table row: a left-aligned name and kind, then right-aligned columns.
     private func row(_ name: String, _ kind: String, _ columns: String...) -> String {
         name.padding(toLength: 8, withPad: " ", startingAt: 0) + kind.padding(toLength: 14, withPad: " ", startingAt: 0)
-            + columns.map { String(repeating: " ", count: max(0, 12 - $0.count)) + $0 }.joined()
+            + columns.map { String(repeating: " ", count: max(0, 13 - $0.count)) + $0 }.joined()
     }
 }
 
