@@ -35,6 +35,8 @@ public final class PrunableNetwork {
     let suffixStatistics: [String: [Float]]
     /// The phase 2 head of l_k: labels x (C*H*W), feature index (c * H + h) * W + w.
     let headWeight: [Float]
+    /// The phase 2 head's final test SR, SR(l_k), as run.h5 records it.
+    public let probeFinalSR: Double
     /// Largest batch.
     public let batchSize: Int
 
@@ -80,6 +82,7 @@ public final class PrunableNetwork {
         }
         let head = try run.probeHead(layer: last, labelCount: architecture.labelCount)
         headWeight = head.weight
+        probeFinalSR = head.finalSR
         if layers.count > 1 {
             let input = architecture.blockOutputShape(layer: first)
             let suffix = try Architecture(notation: tokens(first + 1, last), labelCount: architecture.labelCount,
@@ -111,6 +114,34 @@ public final class PrunableNetwork {
     public var headInputShape: (channels: Int, height: Int, width: Int) { architecture.blockOutputShape(layer: layers.last!) }
     /// Filters of pruned layer `layer`.
     public func filters(of layer: Int) -> Int { architecture.blockOutputShape(layer: layer).channels }
+
+    /// The masked tensors, in mask order: "layerNN_head" (labels x C*H*W) and "layerNN_conv" (F_out x F_in, one entry
+    /// per 3x3 kernel) per pruned convolution l_2 ... l_k.
+    public var tensors: [PruneTensor] {
+        let shape = headInputShape
+        let labelCount = architecture.labelCount
+        let features = shape.channels * shape.height * shape.width
+        var result = [PruneTensor(name: RunLayout.layerName(layers.last!) + "_head", shape: [labelCount, features],
+                                  dimensionLabels: ["output_label", "feature"], considered: labelCount * features)]
+        for (input, output) in zip(layers, layers.dropFirst()) {
+            let (fIn, fOut) = (filters(of: input), filters(of: output))
+            result.append(PruneTensor(name: RunLayout.layerName(output) + "_conv", shape: [fOut, fIn],
+                                      dimensionLabels: ["filter", "input_channel"], considered: fOut * fIn * 9))
+        }
+        return result
+    }
+
+    /// Weights of the network that computes the SR (`PruneMeasures.networkFractionDefinition`): the 3x3 kernels of
+    /// convolutions 1 ... l_k (F_l x F_(l-1) x 9 each; F_0 = the image channels) and the head of l_k (labels x C*H*W).
+    public var networkWeights: Int {
+        let last = layers.last!
+        let kernels = (1...last).reduce(0) { sum, layer in
+            let input = layer == 1 ? architecture.inputChannels : filters(of: layer - 1)
+            return sum + filters(of: layer) * input * 9
+        }
+        let shape = headInputShape
+        return kernels + architecture.labelCount * shape.channels * shape.height * shape.width
+    }
 
     /// A fresh copy of the trainable part, as trained (no mask yet), with an SGD of `recipe`.
     public func makeModel(recipe: RetrainRecipe) -> MaskedModel {

@@ -41,8 +41,26 @@ public struct PrunedModelResult: Sendable {
     public var masks: PruneMasks?
     public var srBefore: Double
     public var srAfter: Double
+    /// Mean training loss of each retraining epoch.
     public var retrainLoss: [Double]
+    /// Wall-clock seconds: building the model, both SR measurements and the retraining.
     public var seconds: Double
+
+    public init(name: String, controlSeed: UInt64?, masks: PruneMasks?, srBefore: Double, srAfter: Double,
+                retrainLoss: [Double], seconds: Double) {
+        self.name = name
+        self.controlSeed = controlSeed
+        self.masks = masks
+        self.srBefore = srBefore
+        self.srAfter = srAfter
+        self.retrainLoss = retrainLoss
+        self.seconds = seconds
+    }
+}
+
+/// Retraining stopped on request (a signal) before the model was finished; the model's work is dropped.
+public struct RetrainingStopped: Error, Sendable {
+    public init() {}
 }
 
 /// Progress of one retraining epoch, handed to a caller's callback every 10 batches and at the epoch's end.
@@ -138,8 +156,9 @@ public final class PruneExperiment {
 
     /// Retrains `model` for `recipe.epochs` epochs with its masks held; returns the mean training loss of each epoch.
     /// Every model sees the same batches: the order of epoch e is stream 2e + 1 of `recipe.seed`, its augmentation
-    /// stream 2e + 2.
-    public func retrain(_ model: MaskedModel, phase: String, progress: (RetrainProgress) -> Void) -> [Double] {
+    /// stream 2e + 2. `stop` is asked before every batch; when it says yes, `RetrainingStopped` is thrown.
+    public func retrain(_ model: MaskedModel, phase: String, stop: () -> Bool = { false },
+                        progress: (RetrainProgress) -> Void) throws(RetrainingStopped) -> [Double] {
         var losses: [Double] = []
         for epoch in 0..<recipe.epochs {
             var generator = SeededGenerator(seed: recipe.seed, stream: UInt64(epoch) * 2 + 1)
@@ -150,6 +169,7 @@ public final class PruneExperiment {
             let start = Date()
             var seen = 0, lossSum = 0.0, count = 0
             while let next = batches.next() {
+                if stop() { throw RetrainingStopped() }
                 let (loss, _) = model.step(next.input, labels: next.labels, batch: next.size, learningRate: rate)
                 lossSum += Double(loss) * Double(next.size)
                 seen += next.size
@@ -166,49 +186,36 @@ public final class PruneExperiment {
     }
 
     /// Builds model `name` with `masks` (nil: unpruned), measures its SR, retrains it and measures again.
-    public func measure(name: String, masks: PruneMasks?, controlSeed: UInt64? = nil,
-                        progress: (RetrainProgress) -> Void) -> PrunedModelResult {
+    /// `measured` is told after the first SR measurement (the SR before retraining).
+    public func measure(name: String, masks: PruneMasks?, controlSeed: UInt64? = nil, stop: () -> Bool = { false },
+                        measured: (Double) -> Void = { _ in },
+                        progress: (RetrainProgress) -> Void) throws(RetrainingStopped) -> PrunedModelResult {
         let start = Date()
         let model = network.makeModel(recipe: recipe)
         if let masks { model.apply(head: masks.head, convolutions: masks.convolutions) }
         let before = successRate(model)
-        let losses = retrain(model, phase: "retrain \(name)", progress: progress)
+        measured(before)
+        let losses = try retrain(model, phase: "retrain \(name)", stop: stop, progress: progress)
         let after = successRate(model)
         return PrunedModelResult(name: name, controlSeed: controlSeed, masks: masks, srBefore: before, srAfter: after,
                                  retrainLoss: losses, seconds: Date().timeIntervalSince(start))
     }
 
-    /// The masked tensors, in mask order: "layerNN_head" (labels x C*H*W) and "layerNN_conv" per pruned convolution.
-    public var tensors: [PruneTensor] {
-        let shape = network.headInputShape
-        let last = network.layers.last!
-        let labelCount = network.architecture.labelCount
-        var result = [PruneTensor(name: RunLayout.layerName(last) + "_head", shape: [labelCount, shape.channels * shape.height * shape.width],
-                                  dimensionLabels: ["output_label", "feature"],
-                                  considered: labelCount * shape.channels * shape.height * shape.width)]
-        for (input, output) in zip(network.layers, network.layers.dropFirst()) {
-            let (fIn, fOut) = (network.filters(of: input), network.filters(of: output))
-            result.append(PruneTensor(name: RunLayout.layerName(output) + "_conv", shape: [fOut, fIn],
-                                      dimensionLabels: ["filter", "input_channel"], considered: fOut * fIn * 9))
-        }
-        return result
-    }
-
-    /// The record of `prune.h5` for these results.
-    public func record(_ results: [PrunedModelResult], labelNames: [String], numbers: [(String, Double)],
-                       texts: [(String, String)]) -> PruneFileRecord {
-        let tensors = tensors
+    /// The level record of `prune.h5` for these results (one per model, in order); `numbers` are the level's own
+    /// attributes.
+    public func levelRecord(_ results: [PrunedModelResult], numbers: [(String, Double)]) -> PruneLevelRecord {
+        let tensors = network.tensors
         let models = results.map { result in
             PruneModelRecord(
                 name: result.name, controlSeed: result.controlSeed, srBefore: result.srBefore, srAfter: result.srAfter,
-                retrainLoss: result.retrainLoss,
+                retrainLoss: result.retrainLoss, seconds: result.seconds,
                 kept: result.masks?.all.map(\.keptWeights) ?? tensors.map(\.considered),
                 masks: result.masks?.all.map(\.keep) ?? [],
                 clusters: result.masks.map { masks in
                     zip(network.layers, masks.clusters).map { ($0, $1.filterCount, $1.clusterOfLabel) }
                 } ?? [])
         }
-        return PruneFileRecord(labelNames: labelNames, layers: network.layers, numbers: numbers, texts: texts,
-                               tensors: tensors, models: models)
+        return PruneLevelRecord(layers: network.layers, numbers: numbers, networkWeights: network.networkWeights,
+                                tensors: tensors, models: models)
     }
 }

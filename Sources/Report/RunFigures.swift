@@ -12,6 +12,16 @@ public struct ReportFigure {
     public var caption: String
     /// The drawing.
     public var figure: Figure
+    /// The CSV written beside it; nil: the figure's own data table (`Figure.dataTable`).
+    public var table: CSVTable?
+
+    public init(id: String, title: String, caption: String, figure: Figure, table: CSVTable? = nil) {
+        self.id = id
+        self.title = title
+        self.caption = caption
+        self.figure = figure
+        self.table = table
+    }
 }
 
 /// Builds the figures of one run from its contents (no files touched here).

@@ -46,7 +46,7 @@ public enum RunReport {
     static func save(_ figure: ReportFigure, in directory: URL) throws -> [String: Any] {
         let base = directory.appendingPathComponent(figure.id)
         try FigureWriter.write(figure.figure, pdf: base.appendingPathExtension("pdf"), png: base.appendingPathExtension("png"), dpi: 150)
-        try AtomicFile.write(Data(figure.figure.dataTable().text.utf8), to: base.appendingPathExtension("csv"))
+        try AtomicFile.write(Data((figure.table ?? figure.figure.dataTable()).text.utf8), to: base.appendingPathExtension("csv"))
         let relative = "figures/" + figure.id
         return ["id": figure.id, "title": figure.title, "caption": figure.caption,
                 "png": relative + ".png", "pdf": relative + ".pdf", "csv": relative + ".csv"]

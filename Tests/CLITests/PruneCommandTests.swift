@@ -14,28 +14,38 @@ struct PruneCommandTests {
         let run = root.appendingPathComponent("runs/tiny")
         let sources = ["run.h5", "analysis.h5"].map { run.appendingPathComponent($0) }
         let before = try sources.map { try Data(contentsOf: $0) }
-        let result = try runFilterLens(["prune", "runs/tiny", "--layers", "1,2", "--retrain-epochs", "1", "--control-seeds", "4,5"], in: root)
+        let result = try runFilterLens(["prune", "runs/tiny", "--layers", "1,2", "--layers", "2", "--retrain-epochs", "1",
+                                        "--control-seeds", "4,5"], in: root)
         #expect(result.status == 0, "\(result.errors)")
-        #expect(result.output.contains("model 4/4 control-seed5"), "\(result.output)")
+        #expect(result.output.contains("level 1/2 (layers 1,2) model 4/4 control-seed5"), "\(result.output)")
+        #expect(result.output.contains("level 2/2 (layers 2) model 4/4 control-seed5"), "\(result.output)")
         #expect(result.output.contains("ETA"))
+        #expect(!FileManager.default.fileExists(atPath: run.appendingPathComponent("prune-checkpoint.h5").path),
+                "the checkpoint goes once prune.h5 is written")
         #expect(try sources.map { try Data(contentsOf: $0) } == before, "prune never edits run.h5 or analysis.h5")
         let file = try H5File.open(run.appendingPathComponent("prune.h5").path)
         #expect(try file.root.stringAttribute("format") == "filterlens-prune")
         #expect(try file.root.intAttribute("format_version") == 1)
-        #expect(try file.root.stringsAttribute("models") == ["unpruned", "afcc", "control-seed4", "control-seed5"])
-        #expect(try file.root.stringsAttribute("tensors") == ["layer02_head", "layer02_conv"])
-        let kept = try file.root.openDataset("results/kept").read(as: Int64.self)
+        #expect(try file.root.stringsAttribute("levels") == ["level01", "level02"])
+        let level = try file.root.openGroup("levels/level01")
+        #expect(try level.stringsAttribute("models") == ["unpruned", "afcc", "control-seed4", "control-seed5"])
+        #expect(try level.stringsAttribute("tensors") == ["layer02_head", "layer02_conv"])
+        #expect(try file.root.openGroup("levels/level02").stringsAttribute("tensors") == ["layer02_head"])
+        let kept = try level.openDataset("results/kept").read(as: Int64.self)
         #expect(kept.count == 8)
         #expect(kept[2] == kept[4] && kept[3] == kept[5] && kept[4] == kept[6] && kept[5] == kept[7], "controls keep AFCC's counts")
-        let fractions = try file.root.openDataset("results/kept_fraction").read(as: Double.self)
+        let fractions = try level.openDataset("results/kept_fraction").read(as: Double.self)
         #expect(fractions[0] == 1)
         #expect(fractions[1] < 1 && fractions[1] == fractions[2])
-        let sr = try file.root.openDataset("results/sr_after").read(as: Double.self)
+        let network = try level.openDataset("results/network_kept_fraction").read(as: Double.self)
+        #expect(network[0] == 1 && network[1] > fractions[1] && network[1] < 1, "the frozen layers count as kept")
+        #expect(try level.openDataset("results/seconds").read(as: Double.self).allSatisfy { $0 > 0 })
+        let sr = try level.openDataset("results/sr_after").read(as: Double.self)
         #expect(sr.allSatisfy { $0 >= 0 && $0 <= 1 })
-        let head = try file.root.openDataset("models/afcc/layer02_head")
+        let head = try level.openDataset("models/afcc/layer02_head")
         #expect(head.shape == [10, 16 * 8 * 8])
         #expect(try head.dimensionLabels() == ["output_label", "feature"])
-        #expect(try file.root.openDataset("models/control-seed4/layer02_conv").shape == [16, 8])
+        #expect(try level.openDataset("models/control-seed4/layer02_conv").shape == [16, 8])
         // the AFCC head mask follows analysis.h5's clusters of layer 2
         let analysis = try H5File.open(run.appendingPathComponent("analysis.h5").path)
         let clusters = try analysis.root.openDataset("layers/layer02/cluster_of_label").read(as: Int32.self)
@@ -52,6 +62,9 @@ struct PruneCommandTests {
         for ext in ["pdf", "png", "csv"] {
             #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("figures/prune_sr.\(ext)").path))
         }
+        let csv = try String(contentsOf: run.appendingPathComponent("figures/prune_sr.csv"), encoding: .utf8)
+        #expect(csv.split(separator: "\n").count == 1 + 8, "a header and one row per level and model")
+        #expect(html.contains("Level 2: layers 2"))
         #expect(!html.contains("Stale:"))
         // a new analysis makes prune.h5 stale: the report says so
         let again = try runFilterLens(["analyze", "runs/tiny", "--threshold", "0.5"], in: root)
@@ -68,5 +81,7 @@ struct PruneCommandTests {
         #expect(missing.errors.contains("analysis.h5") && missing.errors.contains("filterlens analyze runs/tiny"), "\(missing.errors)")
         let bad = try runFilterLens(["prune", "runs/tiny", "--layers", "x"], in: root)
         #expect(bad.status != 0 && bad.errors.contains("--layers"))
+        let twice = try runFilterLens(["prune", "runs/tiny", "--layers", "2", "--layers", "2"], in: root)
+        #expect(twice.status != 0 && twice.errors.contains("--layers 2 is given twice"), "\(twice.errors)")
     }
 }

@@ -73,7 +73,7 @@ struct MaskedRetrainingTests {
         model.apply(head: masks.head, convolutions: masks.convolutions)
         #expect(model.maskedValues.allSatisfy { $0 == 0 })
         #expect(!model.maskedValues.isEmpty)
-        let losses = experiment.retrain(model, phase: "test") { _ in }
+        let losses = try experiment.retrain(model, phase: "test") { _ in }
         #expect(losses.count == 2 && losses.allSatisfy(\.isFinite))
         #expect(model.maskedValues.allSatisfy { $0 == 0 }, "every masked weight (and the bias-free head's bias) is exactly 0")
         let head = model.headWeights
@@ -119,7 +119,7 @@ struct MaskedRetrainingTests {
             let network = try PrunableNetwork(run: reader, configuration: configuration, layers: [1, 2], batchSize: 8)
             let experiment = PruneExperiment(network: network, recipe: recipe, train: tinyImages(24, seed: 1), test: tinyImages(16, seed: 2))
             let afcc = PruneMasks.afcc([someClusters(4), someClusters(6)], headHeight: 8, headWidth: 8)
-            return experiment.measure(name: "control-seed7", masks: PruneMasks.control(of: afcc, seed: 7, headHeight: 8, headWidth: 8),
+            return try experiment.measure(name: "control-seed7", masks: PruneMasks.control(of: afcc, seed: 7, headHeight: 8, headWidth: 8),
                                       controlSeed: 7) { _ in }
         }
         let (a, b) = (try once(), try once())

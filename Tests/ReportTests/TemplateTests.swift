@@ -33,12 +33,15 @@ struct TemplateTests {
     @Test("the pruning section shows only when the run has prune.h5")
     func pruningSection() throws {
         let set = try TemplateSet(directory: Self.templates)
-        let prune: [String: Any] = ["layers": "5, 6", "header": ["model", "SR after"], "rows": [["cells": ["afcc", "0.5"]]],
+        let levels: [[String: Any]] = [["title": "Level 1: layers 6", "header": ["model", "SR after"], "rows": [["cells": ["afcc", "0.5"]]]],
+                                       ["title": "Level 2: layers 5, 6", "header": ["model", "SR after"], "rows": [["cells": ["afcc", "0.4"]]]]]
+        let prune: [String: Any] = ["levelCount": 2, "levels": levels,
                                     "recipe": "2 epochs", "definitions": [["term": "AFCC", "meaning": "m"]],
                                     "figure": ["id": "prune_sr", "title": "t", "caption": "c", "png": "figures/prune_sr.png",
                                                "pdf": "figures/prune_sr.pdf", "csv": "figures/prune_sr.csv"]]
         let with = try set.render("report", ["prune": prune])
         #expect(with.contains("id=\"pruning\"") && with.contains("figures/prune_sr.png") && with.contains("href=\"#pruning\""))
+        #expect(with.contains("<h3>Level 2: layers 5, 6</h3>") && with.contains("<td>0.4</td>"), "one table per level")
         let without = try set.render("report", [String: Any]())
         #expect(!without.contains("pruning"))
     }

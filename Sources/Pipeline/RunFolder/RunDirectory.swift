@@ -44,7 +44,8 @@ public struct RunDirectory: Sendable {
     /// The files computed from run.h5 as `phase` found it, which `phase` has just replaced: phase 1 invalidates
     /// phase 2's checkpoint and what phase 3 and `prune` made of the run, phase 2 invalidates phase 3's and prune's.
     public static func derived(after phase: Phase) -> [String] {
-        var names = [RunLayout.analysisFile, RunLayout.analysisCheckpointFile, "layers.csv", RunLayout.pruneFile]
+        var names = [RunLayout.analysisFile, RunLayout.analysisCheckpointFile, "layers.csv", RunLayout.pruneFile,
+                     RunLayout.pruneCheckpointFile]
         if phase == .train { names.append(RunLayout.probeCheckpointFile) }
         return names
     }

@@ -21,15 +21,22 @@ struct PruneCommand: ParsableCommand {
 
         Retrained: the head and convolutions l_2 ... l_k (layers 1 ... l_1 frozen), masked weights held at exactly zero. \
         SR: the head's test SR (no test-time augmentation). The unpruned network is measured before and after the same \
-        retraining. Writes only RUN/prune.h5 (docs/hdf5-layout.md); `filterlens report RUN` then adds the figure and a \
-        section to report.html. See docs/pruning.md.
+        retraining.
+
+        Pruning levels: every --layers is one level, so `--layers 6 --layers 5,6 --layers 4,5,6` measures the five \
+        models (unpruned, AFCC, the controls) at three levels, a curve of SR against the fraction of weights pruned. \
+        After every model, prune-checkpoint.h5 keeps the models finished; an interrupted prune (Ctrl-C stops after the \
+        current batch) continues with --resume and the same flags.
+
+        Writes only RUN/prune.h5 (docs/hdf5-layout.md), and its checkpoint; `filterlens report RUN` then adds the figure \
+        and a section to report.html. See docs/pruning.md.
         """)
 
     @Argument(help: "Run directory, probed and analysed (run.h5 with phase 2 heads, analysis.h5).")
     var runDirectory: String
 
-    @Option(help: "Consecutive layers to prune, comma-separated (default: the last two; one layer prunes its head only).")
-    var layers: String?
+    @Option(help: "Consecutive layers to prune, comma-separated: one pruning level. Repeat for several levels, e.g. --layers 6 --layers 5,6 (default: the last two analysed layers; one layer prunes its head only).")
+    var layers: [String] = []
 
     @Option(name: .customLong("retrain-epochs"), help: "Epochs of retraining with the masks held (0: measure before retraining only).")
     var retrainEpochs = 2
@@ -37,7 +44,7 @@ struct PruneCommand: ParsableCommand {
     @Option(name: .customLong("control-seeds"), help: "Seeds of the random-cluster controls, comma-separated.")
     var controlSeeds = "1,2,3"
 
-    @Option(name: .customLong("retrain-lr"), help: "Starting learning rate of retraining (default: the phase 2 rate of the last pruned layer's head).")
+    @Option(name: .customLong("retrain-lr"), help: "Starting learning rate of retraining (default: per level, the phase 2 rate of its last layer's head).")
     var learningRate: Double?
 
     @Option(name: .customLong("retrain-lr-decay"), help: "Learning-rate factor per epoch (default: the run's phase 2 factor).")
@@ -55,22 +62,31 @@ struct PruneCommand: ParsableCommand {
     @Flag(name: .customLong("no-augment"), help: "Retrain without flip and shift augmentation (default: as phase 2).")
     var noAugment = false
 
+    @Flag(help: "Continue an interrupted prune from RUN/prune-checkpoint.h5 (same flags): the models finished there are not measured again.")
+    var resume = false
+
     func validate() throws {
         guard retrainEpochs >= 0 else { throw ValidationError("--retrain-epochs must be >= 0") }
-        _ = try parsedLayers()
+        _ = try parsedLevels()
         _ = try parsedSeeds()
         if let learningRate, !(learningRate > 0 && learningRate.isFinite) { throw ValidationError("--retrain-lr must be positive") }
         if let momentum, !(momentum >= 0 && momentum < 1) { throw ValidationError("--retrain-momentum must be in [0, 1)") }
         if let weightDecay, !(weightDecay >= 0) { throw ValidationError("--retrain-weight-decay must be >= 0") }
     }
 
-    func parsedLayers() throws -> [Int]? {
-        guard let layers else { return nil }
-        let values = layers.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) >= 1 }) else {
-            throw ValidationError("--layers \"\(layers)\": give layer numbers, e.g. --layers 5,6")
+    /// The layers of each --layers, in order; empty when none was given.
+    func parsedLevels() throws -> [[Int]] {
+        let levels = try layers.map { text in
+            let values = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+                throw ValidationError("--layers \"\(text)\": give layer numbers, e.g. --layers 5,6")
+            }
+            return values.map { $0! }
         }
-        return values.map { $0! }
+        if let repeated = levels.first(where: { level in levels.filter { $0 == level }.count > 1 }) {
+            throw ValidationError("--layers \(repeated.map(String.init).joined(separator: ",")) is given twice: give each level once")
+        }
+        return levels
     }
 
     func parsedSeeds() throws -> [UInt64] {
@@ -86,13 +102,14 @@ struct PruneCommand: ParsableCommand {
     }
 }
 
-/// Prune wiring: read the run, build the masks, measure every model, write prune.h5.
+/// Prune wiring: read the run and its clusters, measure every level's models (checkpointing each), write prune.h5.
 enum PruneWiring {
     static func run(_ command: PruneCommand) throws {
         let started = Date()
         let directory = URL(fileURLWithPath: command.runDirectory)
         let runURL = directory.appendingPathComponent(RunLayout.runFile)
         let analysisURL = directory.appendingPathComponent(RunLayout.analysisFile)
+        let checkpointURL = directory.appendingPathComponent(RunLayout.pruneCheckpointFile)
         let run = command.runDirectory
         guard FileManager.default.fileExists(atPath: runURL.path) else {
             throw UsageError("\(runURL.path): file not found; prune needs a trained, probed and analysed run: `filterlens run --out \(run)` makes one")
@@ -116,91 +133,128 @@ enum PruneWiring {
             throw RunStoreError(path: analysisURL.path, object: "/@label_names", problem: "labels differ from run.h5's",
                                 fix: "re-run `filterlens analyze \(command.runDirectory)`")
         }
-        let layers = try command.parsedLayers() ?? Array(analysed.suffix(2))
-        for layer in layers where !analysed.contains(layer) {
-            throw RunStoreError(path: analysisURL.path, object: "/layers/" + RunLayout.layerName(layer),
-                                problem: "layer \(layer) was not analysed (analysed: \(analysed.map(String.init).joined(separator: ",")))",
-                                fix: "choose analysed --layers, or re-run `filterlens analyze \(command.runDirectory)`")
-        }
-        let recipe = RetrainRecipe(epochs: command.retrainEpochs, learningRate: command.learningRate ?? probe.startingRate(layer: layers.last!),
-                                   learningRateDecay: command.learningRateDecay ?? probe.learningRateDecay,
-                                   momentum: command.momentum ?? probe.momentum,
-                                   weightDecay: command.weightDecay ?? probe.weightDecay,
-                                   batchSize: configuration.batchSize, augment: probe.augment && !command.noAugment,
-                                   seed: command.seed ?? configuration.seed)
-        let network = try PrunableNetwork(run: reader, configuration: configuration, layers: layers, batchSize: recipe.batchSize)
-        var clusters: [FilterClusters] = []
-        for layer in layers {
+        let given = try command.parsedLevels()
+        let layerSets = given.isEmpty ? [Array(analysed.suffix(2))] : given
+        var clusters: [Int: FilterClusters] = [:]
+        for layer in Set(layerSets.joined()).sorted() {
+            guard analysed.contains(layer) else {
+                throw RunStoreError(path: analysisURL.path, object: "/layers/" + RunLayout.layerName(layer),
+                                    problem: "layer \(layer) was not analysed (analysed: \(analysed.map(String.init).joined(separator: ",")))",
+                                    fix: "choose analysed --layers, or re-run `filterlens analyze \(command.runDirectory)`")
+            }
             let (filters, labels, values) = try AnalysisFileReader.clusterOfLabel(analysisURL, layer: layer)
-            guard filters == network.filters(of: layer), labels == labelNames.count else {
+            guard labels == labelNames.count, values.count == filters * labels else {
                 throw RunStoreError(path: analysisURL.path, object: "/layers/\(RunLayout.layerName(layer))/cluster_of_label",
-                                    problem: "shape \(filters) x \(labels), expected \(network.filters(of: layer)) x \(labelNames.count)",
+                                    problem: "shape \(filters) x \(labels), expected F x \(labelNames.count)",
                                     fix: "re-run `filterlens analyze \(command.runDirectory)`")
             }
-            clusters.append(FilterClusters(filterCount: filters, labelCount: labels, clusterOfLabel: values))
+            clusters[layer] = FilterClusters(filterCount: filters, labelCount: labels, clusterOfLabel: values)
+        }
+        let levels = layerSets.map { layers in
+            PruneLevel(layers: layers, recipe: RetrainRecipe(
+                epochs: command.retrainEpochs, learningRate: command.learningRate ?? probe.startingRate(layer: layers.last!),
+                learningRateDecay: command.learningRateDecay ?? probe.learningRateDecay, momentum: command.momentum ?? probe.momentum,
+                weightDecay: command.weightDecay ?? probe.weightDecay, batchSize: configuration.batchSize,
+                augment: probe.augment && !command.noAugment, seed: command.seed ?? configuration.seed))
         }
         let (train, test) = try RunData.load(try RunData.dataset(of: configuration), for: configuration)
-        let shape = network.headInputShape
-        let afcc = PruneMasks.afcc(clusters, headHeight: shape.height, headWidth: shape.width)
-        let seeds = try command.parsedSeeds()
-        var plan: [(name: String, masks: PruneMasks?, seed: UInt64?)] = [("unpruned", nil, nil), ("afcc", afcc, nil)]
-        plan += seeds.map { ("control-seed\($0)", PruneMasks.control(of: afcc, seed: $0, headHeight: shape.height, headWidth: shape.width), $0) }
-        let experiment = PruneExperiment(network: network, recipe: recipe, train: train, test: test)
-        let tensors = experiment.tensors
-        let considered = tensors.reduce(0) { $0 + $1.considered }
-        say("prune \(directory.path): layers \(layers.map(String.init).joined(separator: ",")), masked tensors "
-            + tensors.map { "\($0.name) (\($0.considered) weights)" }.joined(separator: ", "))
-        let withoutCluster = zip(layers, clusters).map { "layer \($0): \($1.filtersWithoutCluster)/\($1.filterCount)" }
-        say("filters with no cluster (they keep nothing): " + withoutCluster.joined(separator: ", "))
-        say(String(format: "AFCC keeps %.2f%% of the %d weights considered (%@); %d models, %d retraining epochs each on %d images, lr %g x%g/epoch, momentum %g, weight decay %g",
-                   100 * Double(afcc.all.map(\.keptWeights).reduce(0, +)) / Double(considered), considered,
-                   zip(tensors, afcc.all).map { String(format: "%@ %.2f%%", $0.name, 100 * Double($1.keptWeights) / Double($0.considered)) }.joined(separator: ", "),
-                   plan.count, recipe.epochs, train.count, recipe.learningRate, recipe.learningRateDecay, recipe.momentum, recipe.weightDecay))
-        let progress = RetrainProgressPrinter()
-        var results: [PrunedModelResult] = []
-        for (index, entry) in plan.enumerated() {
-            let result = experiment.measure(name: entry.name, masks: entry.masks, controlSeed: entry.seed, progress: progress.show)
-            results.append(result)
-            let kept = entry.masks.map { Double($0.all.map(\.keptWeights).reduce(0, +)) / Double(considered) } ?? 1
-            let elapsed = Date().timeIntervalSince(started)
-            let left = elapsed / Double(index + 1) * Double(plan.count - index - 1)
-            say(String(format: "model %d/%d %@: kept %.2f%%  SR %.4f before, %.4f after retraining  (%@; ETA %@)",
-                       index + 1, plan.count, entry.name, 100 * kept, result.srBefore, result.srAfter,
-                       ProgressPrinter.duration(result.seconds), ProgressPrinter.duration(left)))
+        let study = try PruneStudy(run: reader, configuration: configuration, levels: levels, clusters: clusters,
+                                   controlSeeds: try command.parsedSeeds(), train: train, test: test)
+        let plan = study.plan(sources: AnalysisCheckpoint.identity(of: [runURL, analysisURL]))
+        let finished = try resumable(command, checkpoint: checkpointURL, plan: plan)
+        let modelCount = levels.count * PruneStudy.modelNames(controlSeeds: study.controlSeeds).count
+        let first = levels[0].recipe
+        say("prune \(directory.path): \(levels.count) level\(levels.count == 1 ? "" : "s"), \(modelCount) models (\(finished.count) from \(RunLayout.pruneCheckpointFile)), \(first.epochs) retraining epochs each on \(train.count) images, lr decay x\(first.learningRateDecay)/epoch, momentum \(first.momentum), weight decay \(first.weightDecay)")
+        for (index, network) in study.networks.enumerated() {
+            let tensors = network.tensors, afcc = study.afcc[index]
+            let considered = tensors.reduce(0) { $0 + $1.considered }
+            let kept = afcc.all.map(\.keptWeights).reduce(0, +)
+            let withoutCluster = zip(network.layers, afcc.clusters).map { "layer \($0): \($1.filtersWithoutCluster)/\($1.filterCount)" }
+            say(String(format: "level %d/%d, layers %@ (lr %g): %@; filters with no cluster (they keep nothing): %@; AFCC prunes %.2f%% of the %d weights considered (%@), %.2f%% of the network's %d",
+                       index + 1, levels.count, network.layers.map(String.init).joined(separator: ","), levels[index].recipe.learningRate,
+                       tensors.map { "\($0.name) (\($0.considered) weights)" }.joined(separator: ", "), withoutCluster.joined(separator: ", "),
+                       100 * (1 - Double(kept) / Double(considered)), considered,
+                       zip(tensors, afcc.all).map { String(format: "%@ %.2f%%", $0.name, 100 * (1 - Double($1.keptWeights) / Double($0.considered))) }.joined(separator: ", "),
+                       100 * Double(considered - kept) / Double(network.networkWeights), network.networkWeights))
+        }
+        let stops = SignalStops()
+        let printer = PruneProgressPrinter()
+        var savedCount = finished.count
+        let records: [PruneLevelRecord]
+        do {
+            records = try stops.stoppingAfterBatch {
+                try study.run(finished: finished, stop: { stops.isStopRequested },
+                              saved: { models in
+                                  try PruneCheckpointFile.save(plan: plan, models: models, to: checkpointURL)
+                                  savedCount = models.count
+                              },
+                              progress: printer.show, finished: { done in
+                                  let level = study.levels[done.level - 1]
+                                  say(String(format: "level %d/%d (layers %@) model %d/%d %@: pruned %.2f%% of the masked weights, %.2f%% of the network; SR %.4f before, %.4f after retraining  (%@%@; ETA %@)",
+                                             done.level, done.levelCount, level.layers.map(String.init).joined(separator: ","),
+                                             done.model, done.modelCount, done.result.name, 100 * (1 - done.keptFraction),
+                                             100 * (1 - done.networkKeptFraction), done.result.srBefore, done.result.srAfter,
+                                             ProgressPrinter.duration(done.result.seconds), done.fromCheckpoint ? ", from the checkpoint" : "",
+                                             ProgressPrinter.duration(done.secondsLeft)))
+                              })
+            }
+        } catch is RetrainingStopped {
+            throw StoppedAfterSaving(description: "the model in progress was dropped; \(checkpointURL.path) holds \(savedCount) of \(modelCount) models; `filterlens prune \(run) --resume` with the same flags continues")
         }
         let provenance = Provenance.collect()
         let numbers: [(String, Double)] = [
-            ("retrain_epochs", Double(recipe.epochs)), ("retrain_learning_rate", recipe.learningRate),
-            ("retrain_lr_decay", recipe.learningRateDecay), ("retrain_momentum", recipe.momentum),
-            ("retrain_weight_decay", recipe.weightDecay), ("retrain_batch_size", Double(recipe.batchSize)),
-            ("retrain_augment", recipe.augment ? 1 : 0), ("seed", Double(recipe.seed)),
             ("train_images", Double(train.count)), ("test_images", Double(test.count)),
             ("analysis_threshold", analysis.number("threshold") ?? .nan),
-            ("probe_final_test_sr", try reader.probeHead(layer: layers.last!, labelCount: labelNames.count, readingWeight: false).finalSR),
-            ("seconds", Date().timeIntervalSince(started)),
+            ("seconds", Date().timeIntervalSince(started)), ("resumed_models", Double(finished.count)),
+            ("model_seconds", records.reduce(0) { $0 + $1.models.reduce(0) { $0 + $1.seconds } }),
         ]
         var texts = ["command_line", "git_commit", "git_dirty", "machine"].map { ($0, provenance[$0] ?? "") }
         texts.append(("analysis_created", analysis.string("created") ?? ""))
         let outURL = directory.appendingPathComponent(RunLayout.pruneFile)
-        try PruneFileWriter.write(experiment.record(results, labelNames: labelNames, numbers: numbers, texts: texts), to: outURL)
-        say("phase prune done in \(ProgressPrinter.duration(Date().timeIntervalSince(started))); wrote \(outURL.path); `filterlens report \(command.runDirectory)` adds its figure to report.html")
+        try PruneFileWriter.write(PruneFileRecord(labelNames: labelNames, numbers: numbers, texts: texts, levels: records), to: outURL)
+        try? FileManager.default.removeItem(at: checkpointURL)
+        let modelSeconds = records.flatMap { $0.models.map(\.seconds) }
+        say(String(format: "phase prune done in %@ (%d models, %@ on average per model); wrote %@; `filterlens report %@` adds its figure to report.html",
+                   ProgressPrinter.duration(Date().timeIntervalSince(started)), modelSeconds.count,
+                   ProgressPrinter.duration(modelSeconds.reduce(0, +) / Double(max(modelSeconds.count, 1))), outURL.path, command.runDirectory))
+    }
+
+    /// The models of `checkpoint` to take instead of measuring them: with --resume, those of a checkpoint of the same
+    /// plan (one of another plan is refused with the fix); without, none (a checkpoint there is replaced).
+    static func resumable(_ command: PruneCommand, checkpoint: URL, plan: String) throws -> [PruneModelOutcome] {
+        let exists = FileManager.default.fileExists(atPath: checkpoint.path)
+        guard command.resume else {
+            if exists { say("\(checkpoint.path): starting over without --resume; its models are replaced after the first one") }
+            return []
+        }
+        guard exists else {
+            say("\(checkpoint.path): none found; --resume starts from the first model")
+            return []
+        }
+        let saved = try PruneCheckpointFile.load(from: checkpoint)
+        guard saved.plan == plan else {
+            throw UsageError("\(checkpoint.path): made for other flags or another run.h5/analysis.h5 (\(saved.plan)); give the same flags to --resume, or run without --resume to start over")
+        }
+        return saved.models
     }
 }
 
-/// Prints retraining progress to standard error (rate, ETA of the model's retraining, running loss), at most every
-/// 0.5 s on a terminal and every 10 s in a log, and at each epoch's end.
-final class RetrainProgressPrinter {
+/// Prints a study's progress to standard error: level, model, retraining epoch, rate, the model's ETA and the ETA of
+/// all the models left, at most every 0.5 s on a terminal and every 10 s in a log, and at each epoch's end.
+final class PruneProgressPrinter {
     private var lastPrint = Date.distantPast
     private let terminal = isatty(STDERR_FILENO) != 0
 
-    func show(_ progress: RetrainProgress) {
-        let done = progress.imagesDone >= progress.imagesTotal
+    func show(_ progress: PruneStudyProgress) {
+        guard let retrain = progress.retrain else { return }
+        let done = retrain.imagesDone >= retrain.imagesTotal
         guard done || Date().timeIntervalSince(lastPrint) >= (terminal ? 0.5 : 10) else { return }
         lastPrint = Date()
-        let percent = 100 * Double(progress.imagesDone) / Double(max(progress.imagesTotal, 1))
-        let line = String(format: "  %@ epoch %d/%d  %5.1f%%  %6.0f img/s  ETA %@  loss %.4f", progress.phase, progress.epoch,
-                          progress.epochs, percent, progress.imagesPerSecond, ProgressPrinter.duration(progress.secondsLeft),
-                          progress.loss)
+        let percent = 100 * Double(retrain.imagesDone) / Double(max(retrain.imagesTotal, 1))
+        let line = String(format: "  level %d/%d model %d/%d %@ epoch %d/%d  %5.1f%%  %6.0f img/s  loss %.4f  ETA %@ (model), %@ (all)",
+                          progress.level, progress.levelCount, progress.model, progress.modelCount, progress.name,
+                          retrain.epoch, retrain.epochs, percent, retrain.imagesPerSecond, retrain.loss,
+                          ProgressPrinter.duration(retrain.secondsLeft), ProgressPrinter.duration(progress.secondsLeft))
         FileHandle.standardError.write(Data(((terminal ? "\r" : "") + line + (terminal && !done ? "" : "\n")).utf8))
     }
 }
