@@ -82,8 +82,9 @@ public final class Network {
 
     /// Default Floats of im2col scratch (see `init`).
     public static let defaultColBudget = 1 << 21
-    /// Default Floats of each of the two Winograd tile buffers (see `init`).
-    public static let defaultTileBudget = 1 << 22
+    /// Default Floats of each of the two Winograd tile buffers (see `init`): 64 MiB, so that VGG-6 and VGG-16 at
+    /// batch 128 run conv2 in two chunks (16 MiB ran VGG-6 about 10% slower on a 2-core Zen 3, docs/performance.md).
+    public static let defaultTileBudget = 1 << 24
 
     /// The convolution algorithm of each conv layer, in order (see `ConvolutionPolicy`).
     public var convolutionAlgorithms: [ConvolutionAlgorithm] { blocks.map(\.convolution.algorithm) }
