@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Publishes analysed runs as an example report that opens offline (no server, no network):
+#   DIR/index.html            links to everything below
+#   DIR/comparison/           `filterlens compare` of all the runs (compare.html, figures)
+#   DIR/<run>/report.html     each run's report, with figures/ (PDF, PNG, CSV) and layers.csv
+# No HDF5 file is copied (a run's activations.h5 alone is gigabytes): the reports' links to run.h5, analysis.h5 and
+# the others are dead in the copy, which DIR/README.md says. The copy is staged beside DIR and moved into place at
+# the end, so an interrupted publish leaves the previous DIR as it was.
+#
+# Usage: bash scripts/publish_example_report.sh [--out DIR] RUN [RUN ...]
+#   RUN: a run folder with report.html (`filterlens report RUN` writes it); DIR: default docs/example-report.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=docs/example-report
+if [ "${1:-}" = "--out" ]; then out=${2:?"--out needs a folder"}; shift 2; fi
+if [ $# -eq 0 ]; then
+    echo "publish_example_report.sh: no run given; usage: bash scripts/publish_example_report.sh [--out DIR] RUN [RUN ...]" >&2
+    exit 64
+fi
+binary=.build/release/filterlens
+[ -x "$binary" ] || { echo "publish_example_report.sh: $binary is missing; build it: swift build -c release --product filterlens" >&2; exit 1; }
+for run in "$@"; do
+    if [ ! -f "$run/report.html" ] || [ ! -f "$run/analysis.h5" ]; then
+        echo "publish_example_report.sh: $run has no report.html or analysis.h5; run \`filterlens run --resume --out $run\` (or \`filterlens report $run\`) first" >&2
+        exit 1
+    fi
+done
+
+duplicate=$(for run in "$@"; do basename "$run"; done | sort | uniq -d | head -1)
+if [ -n "$duplicate" ]; then
+    echo "publish_example_report.sh: two runs are named $duplicate; give each run folder its own name" >&2
+    exit 64
+fi
+
+stage="$(dirname "$out")/.$(basename "$out").tmp-$$"
+rm -rf "$stage"
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage"
+"$binary" compare "$@" --out "$stage/comparison" > /dev/null
+
+names=()
+for run in "$@"; do
+    name=$(basename "$run")
+    mkdir -p "$stage/$name/figures"
+    cp "$run/report.html" "$stage/$name/"
+    [ -f "$run/layers.csv" ] && cp "$run/layers.csv" "$stage/$name/"
+    find "$run/figures" -maxdepth 1 -type f \( -name '*.png' -o -name '*.pdf' -o -name '*.csv' \) ! -name '.*' \
+        -exec cp {} "$stage/$name/figures/" \;
+    names+=("$name")
+done
+find "$stage/comparison" -name '*.h5' -delete
+
+{
+    echo '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>FilterLens example report</title></head><body>'
+    echo '<h1>FilterLens example report</h1>'
+    echo '<p>Runs of <a href="https://arxiv.org/abs/2305.18078">the method</a> through <code>filterlens run</code>,'
+    echo 'on CIFAR-10 (JPEG copy). The HDF5 files are not included (see README.md).</p><ul>'
+    echo '<li><a href="comparison/compare.html">Comparison of all runs</a> (SR and SNR per layer)</li>'
+    for name in "${names[@]}"; do echo "<li><a href=\"$name/report.html\">$name</a>: report, figures, layers.csv</li>"; done
+    echo '</ul></body></html>'
+} > "$stage/index.html"
+{
+    echo "# FilterLens example report"
+    echo
+    echo "Open index.html in a browser (offline). Made by \`bash scripts/publish_example_report.sh $*\` on $(date -u +%Y-%m-%d)."
+    echo
+    echo "- comparison/: \`filterlens compare\` of the runs below."
+    for name in "${names[@]}"; do echo "- $name/: that run's report.html, figures/ (PDF, PNG, CSV) and layers.csv."; done
+    echo
+    echo "The HDF5 files (run.h5, activations.h5, analysis.h5, ...) are left out: they are large. The reports' links"
+    echo "to them are therefore dead here; rerun the command in docs/findings.md to make them."
+} > "$stage/README.md"
+
+rm -rf "$out.previous"
+[ -e "$out" ] && mv "$out" "$out.previous"
+mv "$stage" "$out"
+rm -rf "$out.previous"
+trap - EXIT
+echo "$out/index.html"
