@@ -4,7 +4,7 @@ import Testing
 
 @Suite("filterlens prune", .serialized)
 struct PruneCommandTests {
-    @Test("prune writes prune.h5 for a tiny dissected run, leaves run.h5 and analysis.h5 alone, and the report shows it")
+    @Test("prune writes prune.h5 for a tiny dissected run, leaves run.h5, probe.h5 and analysis.h5 alone, and the report shows it")
     func pruneTinyRun() throws {
         let root = try makeTinyDataset()
         defer { try? FileManager.default.removeItem(at: root) }
@@ -12,16 +12,16 @@ struct PruneCommandTests {
                                       "--subset", "300", "--test-subset", "100"], in: root)
         #expect(made.status == 0, "\(made.errors)")
         let run = root.appendingPathComponent("runs/tiny")
-        let sources = ["run.h5", "analysis.h5"].map { run.appendingPathComponent($0) }
+        let sources = ["run.h5", "probe.h5", "analysis.h5"].map { run.appendingPathComponent($0) }
         let before = try sources.map { try Data(contentsOf: $0) }
         let result = try runFilterLens(["prune", "runs/tiny", "--layers", "1,2", "--retrain-epochs", "1", "--control-seeds", "4,5"], in: root)
         #expect(result.status == 0, "\(result.errors)")
         #expect(result.output.contains("model 4/4 control-seed5"), "\(result.output)")
         #expect(result.output.contains("ETA"))
-        #expect(try sources.map { try Data(contentsOf: $0) } == before, "prune never edits run.h5 or analysis.h5")
+        #expect(try sources.map { try Data(contentsOf: $0) } == before, "prune never edits run.h5, probe.h5 or analysis.h5")
         let file = try H5File.open(run.appendingPathComponent("prune.h5").path)
         #expect(try file.root.stringAttribute("format") == "filterlens-prune")
-        #expect(try file.root.intAttribute("format_version") == 1)
+        #expect(try file.root.intAttribute("format_version") == 2)
         #expect(try file.root.stringsAttribute("models") == ["unpruned", "afcc", "control-seed4", "control-seed5"])
         #expect(try file.root.stringsAttribute("tensors") == ["layer02_head", "layer02_conv"])
         let kept = try file.root.openDataset("results/kept").read(as: Int64.self)

@@ -11,8 +11,8 @@ struct PruneCommand: ParsableCommand {
         commandName: "prune",
         abstract: "Prune by phase 3's clusters (AFCC, arXiv 2501.12880) and by random clusters of the same sizes; retrain shortly; writes prune.h5.",
         discussion: """
-        From a dissected run (run.h5 with phase 2 heads, analysis.h5), for consecutive layers l_1 < ... < l_k (--layers): \
-        in the head of l_k, filter f keeps its weights only to the labels of its clusters; between layers l and l+1, the \
+        From a dissected run (run.h5, probe.h5, analysis.h5), for consecutive layers l_1 < ... < l_k (--layers): \
+        in the phase 2 probe (head) of l_k, filter f keeps its weights only to the labels of its clusters; between layers l and l+1, the \
         3x3 kernel from filter a to filter b is kept only when their cluster label sets share a label. A filter with no \
         cluster keeps nothing.
 
@@ -25,7 +25,7 @@ struct PruneCommand: ParsableCommand {
         section to report.html. See docs/pruning.md.
         """)
 
-    @Argument(help: "Run directory, probed and analysed (run.h5 with phase 2 heads, analysis.h5).")
+    @Argument(help: "Run directory, probed and analysed (run.h5, probe.h5, analysis.h5).")
     var runDirectory: String
 
     @Option(help: "Consecutive layers to prune, comma-separated (default: the last two; one layer prunes its head only).")
@@ -102,8 +102,9 @@ enum PruneWiring {
             throw RunStoreError(path: runURL.path, object: "/config@json", problem: "no training configuration",
                                 fix: "prune needs a run trained by `filterlens train`")
         }
-        guard let probe = reader.probeRecipe() else {
-            throw RunStoreError(path: runURL.path, object: "/probe", problem: "no phase 2 heads",
+        let probes = try ProbeSource.open(for: reader)
+        guard let probe = probes.recipe() else {
+            throw RunStoreError(path: probes.path, problem: "no phase 2 recipe",
                                 fix: "run `filterlens probe \(run)` and `filterlens analyze \(run)` first")
         }
         guard FileManager.default.fileExists(atPath: analysisURL.path) else {
@@ -128,7 +129,8 @@ enum PruneWiring {
                                    weightDecay: command.weightDecay ?? probe.weightDecay,
                                    batchSize: configuration.batchSize, augment: probe.augment && !command.noAugment,
                                    seed: command.seed ?? configuration.seed)
-        let network = try PrunableNetwork(run: reader, configuration: configuration, layers: layers, batchSize: recipe.batchSize)
+        let network = try PrunableNetwork(run: reader, probes: probes, configuration: configuration, layers: layers,
+                                          batchSize: recipe.batchSize)
         var clusters: [FilterClusters] = []
         for layer in layers {
             let (filters, labels, values) = try AnalysisFileReader.clusterOfLabel(analysisURL, layer: layer)
@@ -176,7 +178,7 @@ enum PruneWiring {
             ("retrain_augment", recipe.augment ? 1 : 0), ("seed", Double(recipe.seed)),
             ("train_images", Double(train.count)), ("test_images", Double(test.count)),
             ("analysis_threshold", analysis.number("threshold") ?? .nan),
-            ("probe_final_test_sr", try reader.probeHead(layer: layers.last!, labelCount: labelNames.count, readingWeight: false).finalSR),
+            ("probe_final_test_sr", try probes.probe(layer: layers.last!, labelCount: labelNames.count, readingWeight: false).finalSR),
             ("seconds", Date().timeIntervalSince(started)),
         ]
         var texts = ["command_line", "git_commit", "git_dirty", "machine"].map { ($0, provenance[$0] ?? "") }
