@@ -82,7 +82,8 @@ let package = Package(
         .testTarget(name: "PlotTests", dependencies: ["Plot", "PlotCairo", "TestSupport"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Plot", "RunStore"]),
         .testTarget(name: "PruningTests", dependencies: ["Pruning", "Training", "Engine", "RunStore", "HDF5", "Tensor", "CIFAR"]),
-        .testTarget(name: "CLITests", dependencies: ["HDF5", "CIFAR", "Pipeline", "Analysis", "Training", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CLITests", dependencies: ["HDF5", "CIFAR", "RunStore", "Pipeline", "Analysis", "Training", "TestSupport"],
+                    resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )
