@@ -22,7 +22,8 @@ Usage:
   python3 scripts/analysis_reference.py                       # self-test on random data
   python3 scripts/analysis_reference.py --npz in.npz --out out.json
   python3 scripts/analysis_reference.py --raw DIR --out out.json
-  python3 scripts/analysis_reference.py --run outputs/RUN    # recompute a run's analysis.h5 from run.h5 and
+  python3 scripts/analysis_reference.py --run outputs/RUN    # recompute a run's analysis.h5 from its probes
+                                                              # (probe.h5, or a version 1 run.h5's /probe) and
                                                               # activations.h5 with h5py; exit 1 on disagreement
 The .npz holds W (labels x C x H x W), A (N x C x H x W), y (N), threshold, normalization.
 DIR holds header.json ({"labels", "channels", "height", "width", "images", "threshold", "normalization"}) and
@@ -275,9 +276,13 @@ def crosscheck_run(directory, tolerance=1e-4):
     runs of moderate size (the test suite's, or one layer of a real run at a time)."""
     import h5py
     problems = []
+    probe_path = os.path.join(directory, "probe.h5")
+    has_probe_file = os.path.exists(probe_path)   # layout version 2; version 1 kept the probes in run.h5's /probe
     with h5py.File(os.path.join(directory, "run.h5"), "r") as run, \
+            h5py.File(probe_path if has_probe_file else os.path.join(directory, "run.h5"), "r") as probe_file, \
             h5py.File(os.path.join(directory, "activations.h5"), "r") as acts, \
             h5py.File(os.path.join(directory, "analysis.h5"), "r") as ana:
+        probes = probe_file if has_probe_file else probe_file["probe"]
         threshold = float(ana.attrs["threshold"])
         normalization = ana.attrs["normalization"]
         normalization = normalization.decode() if isinstance(normalization, bytes) else str(normalization)
@@ -286,7 +291,7 @@ def crosscheck_run(directory, tolerance=1e-4):
         layers = [int(v) for v in ana["summary/layer"][:]]
         for index, layer in enumerate(layers):
             name = "layer%02d" % layer
-            head = run["probe/" + name]
+            head = probes[name]
             C, H, Wd = int(head.attrs["channels"]), int(head.attrs["height"]), int(head.attrs["width"])
             W = head["weight"][:].reshape(labels, C, H, Wd)
             stats, summary = analyse(W, acts[name][:], y, threshold, normalization)

@@ -60,9 +60,11 @@ public enum TestSetSource {
     }
 }
 
-/// Phase 3 over a whole run directory: reads `run.h5` (phase 2 heads) and the test set's `activations.h5` (block
-/// outputs) or `fields.h5` (their per-label field sums), computes every layer's filter-label matrices, clusters and
-/// summaries, and writes `analysis.h5` and `layers.csv`.
+/// Phase 3 over a whole run directory: reads `run.h5` (label names, network SR), phase 2's probes (`ProbeSource`:
+/// probe.h5, or a version 1 run.h5's `/probe`) and the test set's `activations.h5` (block outputs) or `fields.h5`
+/// (their per-label field sums), computes every layer's filter-label matrices, clusters and summaries, and writes
+/// `analysis.h5` (phase 3's columns only: SR(l) stays in the probes' file) and `layers.csv` (SR(l) and phase 3's
+/// columns).
 public enum RunAnalysis {
     /// The phase 3 columns of the per-layer table (`LayerColumns.phaseThree`), in the order of `layers.csv` and `/summary`.
     public static func summaryColumns(_ summary: LayerSummary) -> [(name: String, value: Double)] {
@@ -82,8 +84,8 @@ public enum RunAnalysis {
     /// of every batch of every layer (and of each layer taken from the checkpoint); an error it throws ends the analysis.
     ///
     /// After each layer, its raw matrices go to `analysis-checkpoint.h5`; with `resume`, layers found there (computed
-    /// from the same, unchanged run.h5 and activations.h5 or fields.h5) are taken from it instead of streaming the
-    /// activations again. The checkpoint is removed once analysis.h5 is written.
+    /// from the same, unchanged run.h5, probe file and activations.h5 or fields.h5) are taken from it instead of
+    /// streaming the activations again. The checkpoint is removed once analysis.h5 is written.
     ///
     /// `readPath` is how activations.h5 is read: `.direct` (direct chunk reads inflated on every core, for the
     /// layout FilterLens writes; HDF5's own reads for other layouts) or `.plain` (HDF5's reads throughout, for the
@@ -95,18 +97,19 @@ public enum RunAnalysis {
         let runURL = directory.appendingPathComponent(RunLayout.runFile)
         let run = try RunFileReader(runURL)
         let source = try TestSetSource.open(in: directory, readPath: readPath)
+        let probes = try ProbeSource.open(for: run)
         let checkpointURL = directory.appendingPathComponent(RunLayout.analysisCheckpointFile)
-        var checkpoint = AnalysisCheckpoint(sources: AnalysisCheckpoint.identity(of: [runURL, source.url]), layers: [:])
+        let sources = [runURL] + (probes.path == runURL.path ? [] : [URL(fileURLWithPath: probes.path)]) + [source.url]
+        var checkpoint = AnalysisCheckpoint(sources: AnalysisCheckpoint.identity(of: sources), layers: [:])
         if resume, FileManager.default.fileExists(atPath: checkpointURL.path) {
             let saved = try AnalysisCheckpointFile.load(from: checkpointURL)
             if saved.sources == checkpoint.sources { checkpoint.layers = saved.layers }
         }
         let labelNames = try run.labelNames()
         let labelCount = labelNames.count
-        let layers = try run.probeLayers()
+        let layers = try probes.layers()
         guard !layers.isEmpty else {
-            throw RunStoreError(path: run.path, object: "/probe", problem: "no phase 2 heads",
-                                fix: "run `filterlens probe \(directory.path)` first")
+            throw RunStoreError(path: probes.path, problem: "no phase 2 probes", fix: "run `filterlens probe \(directory.path)` first")
         }
         switch source {
         case .activations(let activations):
@@ -125,7 +128,7 @@ public enum RunAnalysis {
         let thresholds = thresholdsSwept(parameters: parameters, sweepThresholds: sweepThresholds)
         let writer = try AnalysisFileWriter(
             creating: directory.appendingPathComponent(RunLayout.analysisFile), labelNames: labelNames,
-            attributes: [("source_run", RunLayout.runFile), source.analysisAttribute,
+            attributes: [("source_run", RunLayout.runFile), ("source_probe", probes.fileName), source.analysisAttribute,
                          ("normalization", parameters.normalization.rawValue), ("snr_definition", AnalysisParameters.snrDefinition),
                          ("dataset", run.datasetName())],
             numbers: [("threshold", parameters.threshold), ("images", Double(source.imageCount))])
@@ -134,15 +137,15 @@ public enum RunAnalysis {
         for layer in layers {
             let head: ProbeHead
             if case .fieldSums = source {
-                head = try run.probeHead(layer: layer, labelCount: labelCount, readingWeight: false)   // the sums hold its fields
+                head = try probes.probe(layer: layer, labelCount: labelCount, readingWeight: false)   // the sums hold its fields
             } else {
-                head = try run.probeHead(layer: layer, labelCount: labelCount)
+                head = try probes.probe(layer: layer, labelCount: labelCount)
             }
             let shape = try source.shape(layer: layer)
             guard shape == BlockShape(channels: head.channels, height: head.height, width: head.width) else {
                 throw RunStoreError(path: source.url.path, object: "/" + RunLayout.layerName(layer),
                                     problem: "block shape \(shape.channels)x\(shape.height)x\(shape.width) differs from the head's \(head.channels)x\(head.height)x\(head.width)",
-                                    fix: "run.h5 and \(source.url.lastPathComponent) must come from the same network")
+                                    fix: "\(probes.fileName) and \(source.url.lastPathComponent) must come from the same network")
             }
             let raw: [FilterLabelMatrix]
             if let saved = checkpoint.layers[layer], saved.filters == shape.channels, saved.labels == labelCount {
@@ -181,13 +184,13 @@ public enum RunAnalysis {
                 filterReals: FilterColumns.all.filter { $0.storage == .real }.map { ($0.name, Measures.values($0, of: filters)) })
             try writer.writeLayer(record, attributes: [
                 ("channels", Double(shape.channels)), ("height", Double(shape.height)), ("width", Double(shape.width)),
-                ("probe_final_test_sr", head.finalSR), ("probe_best_test_sr", head.bestSR),
             ])
             results.append(LayerResult(layer: layer, summary: analysis.summary, probeSR: head.finalSR,
                                        probeBestSR: head.bestSR, sweep: sweep))
         }
-        var columns: NamedColumns = [(LayerColumns.probeFinalSR.name, results.map(\.probeSR)),
-                                     (LayerColumns.probeBestSR.name, results.map(\.probeBestSR))]
+        let probeColumns: NamedColumns = [(LayerColumns.probeFinalSR.name, results.map(\.probeSR)),
+                                          (LayerColumns.probeBestSR.name, results.map(\.probeBestSR))]
+        var columns: NamedColumns = []
         for (index, column) in summaryColumns(results[0].summary).enumerated() {
             columns.append((column.name, results.map { summaryColumns($0.summary)[index].value }))
         }
@@ -201,7 +204,8 @@ public enum RunAnalysis {
         }
         try writer.writeSweep(thresholds: thresholds, layers: layers.count, columns: sweepColumns)
         try writer.commit()
-        try AtomicFile.write(Data(csv(layers: layers, columns: columns).utf8), to: directory.appendingPathComponent("layers.csv"))
+        try AtomicFile.write(Data(csv(layers: layers, columns: probeColumns + columns).utf8),
+                             to: directory.appendingPathComponent("layers.csv"))
         try? FileManager.default.removeItem(at: checkpointURL)
         return results
     }
@@ -249,7 +253,7 @@ public enum RunAnalysis {
             let list = { (values: [Double]) in values.map { String(format: "%.2f", $0) }.joined(separator: ",") }
             differences.append("sweep \(swept.map(list) ?? "missing"), not \(list(wanted))")
         }
-        let missing = LayerColumns.all.map(\.name).filter { ((try? reader.summaryColumn($0)) ?? nil) == nil }
+        let missing = LayerColumns.phaseThree.map(\.name).filter { ((try? reader.summaryColumn($0)) ?? nil) == nil }
         if !missing.isEmpty { differences.append("made before the columns \(missing.joined(separator: ", ")) existed") }
         return differences.isEmpty ? nil : differences.joined(separator: "; ")
     }

@@ -4,7 +4,7 @@ import Foundation
 public enum Phase: Int, CaseIterable, Sendable, CustomStringConvertible {
     /// Phase 1: train the network; writes run.h5 (weights, metrics) and activations.h5.
     case train = 1
-    /// Phase 2: one linear probe per frozen convolutional layer; adds the probes to run.h5.
+    /// Phase 2: one linear probe per frozen convolutional layer; writes probe.h5.
     case probe
     /// Phase 3: filter-label matrices, clusters and SNR per layer; writes analysis.h5 and layers.csv.
     case analyze

@@ -85,7 +85,7 @@ public struct WeightMask: Equatable, Sendable {
 
 /// Applied filter cluster connections [L2]: the keep-masks that follow phase 3's clusters.
 public enum AFCC {
-    /// The mask of layer l's phase 2 head (L x C*H*W, feature index (c * H + h) * W + w, as in run.h5): the weight
+    /// The mask of layer l's phase 2 head (L x C*H*W, feature index (c * H + h) * W + w, as in probe.h5): the weight
     /// from feature (f, h, w) to output label j is kept when j is in one of filter f's clusters. A filter with no
     /// cluster keeps none of its head weights (its output no longer reaches the labels).
     public static func headMask(_ clusters: FilterClusters, height: Int, width: Int) -> WeightMask {

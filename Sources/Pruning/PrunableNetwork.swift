@@ -40,8 +40,9 @@ public final class PrunableNetwork {
     /// Largest batch.
     public let batchSize: Int
 
-    /// Loads the frozen prefix and the trainable part of `layers` from `run` (run.h5, with phase 2 heads).
-    public init(run: RunFileReader, configuration: RunConfiguration, layers: [Int], batchSize: Int) throws {
+    /// Loads the frozen prefix and the trainable part of `layers` from `run` (run.h5's weights) and `probes` (the phase 2
+    /// probe of l_k).
+    public init(run: RunFileReader, probes: ProbeSource, configuration: RunConfiguration, layers: [Int], batchSize: Int) throws {
         let architecture = try Architecture(notation: configuration.notation, hiddenWidths: configuration.head,
                                             labelCount: configuration.labelCount)
         let count = architecture.convolutionCount
@@ -80,7 +81,7 @@ public final class PrunableNetwork {
                 values.withUnsafeBufferPointer { set[view.name].baseAddress!.update(from: $0.baseAddress!, count: $0.count) }
             }
         }
-        let head = try run.probeHead(layer: last, labelCount: architecture.labelCount)
+        let head = try probes.probe(layer: last, labelCount: architecture.labelCount)
         headWeight = head.weight
         probeFinalSR = head.finalSR
         if layers.count > 1 {

@@ -57,14 +57,15 @@ public final class PruneStudy {
     private let train: LabeledImages
     private let test: LabeledImages
 
-    /// Splits the run's network for every level and builds AFCC's masks from `clusters` (by layer: every layer of
-    /// every level needs its F x L clusters). Throws `PruningError` for bad layers or clusters of the wrong shape.
-    public init(run: RunFileReader, configuration: RunConfiguration, levels: [PruneLevel], clusters: [Int: FilterClusters],
+    /// Splits the run's network (weights from `run`, the phase 2 probe of each level's last layer from `probes`) for
+    /// every level and builds AFCC's masks from `clusters` (by layer: every layer of every level needs its F x L
+    /// clusters). Throws `PruningError` for bad layers or clusters of the wrong shape.
+    public init(run: RunFileReader, probes: ProbeSource, configuration: RunConfiguration, levels: [PruneLevel], clusters: [Int: FilterClusters],
                 controlSeeds: [UInt64], train: LabeledImages, test: LabeledImages) throws {
         var networks: [PrunableNetwork] = []
         var afcc: [PruneMasks] = []
         for level in levels {
-            let network = try PrunableNetwork(run: run, configuration: configuration, layers: level.layers,
+            let network = try PrunableNetwork(run: run, probes: probes, configuration: configuration, layers: level.layers,
                                               batchSize: level.recipe.batchSize)
             let layerClusters = try level.layers.map { layer in
                 guard let entry = clusters[layer] else { throw PruningError("no clusters of layer \(layer): analyse it first") }

@@ -17,13 +17,15 @@ public struct RunContents: Sendable {
     public var labelNames: [String]
     /// Phase 1 metrics (may be empty).
     public var metrics: [EpochMetrics]
-    /// Phase 2 heads without their weights, by layer.
+    /// Phase 2 probes without their weights, by layer (empty when the run has none).
     public var probes: [ProbeHead]
-    /// The phase 2 recipe the heads were trained with (`/probe`), nil when run.h5 lacks it.
+    /// The phase 2 recipe the probes were trained with, nil when their file lacks it.
     public var probeRecipe: ProbeConfiguration?
+    /// The file the probes were read from: "probe.h5", or "run.h5" for a run of layout version 1; nil without probes.
+    public var probeFile: String?
     /// Layers analysed.
     public var layers: [Int]
-    /// Per-layer table of `analysis.h5` (`/summary`), by column name.
+    /// Per-layer table by column name: SR(l) from the probes, the rest from `analysis.h5` (`/summary`).
     public var summary: [String: [Double]]
     /// Column order of the summary table.
     public var summaryOrder: [String]
@@ -40,13 +42,11 @@ public struct RunContents: Sendable {
     /// Full-network test SR (last epoch).
     public var fullSR: Double { metrics.last?.testSR ?? .nan }
 
-    /// The summary columns FilterLens writes, in table order (`LayerColumns.all`).
-    public static let summaryColumnNames = LayerColumns.all.map(\.name)
-
-    /// Reads the run in `directory` (run.h5 and analysis.h5).
+    /// Reads the run in `directory`: run.h5, its probes (`ProbeSource`) and analysis.h5.
     public init(directory: URL) throws(RunStoreError) {
         self.directory = directory
         let run = try RunFileReader(directory.appendingPathComponent(RunLayout.runFile))
+        let source = try ProbeSource.find(for: run)
         let analysis = try AnalysisFileReader(directory.appendingPathComponent(RunLayout.analysisFile))
         configuration = try run.configuration()
         provenance = run.provenance()
@@ -54,14 +54,22 @@ public struct RunContents: Sendable {
         labelNames = try run.labelNames()
         metrics = try run.metrics()
         let labelCount = labelNames.count
-        probes = try run.probeLayers().map { (layer) throws(RunStoreError) in
-            try run.probeHead(layer: layer, labelCount: labelCount, readingWeight: false)
+        probes = try (source?.layers() ?? []).map { (layer) throws(RunStoreError) in
+            try source!.probe(layer: layer, labelCount: labelCount, readingWeight: false)
         }
-        probeRecipe = run.probeRecipe()
+        probeRecipe = source?.recipe()
+        probeFile = source?.fileName
         layers = try analysis.layers()
         var summary: [String: [Double]] = [:]
         var order: [String] = []
-        for name in Self.summaryColumnNames {
+        if source != nil {   // SR(l) of each analysed layer, from its probe (a version 1 analysis.h5's copies are not read)
+            let probes = self.probes
+            let byLayer = { (layer: Int) in probes.first { $0.layer == layer } }
+            summary[LayerColumns.probeFinalSR.name] = layers.map { byLayer($0)?.finalSR ?? .nan }
+            summary[LayerColumns.probeBestSR.name] = layers.map { byLayer($0)?.bestSR ?? .nan }
+            order = LayerColumns.probe.map(\.name)
+        }
+        for name in LayerColumns.phaseThree.map(\.name) {
             if let column = try analysis.summaryColumn(name) {
                 summary[name] = column
                 order.append(name)

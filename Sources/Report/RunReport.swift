@@ -84,7 +84,7 @@ public enum RunReport {
         let config = run.configuration
         var metadata: [(String, String)] = [("run directory", run.directory.path), ("data set", run.dataset)]
         if let config {
-            let probe = run.probeRecipe ?? config.probe   // what the heads were trained with; the train-time default before phase 2
+            let probe = run.probeRecipe ?? config.probe   // what the probes were trained with; the train-time default before phase 2
             metadata += [
                 ("architecture", "\(config.preset): \(config.notation)" + (config.head.isEmpty ? "" : " + FC \(config.head)")),
                 ("phase 1 recipe", "\(config.epochs) epochs, batch \(config.batchSize), lr \(config.learningRate) " + ((config.learningRateSchedule ?? .step) == .step ? "x\(config.learningRateDecayFactor) every \(config.learningRateDecayEvery) epochs" : "\(config.learningRateSchedule!.rawValue) down to 0") + ", warm-up \(config.warmupBatches) batches, momentum \(config.momentum) (Nesterov), weight decay \(config.weightDecay), augmentation \(config.augment ? "flip + shift 4" : "none")"),
@@ -107,13 +107,16 @@ public enum RunReport {
                     "swift_version", "filterlens_version"] {
             if let value = run.provenance[key], !value.isEmpty { metadata.append((key.replacingOccurrences(of: "_", with: " "), value)) }
         }
-        let present = [RunLayout.runFile, RunLayout.activationsFile, RunLayout.fieldsFile, RunLayout.analysisFile, "layers.csv", RunLayout.pruneFile].filter {
+        let present = [RunLayout.runFile, RunLayout.probeFile, RunLayout.activationsFile, RunLayout.fieldsFile, RunLayout.analysisFile,
+                       "layers.csv", RunLayout.pruneFile].filter {
             FileManager.default.fileExists(atPath: run.directory.appendingPathComponent($0).path)
         }
         let files = present.map { name -> [String: Any] in
             let size = (try? FileManager.default.attributesOfItem(atPath: run.directory.appendingPathComponent(name).path)[.size] as? Int) ?? 0
             let about = [
-                RunLayout.runFile: "configuration, provenance, phase 1 metrics, weights, phase 2 heads",
+                RunLayout.runFile: "configuration, provenance, phase 1 metrics, weights"
+                    + (run.probeFile == RunLayout.runFile ? ", phase 2 probes (layout version 1)" : ""),
+                RunLayout.probeFile: "phase 2 probes: recipe, one linear probe per layer with its per-epoch history",
                 RunLayout.activationsFile: "test-set block outputs of every layer",
                 RunLayout.fieldsFile: "per-label sums of every filter's output fields over the test set (filterlens-torch)",
                 RunLayout.analysisFile: "filter-label matrices, clusters, per-layer table and threshold sweep",

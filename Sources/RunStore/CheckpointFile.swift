@@ -201,7 +201,7 @@ enum StateFile {
 }
 
 /// Phase 3's progress: the raw filter-label matrices of the layers analysed so far, and the source files they came
-/// from. The raw matrices depend only on run.h5's heads and activations.h5, not on threshold or normalization.
+/// from. The raw matrices depend only on the probes and activations.h5 (or fields.h5), not on threshold or normalization.
 public struct AnalysisCheckpoint: Sendable {
     /// Size and modification time of the source files; a checkpoint of other sources is not resumed.
     public var sources: String

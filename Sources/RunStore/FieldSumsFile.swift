@@ -60,7 +60,7 @@ public final class FieldSumsReader {
     /// Opens and validates `url`.
     public init(_ url: URL) throws(RunStoreError) {
         path = url.path
-        file = try openValidated(url.path, format: RunLayout.fieldsFormat, version: RunLayout.fieldsVersion,
+        file = try openValidated(url.path, format: RunLayout.fieldsFormat, versions: RunLayout.fieldsVersion...RunLayout.fieldsVersion,
                                  producer: "filterlens_torch.dissect")
         let countSet = try openChecked(file.root, "images_per_label", file: url.path, shape: [nil])
         let fix = self.fix

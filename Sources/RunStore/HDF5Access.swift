@@ -11,8 +11,11 @@ func accessing<T>(fix: String, _ body: () throws(HDF5Error) -> T) throws(RunStor
     }
 }
 
-/// Checks the root attributes `format` and `format_version` (`version`) of a file FilterLens reads.
-func validateFormat(_ file: H5File, expected: String, version expectedVersion: Int = RunLayout.version) throws(RunStoreError) {
+/// Checks the root attributes `format` and `format_version` (one of `versions`) of a file FilterLens reads; returns
+/// the version.
+@discardableResult
+func validateFormat(_ file: H5File, expected: String,
+                    versions: ClosedRange<Int> = RunLayout.readableVersions) throws(RunStoreError) -> Int {
     let fix = "open a file written by FilterLens (docs/hdf5-layout.md describes the layout)"
     let root = file.root
     guard root.hasAttribute("format"), let format = try? root.stringAttribute("format") else {
@@ -24,15 +27,19 @@ func validateFormat(_ file: H5File, expected: String, version expectedVersion: I
     guard let version = try? root.intAttribute("format_version") else {
         throw RunStoreError(path: file.path, object: "/@format_version", problem: "no `format_version` attribute", fix: fix)
     }
-    guard version == expectedVersion else {
+    guard versions.contains(version) else {
+        let readable = versions.count == 1 ? "version \(versions.lowerBound)"
+            : "versions \(versions.lowerBound) to \(versions.upperBound)"
         throw RunStoreError(path: file.path, object: "/@format_version",
-                            problem: "layout version \(version); this FilterLens reads version \(expectedVersion)",
-                            fix: version > expectedVersion ? "update FilterLens" : "re-run the step that wrote it with this FilterLens")
+                            problem: "layout version \(version); this FilterLens reads \(readable)",
+                            fix: version > versions.upperBound ? "update FilterLens" : "re-run the step that wrote it with this FilterLens")
     }
+    return version
 }
 
 /// Opens a FilterLens file for reading, with one clear error for a missing, foreign or damaged file.
-func openValidated(_ path: String, format: String, version: Int = RunLayout.version, producer: String) throws(RunStoreError) -> H5File {
+func openValidated(_ path: String, format: String, versions: ClosedRange<Int> = RunLayout.readableVersions,
+                   producer: String) throws(RunStoreError) -> H5File {
     guard FileManager.default.fileExists(atPath: path) else {
         throw RunStoreError(path: path, problem: "file not found", fix: "run `\(producer)` first")
     }
@@ -40,7 +47,7 @@ func openValidated(_ path: String, format: String, version: Int = RunLayout.vers
         throw RunStoreError(path: path, problem: "not an HDF5 file (or truncated)", fix: "re-run `\(producer)` to rewrite it")
     }
     let file = try accessing(fix: "re-run `\(producer)` to rewrite it") { () throws(HDF5Error) in try H5File.open(path) }
-    try validateFormat(file, expected: format, version: version)
+    try validateFormat(file, expected: format, versions: versions)
     return file
 }
 

@@ -32,7 +32,8 @@ public struct MeasureColumn: Sendable, Hashable {
     }
 }
 
-/// The per-layer table: `/summary/<name>` in analysis.h5 (float64 [layer]), `layers.csv`, the report's table.
+/// The per-layer table: `layers.csv` and the report's table; phase 3's columns are also `/summary/<name>` in
+/// analysis.h5 (float64 [layer]), phase 2's are read from the probes (probe.h5), not copied into analysis.h5.
 public enum LayerColumns {
     public static let probeFinalSR = MeasureColumn("sr_probe_final", title: "SR(l)", unit: "SR",
         "test SR of the layer's phase 2 head after its last epoch")
@@ -73,7 +74,7 @@ public enum LayerColumns {
     public static let pooledDominantOnesRatio = MeasureColumn("pooled_dominant_ones_ratio", title: "pooled ratio", unit: "1",
         "all dominant-column ones / all other ones of the layer's non-silent filters")
 
-    /// The phase 2 columns (from run.h5's heads).
+    /// The phase 2 columns (from the probes, `ProbeSource`).
     public static let probe = [probeFinalSR, probeBestSR]
     /// The phase 3 columns, in table order; the threshold sweep (`/sweep/<name>`) holds each of them.
     public static let phaseThree = [

@@ -8,7 +8,7 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
     /// The architecture in VGG notation, exactly as trained (e.g. "64 64 M 128 128 M 256 256 M").
     public var notation: String
     /// Hidden FC widths between the last block and the label layer (empty: one FC layer): `Architecture.hiddenWidths`,
-    /// stored as `head` in run.h5 (`--head`); not phase 2's probes, which the layout calls heads too.
+    /// stored as `head` in run.h5 (`--head`); not phase 2's probes (probe.h5), which version 1 of the layout called heads too.
     public var head: [Int]
     /// Number of labels.
     public var labelCount: Int

@@ -1,22 +1,21 @@
 import Foundation
 import HDF5
 
-/// Writes `run.h5`: configuration, phase 1 metrics, final weights, and (later) phase 2 heads.
+/// Writes `run.h5`: identity, configuration, provenance, phase 1 metrics and final weights. Phase 1 writes it once;
+/// no later phase edits it (phase 2 writes probe.h5, `ProbeFileWriter`).
 ///
 /// The file is built under a temporary name and renamed into place by `commit()`.
 public final class RunFileWriter {
     private let staged: StagedFile
     private let fix = StagedFile.fix
 
-    /// Starts a new run file at `url`.
+    /// Starts a new run file at `url`, with a new root `@run_id` (a random UUID) that the files made from it record.
     public init(creating url: URL) throws(RunStoreError) {
         staged = try StagedFile(creating: url, format: RunLayout.runFormat)
-    }
-
-    /// Reopens a copy of the existing run file at `url` for additions (phase 2); `commit()` replaces the original.
-    public init(amending url: URL) throws(RunStoreError) {
-        _ = try RunFileReader(url)   // validates before touching anything
-        staged = try StagedFile(copying: url)
+        let root = staged.root
+        try accessing(fix: fix) { () throws(HDF5Error) in
+            try root.setAttribute("run_id", UUID().uuidString.lowercased())
+        }
     }
 
     private var root: H5Group { staged.root }
@@ -99,100 +98,39 @@ public final class RunFileWriter {
         }
     }
 
-    /// Writes phase 2's recipe as attributes of `/probe`.
-    public func writeProbeRecipe(_ recipe: ProbeConfiguration, seed: UInt64) throws(RunStoreError) {
-        let root = self.root
-        try accessing(fix: fix) { () throws(HDF5Error) in
-            let group = try root.group("probe")
-            try group.setAttribute("epochs", recipe.epochs)
-            try group.setAttribute("learning_rate", recipe.learningRate)
-            try group.setAttribute("lr_decay", recipe.learningRateDecay)
-            try group.setAttribute("momentum", recipe.momentum)
-            try group.setAttribute("weight_decay", recipe.weightDecay)
-            try group.setAttribute("batch_size", recipe.batchSize)
-            try group.setAttribute("augment", recipe.augment ? 1 : 0)
-            if let rates = recipe.layerLearningRates { try group.setAttribute("layer_learning_rates", rates) }
-            try group.setAttribute("seed", Int(truncatingIfNeeded: seed))
-        }
-    }
-
-    /// Writes the trained head of `head.layer` under `/probe/layerNN`.
-    public func writeProbe(_ head: ProbeHead) throws(RunStoreError) {
-        let root = self.root
-        try accessing(fix: fix) { () throws(HDF5Error) in
-            let probe = try root.group("probe")
-            let name = RunLayout.layerName(head.layer)
-            if probe.contains(name) { try probe.remove(name) }
-            let group = try probe.createGroup(name)
-            try group.setAttribute("layer", head.layer)
-            try group.setAttribute("channels", head.channels)
-            try group.setAttribute("height", head.height)
-            try group.setAttribute("width", head.width)
-            try group.setAttribute("loss_flag", head.lossFlag)
-            let features = head.channels * head.height * head.width
-            try group.replace("weight", head.weight, shape: [head.labelCount, features], labels: ["output_label", "feature"])
-            try group.replace("epoch", head.epochs.map { Int32($0.epoch) }, shape: [head.epochs.count], labels: ["epoch"])
-            try group.replace("train_loss", head.epochs.map(\.trainLoss), shape: [head.epochs.count], labels: ["epoch"])
-            try group.replace("test_sr", head.epochs.map(\.testSR), shape: [head.epochs.count], labels: ["epoch"])
-            if let last = head.epochs.last {
-                try group.setAttribute("final_test_sr", last.testSR)
-                let best = head.epochs.max { $0.testSR < $1.testSR }!
-                try group.setAttribute("best_test_sr", best.testSR)
-                try group.setAttribute("best_epoch", best.epoch)
-            }
-        }
-    }
-
     /// Closes the file and renames it into place.
     public func commit() throws(RunStoreError) {
         try staged.commit()
     }
 }
 
-/// Phase 2's trained head of one layer (method.md: W_l, labels x C*H*W, bias-free).
-public struct ProbeHead: Sendable {
-    /// 1-based convolutional layer.
-    public var layer: Int
-    /// Weights, labels x (C x H x W) row-major: feature index = (c * H + h) * W + w.
-    public var weight: [Float]
-    /// Rows of `weight`.
-    public var labelCount: Int
-    /// C, H, W of the layer's block output.
-    public var channels: Int, height: Int, width: Int
-    /// Per-epoch training loss and test success rate.
-    public var epochs: [ProbeEpoch]
-    /// "ok", or why the head's training looks unsettled ("loss rising", "loss high").
-    public var lossFlag: String
-
-    public init(layer: Int, weight: [Float], labelCount: Int, channels: Int, height: Int, width: Int,
-                epochs: [ProbeEpoch], lossFlag: String) {
-        self.layer = layer
-        self.weight = weight
-        self.labelCount = labelCount
-        self.channels = channels
-        self.height = height
-        self.width = width
-        self.epochs = epochs
-        self.lossFlag = lossFlag
-    }
-
-    /// Test success rate after the last epoch: the headline SR(l), never selected on the test set.
-    public var finalSR: Double { epochs.last?.testSR ?? .nan }
-    /// The best epoch's test success rate (labelled as such wherever shown).
-    public var bestSR: Double { epochs.map(\.testSR).max() ?? .nan }
-}
-
 /// Reads `run.h5`, validating its format and version.
 public final class RunFileReader {
     /// The file.
     public let path: String
-    private let file: H5File
+    let file: H5File
     private let producer = "filterlens train"
+    /// Root `format_version`: 1 (phase 2's probes, when probed, under `/probe`: `ProbeSource` reads them) or 2.
+    public let formatVersion: Int
 
-    /// Opens and validates `url`.
+    /// Opens and validates `url` (layout version 1 or 2).
     public init(_ url: URL) throws(RunStoreError) {
         path = url.path
         file = try openValidated(url.path, format: RunLayout.runFormat, producer: producer)
+        let root = file.root
+        formatVersion = try accessing(fix: "re-run `\(producer)` to rewrite it") { () throws(HDF5Error) in
+            try root.intAttribute("format_version")
+        }
+    }
+
+    /// What names this run.h5 in the files made from it (probe.h5's `@run_id`): its root `@run_id`; for a version 1
+    /// file, which has none, its `@created`; empty for a file with neither (written by another tool).
+    public var identity: String {
+        let root = file.root
+        for name in ["run_id", "created"] where root.hasAttribute(name) {
+            if let value = try? root.stringAttribute(name) { return value }
+        }
+        return ""
     }
 
     /// Label names in label order (root attribute `label_names`).
@@ -276,55 +214,6 @@ public final class RunFileReader {
             let dataset = try root.openDataset(path)
             return (dataset.shape, try dataset.read(as: Float.self))
         }
-    }
-
-    /// Layers with a phase 2 head (`/probe/layerNN`), ascending.
-    public func probeLayers() throws(RunStoreError) -> [Int] {
-        guard file.root.contains("probe"), let probe = try? file.root.openGroup("probe") else { return [] }
-        let names = try accessing(fix: "re-run `filterlens probe`") { () throws(HDF5Error) in try probe.memberNames() }
-        return names.compactMap { $0.hasPrefix("layer") ? Int($0.dropFirst(5)) : nil }.sorted()
-    }
-
-    /// The phase 2 recipe, nil when absent.
-    public func probeRecipe() -> ProbeConfiguration? {
-        guard let probe = try? file.root.openGroup("probe"), let epochs = try? probe.intAttribute("epochs") else { return nil }
-        return ProbeConfiguration(
-            epochs: epochs,
-            learningRate: (try? probe.doubleAttribute("learning_rate")) ?? .nan,
-            learningRateDecay: (try? probe.doubleAttribute("lr_decay")) ?? .nan,
-            momentum: (try? probe.doubleAttribute("momentum")) ?? .nan,
-            weightDecay: (try? probe.doubleAttribute("weight_decay")) ?? .nan,
-            batchSize: (try? probe.intAttribute("batch_size")) ?? 0,
-            augment: ((try? probe.intAttribute("augment")) ?? 0) != 0,
-            layerLearningRates: try? probe.doublesAttribute("layer_learning_rates"))
-    }
-
-    /// The phase 2 head of `layer`, validated against its stored shape attributes; with `readingWeight` false its
-    /// `weight` is left empty (its shape is still checked).
-    public func probeHead(layer: Int, labelCount: Int, readingWeight: Bool = true) throws(RunStoreError) -> ProbeHead {
-        let name = "probe/" + RunLayout.layerName(layer)
-        let fix = "run `filterlens probe` (or write /\(name) as docs/hdf5-layout.md says)"
-        guard file.root.contains(name), let group = try? file.root.openGroup(name) else {
-            throw RunStoreError(path: path, object: "/" + name, problem: "missing group", fix: fix)
-        }
-        let (channels, height, width) = try accessing(fix: fix) { () throws(HDF5Error) in
-            (try group.intAttribute("channels"), try group.intAttribute("height"), try group.intAttribute("width"))
-        }
-        let weightSet = try openChecked(group, "weight", file: path, shape: [labelCount, channels * height * width])
-        let weight = readingWeight ? try accessing(fix: fix) { () throws(HDF5Error) in try weightSet.read(as: Float.self) } : []
-        var epochs: [ProbeEpoch] = []
-        if group.contains("test_sr") {
-            let srSet = try openChecked(group, "test_sr", file: path, shape: [nil])
-            let count = srSet.shape[0]
-            let lossSet = try openChecked(group, "train_loss", file: path, shape: [count])
-            let (sr, loss) = try accessing(fix: fix) { () throws(HDF5Error) in
-                (try srSet.read(as: Double.self), try lossSet.read(as: Double.self))
-            }
-            epochs = (0..<count).map { ProbeEpoch(epoch: $0 + 1, trainLoss: loss[$0], testSR: sr[$0]) }
-        }
-        let flag = (try? group.stringAttribute("loss_flag")) ?? "unknown"
-        return ProbeHead(layer: layer, weight: weight, labelCount: labelCount, channels: channels, height: height,
-                         width: width, epochs: epochs, lossFlag: flag)
     }
 }
 

@@ -10,14 +10,20 @@ public enum RunLayout {
     public static let analysisFormat = "filterlens-analysis"
     /// Root attribute `format` of a field-sums file (phase 3's per-label sums, written instead of activations).
     public static let fieldsFormat = "filterlens-fields"
-    /// Root attribute `format_version` this build writes and reads. Bumped when an old file no longer reads.
-    public static let version = 1
+    /// Root attribute `format` of a probe file (phase 2's probes).
+    public static let probeFormat = "filterlens-probe"
+    /// Root attribute `format_version` this build writes. Bumped when a file of the old layout no longer reads as the
+    /// new one: version 2 moved phase 2's probes from run.h5's `/probe` into probe.h5.
+    public static let version = 2
+    /// The `format_version`s this build reads: version 1 files too (`ProbeSource` reads a version 1 run.h5's `/probe`).
+    public static let readableVersions = 1...version
     /// Root attribute `format_version` of a field-sums file, versioned on its own (docs/hdf5-layout.md, `fields.h5`).
     public static let fieldsVersion = 1
 
     /// File names inside a run directory.
     public static let runFile = "run.h5"
     public static let activationsFile = "activations.h5"
+    public static let probeFile = "probe.h5"
     public static let fieldsFile = "fields.h5"
     public static let analysisFile = "analysis.h5"
     public static let checkpointFile = "checkpoint.h5"

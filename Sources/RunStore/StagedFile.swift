@@ -28,24 +28,6 @@ final class StagedFile {
         }
     }
 
-    /// A writable copy of the existing file at `url`; `commit()` replaces the original.
-    init(copying url: URL) throws(RunStoreError) {
-        atomic = try AtomicFile(url)
-        do {
-            try FileManager.default.copyItem(at: url, to: atomic.temporary)
-        } catch {
-            atomic.discard()
-            throw RunStoreError(path: url.path, problem: "cannot copy for amending (\(error.localizedDescription))", fix: Self.fix)
-        }
-        let temporary = atomic.temporary.path
-        do {
-            file = try accessing(fix: Self.fix) { () throws(HDF5Error) in try H5File.open(temporary, writable: true) }
-        } catch {
-            atomic.discard()
-            throw error
-        }
-    }
-
     /// The root group of the file being built.
     var root: H5Group { file!.root }
 

@@ -4,7 +4,7 @@ import HDF5
 import RunStore
 import Testing
 
-/// A run directory with two layers of heads in run.h5 and the same test set stored twice: as activations
+/// A run directory with two layers of probes in probe.h5 and the same test set stored twice: as activations
 /// (`activations.h5`) in one directory and as their field sums (`fields.h5`) in the other.
 private struct TwinRuns {
     let root: URL
@@ -34,16 +34,20 @@ private struct TwinRuns {
             }
         }
         for directory in [fromActivations, fromFields] {
-            let run = try RunFileWriter(creating: directory.appendingPathComponent(RunLayout.runFile))
+            let runURL = directory.appendingPathComponent(RunLayout.runFile)
+            let run = try RunFileWriter(creating: runURL)
             try run.writeHeader(configuration: RunConfiguration(preset: "test", notation: "4 M 6", epochs: 1),
                                 labelNames: Self.labels, provenance: [:])
-            for (index, shape) in Self.shapes.enumerated() {
-                try run.writeProbe(ProbeHead(layer: index + 1, weight: heads[index], labelCount: labelCount,
-                                             channels: shape.channels, height: shape.height, width: shape.width,
-                                             epochs: [ProbeEpoch(epoch: 1, trainLoss: 0.5, testSR: 0.6 + 0.1 * Double(index))],
-                                             lossFlag: "ok"))
-            }
             try run.commit()
+            let probes = try ProbeFileWriter(creating: directory.appendingPathComponent(RunLayout.probeFile),
+                                             runID: try RunFileReader(runURL).identity)
+            for (index, shape) in Self.shapes.enumerated() {
+                try probes.writeProbe(ProbeHead(layer: index + 1, weight: heads[index], labelCount: labelCount,
+                                                channels: shape.channels, height: shape.height, width: shape.width,
+                                                epochs: [ProbeEpoch(epoch: 1, trainLoss: 0.5, testSR: 0.6 + 0.1 * Double(index))],
+                                                lossFlag: "ok"))
+            }
+            try probes.commit()
         }
         let store = try ActivationsWriter(creating: fromActivations.appendingPathComponent(RunLayout.activationsFile),
                                           labels: trueLabels, shapes: Self.shapes)
@@ -117,7 +121,7 @@ struct FieldSumsAnalysisTests {
             #expect(try f.filterColumn(layer: layer, "cluster_count") == a.filterColumn(layer: layer, "cluster_count"))
         }
         #expect(try f.matrices(layer: 2, "binary").values.contains(1), "the matrices have bright elements to compare")
-        for column in LayerColumns.all.map(\.name) {
+        for column in LayerColumns.phaseThree.map(\.name) {   // SR(l) stays in probe.h5; layers.csv holds it (below)
             let (expected, actual) = (try a.summaryColumn(column), try f.summaryColumn(column))
             #expect(expected != nil)
             #expect(zip(expected ?? [], actual ?? []).allSatisfy { isClose($1, $0, relative: 0) }, "\(column)")
@@ -131,6 +135,11 @@ struct FieldSumsAnalysisTests {
         #expect(f.number("images") == Double(TwinRuns.images))
         let csv = { (directory: URL) in try String(contentsOf: directory.appendingPathComponent("layers.csv"), encoding: .utf8) }
         #expect(try csv(twins.fromFields) == csv(twins.fromActivations))
+        // SR(l) is read from probe.h5, not copied into analysis.h5; layers.csv shows it beside phase 3's columns.
+        #expect(try a.summaryColumn(LayerColumns.probeFinalSR.name) == nil && a.string("source_probe") == "probe.h5")
+        let rows = try csv(twins.fromFields).split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
+        #expect(rows[0].prefix(3) == ["layer", "sr_probe_final", "sr_probe_best"])
+        #expect(rows.dropFirst().map { $0[1] } == ["0.6", "0.7"])
     }
 
     @Test("an analysis.h5 made before a declared column existed departs from the flags, naming the column")
@@ -178,6 +187,6 @@ struct FieldSumsAnalysisTests {
             try RunAnalysis.run(directory: twins.fromFields, parameters: AnalysisParameters(), sweepThresholds: []) { _ in }
         }
         #expect(error?.description.contains("fields.h5 [/layer01]: block shape 4x5x5 differs from the head's 4x3x3") == true)
-        #expect(error?.description.contains("run.h5 and fields.h5 must come from the same network") == true)
+        #expect(error?.description.contains("probe.h5 and fields.h5 must come from the same network") == true)
     }
 }

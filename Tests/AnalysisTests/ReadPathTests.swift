@@ -14,7 +14,7 @@ struct ReadPathTests {
     static let shapes = [BlockShape(channels: 64, height: 16, width: 16), BlockShape(channels: 16, height: 8, width: 8),
                          BlockShape(channels: 10, height: 1, width: 1)]
 
-    /// Writes run.h5 (a probe head per layer) and activations.h5 into `folder`: ReLU-like block outputs whose
+    /// Writes run.h5, probe.h5 (a probe per layer) and activations.h5 into `folder`: ReLU-like block outputs whose
     /// channels respond to labels, so filters form clusters.
     static func writeRun(in folder: URL) throws {
         var random = SeededValues(seed: 0xF11E)
@@ -26,13 +26,14 @@ struct ReadPathTests {
         try run.writeMetrics([EpochMetrics(epoch: 1, learningRate: 0.1, trainLoss: 2, trainSR: 0.2, testLoss: 2,
                                            testSR: 0.25, seconds: 1, imagesPerSecond: 100)])
         try run.commit()
-        let amend = try RunFileWriter(amending: runURL)
+        let probes = try ProbeFileWriter(creating: folder.appendingPathComponent(RunLayout.probeFile),
+                                         runID: try RunFileReader(runURL).identity)
         for (index, shape) in shapes.enumerated() {
-            try amend.writeProbe(ProbeHead(layer: index + 1, weight: random.values(10 * shape.count), labelCount: 10,
-                                           channels: shape.channels, height: shape.height, width: shape.width,
-                                           epochs: [ProbeEpoch(epoch: 1, trainLoss: 1, testSR: 0.3)], lossFlag: "ok"))
+            try probes.writeProbe(ProbeHead(layer: index + 1, weight: random.values(10 * shape.count), labelCount: 10,
+                                            channels: shape.channels, height: shape.height, width: shape.width,
+                                            epochs: [ProbeEpoch(epoch: 1, trainLoss: 1, testSR: 0.3)], lossFlag: "ok"))
         }
-        try amend.commit()
+        try probes.commit()
         let activations = try ActivationsWriter(creating: folder.appendingPathComponent(RunLayout.activationsFile),
                                                 labels: labels, shapes: shapes)
         for (index, shape) in shapes.enumerated() {
@@ -98,11 +99,11 @@ struct ReadPathTests {
         #expect(try csv(direct) == csv(plain))
     }
 
-    /// Writes the run into `first` and copies run.h5 and activations.h5 into `second`.
+    /// Writes the run into `first` and copies run.h5, probe.h5 and activations.h5 into `second`.
     private func writeRunAndCopy(to first: URL, _ second: URL) throws {
         try Self.writeRun(in: first)
         try FileManager.default.createDirectory(at: second, withIntermediateDirectories: true)
-        for name in [RunLayout.runFile, RunLayout.activationsFile] {
+        for name in [RunLayout.runFile, RunLayout.probeFile, RunLayout.activationsFile] {
             try FileManager.default.copyItem(at: first.appendingPathComponent(name), to: second.appendingPathComponent(name))
         }
     }

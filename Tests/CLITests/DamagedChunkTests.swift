@@ -28,7 +28,9 @@ struct DamagedChunkTests {
         for offset in 0..<4 { bytes[range.lowerBound + stored.count / 2 + offset] ^= 0xA5 }
         let damaged = root.appendingPathComponent("damaged")
         try FileManager.default.createDirectory(at: damaged, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: root.appendingPathComponent("good/run.h5"), to: damaged.appendingPathComponent("run.h5"))
+        for name in ["run.h5", "probe.h5"] {
+            try FileManager.default.copyItem(at: root.appendingPathComponent("good/\(name)"), to: damaged.appendingPathComponent(name))
+        }
         try bytes.write(to: damaged.appendingPathComponent("activations.h5"))
 
         let result = try runFilterLens(["analyze", "damaged"], in: root)

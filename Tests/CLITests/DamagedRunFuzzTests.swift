@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-/// The whole command line against damaged run files: each damaged copy of a real run's run.h5 or activations.h5 is
+/// The whole command line against damaged run files: each damaged copy of a real run's run.h5, probe.h5 or activations.h5 is
 /// analysed by a fresh `filterlens analyze` process, which must end on its own (exit 0, or exit 1 with one error
 /// line) within seconds: no crash, no hang. The HDF5 call guard runs with a 2 s limit, so a file on which the library
 /// loops forever or faults also ends in one error line. Unlike the in-process reader fuzz test, a hang here costs one process.
@@ -15,7 +15,7 @@ struct DamagedRunFuzzTests {
     /// Where the input of a failing trial is kept for reproduction.
     static let failures = FileManager.default.temporaryDirectory.appendingPathComponent("filterlens-fuzz-failures")
 
-    @Test("damaged run.h5 and activations.h5 end in exit 0 or one error line, never a crash or a hang (40 by default)")
+    @Test("damaged run.h5, probe.h5 and activations.h5 end in exit 0 or one error line, never a crash or a hang (40 by default)")
     func analyzeDamagedRuns() throws {
         let root = try makeTinyDataset(trainPerFile: 100, test: 100)
         defer { try? FileManager.default.removeItem(at: root) }
@@ -23,7 +23,7 @@ struct DamagedRunFuzzTests {
                                        "--epochs", "1", "--out", "good"], in: root)
         #expect(train.status == 0, "\(train.errors)")
         #expect(try runFilterLens(["probe", "good", "--probe-epochs", "1"], in: root).status == 0)
-        let files = ["run.h5", "activations.h5"].map { name in
+        let files = ["run.h5", "probe.h5", "activations.h5"].map { name in
             (name, try? Data(contentsOf: root.appendingPathComponent("good/\(name)")))
         }
         var random = FuzzRandom(seed: 0xDA_4A6E)
@@ -32,7 +32,7 @@ struct DamagedRunFuzzTests {
             let directory = root.appendingPathComponent("damaged")
             try? FileManager.default.removeItem(at: directory)
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let (victim, original) = files[trial % 2]
+            let (victim, original) = files[trial % files.count]
             for (name, data) in files where name != victim { try data!.write(to: directory.appendingPathComponent(name)) }
             var bytes = try #require(original)
             if trial % 5 == 4 {

@@ -89,7 +89,7 @@ struct DatasetCommandTests {
         #expect(try config.intAttribute("label_count") == 3)
         #expect(try config.stringAttribute("data_md5") == md5)
         #expect(try file.root.openGroup("provenance").stringAttribute("dataset_md5") == md5)
-        #expect(try file.root.openDataset("probe/layer01/weight").shape.first == 3)
+        #expect(try H5File.open(directory.appendingPathComponent("probe.h5").path).root.openDataset("layer01/weight").shape.first == 3)
         let sr = try file.root.openDataset("training/test_sr").read(as: Double.self)
         #expect(sr.last! > 0.6, "three striped labels are learnt well above chance (1/3): \(sr)")
         let activations = try H5File.open(directory.appendingPathComponent("activations.h5").path)

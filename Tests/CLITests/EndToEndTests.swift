@@ -12,7 +12,7 @@ struct EndToEndTests {
                                         "--subset", "500", "--test-subset", "200"], in: root)
         #expect(result.status == 0, "\(result.errors)")
         let run = root.appendingPathComponent("runs/tiny")
-        for name in ["run.h5", "activations.h5", "analysis.h5", "layers.csv", "report.html", "checkpoint.h5"] {
+        for name in ["run.h5", "activations.h5", "probe.h5", "analysis.h5", "layers.csv", "report.html", "checkpoint.h5"] {
             #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent(name).path), "\(name) missing")
         }
         #expect(result.output.contains("report: "))

@@ -68,7 +68,7 @@ struct FullDiskTests {
     func fullDiskAnalysis() throws {
         let (root, run) = try Self.analysedRun()
         defer { try? FileManager.default.removeItem(at: root) }
-        let inputs = ["run.h5", "activations.h5", "checkpoint.h5"]
+        let inputs = ["run.h5", "probe.h5", "activations.h5", "checkpoint.h5"]
         guard let disk = Self.smallDisk(kilobytes: Self.size(of: inputs, in: run) / 1024 + 40) else {
             print("skipped: mounting a small tmpfs needs root")
             return

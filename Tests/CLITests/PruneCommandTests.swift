@@ -4,7 +4,7 @@ import Testing
 
 @Suite("filterlens prune", .serialized)
 struct PruneCommandTests {
-    @Test("prune writes prune.h5 for a tiny dissected run, leaves run.h5 and analysis.h5 alone, and the report shows it")
+    @Test("prune writes prune.h5 for a tiny dissected run, leaves run.h5, probe.h5 and analysis.h5 alone, and the report shows it")
     func pruneTinyRun() throws {
         let root = try makeTinyDataset()
         defer { try? FileManager.default.removeItem(at: root) }
@@ -12,7 +12,7 @@ struct PruneCommandTests {
                                       "--subset", "300", "--test-subset", "100"], in: root)
         #expect(made.status == 0, "\(made.errors)")
         let run = root.appendingPathComponent("runs/tiny")
-        let sources = ["run.h5", "analysis.h5"].map { run.appendingPathComponent($0) }
+        let sources = ["run.h5", "probe.h5", "analysis.h5"].map { run.appendingPathComponent($0) }
         let before = try sources.map { try Data(contentsOf: $0) }
         let result = try runFilterLens(["prune", "runs/tiny", "--layers", "1,2", "--layers", "2", "--retrain-epochs", "1",
                                         "--control-seeds", "4,5"], in: root)
@@ -22,10 +22,10 @@ struct PruneCommandTests {
         #expect(result.output.contains("ETA"))
         #expect(!FileManager.default.fileExists(atPath: run.appendingPathComponent("prune-checkpoint.h5").path),
                 "the checkpoint goes once prune.h5 is written")
-        #expect(try sources.map { try Data(contentsOf: $0) } == before, "prune never edits run.h5 or analysis.h5")
+        #expect(try sources.map { try Data(contentsOf: $0) } == before, "prune never edits run.h5, probe.h5 or analysis.h5")
         let file = try H5File.open(run.appendingPathComponent("prune.h5").path)
         #expect(try file.root.stringAttribute("format") == "filterlens-prune")
-        #expect(try file.root.intAttribute("format_version") == 1)
+        #expect(try file.root.intAttribute("format_version") == 2)
         #expect(try file.root.stringsAttribute("levels") == ["level01", "level02"])
         let level = try file.root.openGroup("levels/level01")
         #expect(try level.stringsAttribute("models") == ["unpruned", "afcc", "control-seed4", "control-seed5"])

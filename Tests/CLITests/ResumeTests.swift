@@ -112,8 +112,8 @@ struct ResumeTests {
         #expect(resumedProbe.status == 0, "\(resumedProbe.errors)")
         #expect(resumedProbe.output.contains("resuming phase 2"), "\(resumedProbe.output)")
         #expect(!FileManager.default.fileExists(atPath: probeCheckpoint.path), "the checkpoint is removed when phase 2 ends")
-        try expectSameDatasets(root.appendingPathComponent("whole/run.h5"), root.appendingPathComponent("killed/run.h5"),
-                               under: "/probe")
+        try expectSameDatasets(root.appendingPathComponent("whole/probe.h5"), root.appendingPathComponent("killed/probe.h5"),
+                               under: "/")
 
         // Phase 3: a crash when layer 2 starts, after layer 1's checkpoint is written (a fault the test injects
         // into the pipeline, run in this process with `analyze`'s default flags).

@@ -54,10 +54,11 @@ struct Quiet: PipelineObserver {
 
 @Suite("pipeline rules")
 struct PipelineTests {
-    @Test("phase 1 invalidates phase 2's checkpoint and phase 3's and prune's files; phase 2 only phase 3's and prune's")
+    @Test("phase 1 invalidates phase 2's probe.h5 and checkpoint and phase 3's and prune's files; phase 2 only phase 3's and prune's")
     func invalidation() {
         #expect(Set(RunDirectory.derived(after: .train)) == [RunLayout.analysisFile, RunLayout.analysisCheckpointFile, "layers.csv",
-                                                              RunLayout.pruneFile, RunLayout.pruneCheckpointFile, RunLayout.probeCheckpointFile])
+                                                              RunLayout.pruneFile, RunLayout.pruneCheckpointFile, RunLayout.probeFile,
+                                                              RunLayout.probeCheckpointFile])
         #expect(Set(RunDirectory.derived(after: .probe)) == [RunLayout.analysisFile, RunLayout.analysisCheckpointFile, "layers.csv",
                                                               RunLayout.pruneFile, RunLayout.pruneCheckpointFile])
         #expect(Phase.allCases.map(\.description) == ["phase 1", "phase 2", "phase 3"])

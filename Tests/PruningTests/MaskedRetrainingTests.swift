@@ -5,7 +5,8 @@ import Pruning
 import RunStore
 import Testing
 
-/// A tiny trained-looking run: a 2-conv network ("4 M 6 M", random weights) with phase 2 heads, written as run.h5.
+/// A tiny trained-looking run: a 2-conv network ("4 M 6 M", random weights) written as run.h5, with phase 2 probes in
+/// probe.h5.
 func makeTinyRun() throws -> (directory: URL, configuration: RunConfiguration) {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("filterlens-prune-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -18,15 +19,18 @@ func makeTinyRun() throws -> (directory: URL, configuration: RunConfiguration) {
     for set in [network.parameters, network.statistics] {
         for view in set.views { try writer.writeParameter(name: view.name, shape: view.shape, values: UnsafeBufferPointer(set[view.name])) }
     }
-    try writer.writeProbeRecipe(ProbeConfiguration(epochs: 1, batchSize: 8, augment: false), seed: 1)
+    try writer.commit()
+    let run = try RunFileReader(directory.appendingPathComponent(RunLayout.runFile))
+    let probes = try ProbeFileWriter(creating: directory.appendingPathComponent(RunLayout.probeFile), runID: run.identity)
+    try probes.writeRecipe(ProbeConfiguration(epochs: 1, batchSize: 8, augment: false), seed: 1)
     for layer in 1...2 {
         let shape = architecture.blockOutputShape(layer: layer)
         let head = LinearHead(inputSize: shape.channels * shape.height * shape.width, labelCount: 10, maxBatch: 8, seed: UInt64(layer))
-        try writer.writeProbe(ProbeHead(layer: layer, weight: head.weight.array, labelCount: 10, channels: shape.channels,
+        try probes.writeProbe(ProbeHead(layer: layer, weight: head.weight.array, labelCount: 10, channels: shape.channels,
                                         height: shape.height, width: shape.width,
                                         epochs: [ProbeEpoch(epoch: 1, trainLoss: 2, testSR: 0.1)], lossFlag: "ok"))
     }
-    try writer.commit()
+    try probes.commit()
     return (directory, configuration)
 }
 
@@ -61,7 +65,7 @@ struct MaskedRetrainingTests {
         let (directory, configuration) = try makeTinyRun()
         defer { try? FileManager.default.removeItem(at: directory) }
         let reader = try RunFileReader(directory.appendingPathComponent(RunLayout.runFile))
-        let network = try PrunableNetwork(run: reader, configuration: configuration, layers: layers, batchSize: 8)
+        let network = try PrunableNetwork(run: reader, probes: ProbeSource.open(for: reader), configuration: configuration, layers: layers, batchSize: 8)
         let recipe = RetrainRecipe(epochs: 2, learningRate: 0.05, learningRateDecay: 1, momentum: 0.9, weightDecay: 1e-3,
                                    batchSize: 8, augment: true, seed: 4)
         let experiment = PruneExperiment(network: network, recipe: recipe, train: tinyImages(24, seed: 1), test: tinyImages(16, seed: 2))
@@ -101,9 +105,9 @@ struct MaskedRetrainingTests {
         let test = tinyImages(16, seed: 2)
         let recipe = RetrainRecipe(epochs: 0, learningRate: 0.01, learningRateDecay: 1, momentum: 0.9, weightDecay: 0,
                                    batchSize: 8, augment: false, seed: 1)
-        let split = PruneExperiment(network: try PrunableNetwork(run: reader, configuration: configuration, layers: [1, 2], batchSize: 8),
+        let split = PruneExperiment(network: try PrunableNetwork(run: reader, probes: ProbeSource.open(for: reader), configuration: configuration, layers: [1, 2], batchSize: 8),
                                     recipe: recipe, train: test, test: test)
-        let whole = PruneExperiment(network: try PrunableNetwork(run: reader, configuration: configuration, layers: [2], batchSize: 8),
+        let whole = PruneExperiment(network: try PrunableNetwork(run: reader, probes: ProbeSource.open(for: reader), configuration: configuration, layers: [2], batchSize: 8),
                                     recipe: recipe, train: test, test: test)
         #expect(split.successRate(split.network.makeModel(recipe: recipe)) == whole.successRate(whole.network.makeModel(recipe: recipe)))
     }
@@ -116,7 +120,7 @@ struct MaskedRetrainingTests {
         let recipe = RetrainRecipe(epochs: 1, learningRate: 0.05, learningRateDecay: 1, momentum: 0.9, weightDecay: 1e-3,
                                    batchSize: 8, augment: true, seed: 4)
         func once() throws -> PrunedModelResult {
-            let network = try PrunableNetwork(run: reader, configuration: configuration, layers: [1, 2], batchSize: 8)
+            let network = try PrunableNetwork(run: reader, probes: ProbeSource.open(for: reader), configuration: configuration, layers: [1, 2], batchSize: 8)
             let experiment = PruneExperiment(network: network, recipe: recipe, train: tinyImages(24, seed: 1), test: tinyImages(16, seed: 2))
             let afcc = PruneMasks.afcc([someClusters(4), someClusters(6)], headHeight: 8, headWidth: 8)
             return try experiment.measure(name: "control-seed7", masks: PruneMasks.control(of: afcc, seed: 7, headHeight: 8, headWidth: 8),
@@ -133,6 +137,6 @@ struct MaskedRetrainingTests {
         let (directory, configuration) = try makeTinyRun()
         defer { try? FileManager.default.removeItem(at: directory) }
         let reader = try RunFileReader(directory.appendingPathComponent(RunLayout.runFile))
-        #expect(throws: PruningError.self) { try PrunableNetwork(run: reader, configuration: configuration, layers: [1, 3], batchSize: 8) }
+        #expect(throws: PruningError.self) { try PrunableNetwork(run: reader, probes: ProbeSource.open(for: reader), configuration: configuration, layers: [1, 3], batchSize: 8) }
     }
 }

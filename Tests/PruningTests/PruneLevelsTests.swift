@@ -36,7 +36,7 @@ func tinyRecipe(epochs: Int = 1) -> RetrainRecipe {
 /// A study of levels [2] and [1, 2] with control seeds 7 and 8 on the tiny run.
 func tinyStudy(_ run: (directory: URL, configuration: RunConfiguration), epochs: Int = 1) throws -> PruneStudy {
     let reader = try RunFileReader(run.directory.appendingPathComponent(RunLayout.runFile))
-    return try PruneStudy(run: reader, configuration: run.configuration,
+    return try PruneStudy(run: reader, probes: ProbeSource.open(for: reader), configuration: run.configuration,
                           levels: [PruneLevel(layers: [2], recipe: tinyRecipe(epochs: epochs)),
                                    PruneLevel(layers: [1, 2], recipe: tinyRecipe(epochs: epochs))],
                           clusters: HandMadeClusters.byLayer, controlSeeds: [7, 8],

@@ -14,7 +14,7 @@ func scratchDirectory() throws -> URL {
 struct RunFileTests {
     let configuration = RunConfiguration(preset: "tiny", notation: "8 M 16 M", epochs: 2, dataset: "CIFAR-10 (JPEG copy)")
 
-    @Test("header, metrics, parameters and probe heads round trip")
+    @Test("header, metrics, parameters, and the probes of probe.h5 round trip")
     func roundTrip() throws {
         let folder = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -30,15 +30,16 @@ struct RunFileTests {
         #expect(!FileManager.default.fileExists(atPath: url.path), "nothing at the final name before commit")
         try writer.commit()
 
-        let amend = try RunFileWriter(amending: url)
+        let probes = try ProbeFileWriter(creating: folder.appendingPathComponent(RunLayout.probeFile), runID: try RunFileReader(url).identity)
         let head = ProbeHead(layer: 1, weight: (0..<8).map(Float.init), labelCount: 2, channels: 1, height: 2, width: 2,
                              epochs: [ProbeEpoch(epoch: 1, trainLoss: 0.9, testSR: 0.5), ProbeEpoch(epoch: 2, trainLoss: 0.8, testSR: 0.45)],
                              lossFlag: "ok")
-        try amend.writeProbeRecipe(ProbeConfiguration(), seed: 3)
-        try amend.writeProbe(head)
-        try amend.commit()
+        try probes.writeRecipe(ProbeConfiguration(), seed: 3)
+        try probes.writeProbe(head)
+        try probes.commit()
 
         let reader = try RunFileReader(url)
+        let source = try #require(try ProbeSource.find(for: reader))
         #expect(try reader.configuration() == configuration)
         #expect(try reader.labelNames() == ["a", "b"])
         #expect(reader.datasetName() == "CIFAR-10 (JPEG copy)")
@@ -47,12 +48,13 @@ struct RunFileTests {
         #expect(try reader.parameterNames() == ["conv1.bn.running_var", "conv1.weight"])
         let (shape, values) = try reader.parameter("conv1.weight")
         #expect(shape == [2, 1, 3, 4] && values == weights)
-        #expect(try reader.probeLayers() == [1])
-        let read = try reader.probeHead(layer: 1, labelCount: 2)
+        #expect(source.path == folder.appendingPathComponent(RunLayout.probeFile).path)
+        #expect(try source.layers() == [1])
+        let read = try source.probe(layer: 1, labelCount: 2)
         #expect(read.weight == head.weight)
         #expect(read.finalSR == 0.45 && read.bestSR == 0.5)
         #expect(read.lossFlag == "ok")
-        #expect(reader.probeRecipe() == ProbeConfiguration())
+        #expect(source.recipe() == ProbeConfiguration())
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.contains("tmp") }
         #expect(leftovers.isEmpty)
     }
@@ -129,8 +131,10 @@ struct RunFileTests {
         try handle.close()
         #expect(throws: RunStoreError.self) { try RunFileReader(truncated) }
 
-        let noHead = #expect(throws: RunStoreError.self) { try RunFileReader(url).probeHead(layer: 3, labelCount: 2) }
-        #expect(noHead?.description.contains("/probe/layer03") == true)
+        let probes = try ProbeFileWriter(creating: folder.appendingPathComponent(RunLayout.probeFile), runID: try RunFileReader(url).identity)
+        try probes.commit()
+        let noHead = #expect(throws: RunStoreError.self) { try ProbeSource.open(for: RunFileReader(url)).probe(layer: 3, labelCount: 2) }
+        #expect(noHead?.description.contains("probe.h5 [/layer03]") == true)
     }
 }
 
@@ -180,7 +184,7 @@ struct ActivationsAndCheckpointTests {
         #expect(try CheckpointFile.load(from: url).cursor == nil)
     }
 
-    @Test("per-layer phase 2 learning rates: recorded in /probe and in checkpoints, applied per layer")
+    @Test("per-layer phase 2 learning rates: recorded in probe.h5's /recipe and in checkpoints, applied per layer")
     func layerLearningRates() throws {
         let folder = try scratchDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -194,9 +198,11 @@ struct ActivationsAndCheckpointTests {
         let writer = try RunFileWriter(creating: url)
         try writer.writeHeader(configuration: RunConfiguration(preset: "tiny", notation: "8 M 16 M", epochs: 2),
                                labelNames: ["a", "b"], provenance: [:])
-        try writer.writeProbeRecipe(recipe, seed: 3)
         try writer.commit()
-        #expect(try RunFileReader(url).probeRecipe() == recipe)
+        let probes = try ProbeFileWriter(creating: folder.appendingPathComponent(RunLayout.probeFile), runID: try RunFileReader(url).identity)
+        try probes.writeRecipe(recipe, seed: 3)
+        try probes.commit()
+        #expect(try ProbeSource.open(for: RunFileReader(url)).recipe() == recipe)
 
         let probeURL = folder.appendingPathComponent(RunLayout.probeCheckpointFile)
         let progress = ProbeCheckpoint.Progress(recipe: recipe, seed: 1, history: [[], []])

@@ -17,7 +17,7 @@ def test_an_existing_run_is_kept_unless_overwrite(model, heads, test_data, tmp_p
         dissect(model, synthetic.BLOCKS, heads, loader, str(out), synthetic.LABEL_NAMES)
     assert (out / "activations.h5").exists()
     dissect(model, synthetic.BLOCKS, heads, loader, str(out), synthetic.LABEL_NAMES, overwrite=True)
-    assert sorted(p.name for p in out.iterdir()) == ["fields.h5", "run.h5"], \
+    assert sorted(p.name for p in out.iterdir()) == ["fields.h5", "probe.h5", "run.h5"], \
         "an overwritten run keeps no activations.h5 or analysis.h5 of the old one"
 
 
@@ -25,11 +25,11 @@ def test_plain_heads_without_probe_history_get_the_measured_sr(model, heads, tes
     plain = {name: heads[name] for name in synthetic.BLOCKS}
     result = dissect(model, synthetic.BLOCKS, plain, synthetic.loader(test_data, 64), str(tmp_path / "plain"),
                      synthetic.LABEL_NAMES)
-    with h5py.File(tmp_path / "plain" / "run.h5", "r") as run:
-        assert "epochs" not in run["probe"].attrs
+    with h5py.File(tmp_path / "plain" / "probe.h5", "r") as probes:
+        assert "epochs" not in probes["recipe"].attrs
         for layer, name in enumerate(synthetic.BLOCKS, start=1):
-            assert run["probe/layer%02d/test_sr" % layer][:].tolist() == [result.head_test_sr[name]]
-            assert run["probe/layer%02d" % layer].attrs["loss_flag"] == "unknown"
+            assert probes["layer%02d/test_sr" % layer][:].tolist() == [result.head_test_sr[name]]
+            assert probes["layer%02d" % layer].attrs["loss_flag"] == "unknown"
     assert result.head_test_sr[synthetic.BLOCKS[1]] == pytest.approx(heads.history[synthetic.BLOCKS[1]][-1].test_sr)
 
 

@@ -43,11 +43,13 @@ def distributed_worker(rank: int, out: str, rendezvous: str) -> None:
 
 
 def read_run(directory: Path):
-    with h5py.File(directory / "run.h5", "r") as run, h5py.File(directory / "fields.h5", "r") as fields:
-        heads = {key: run["probe"][key]["weight"][:] for key in run["probe"]}
-        history = {key: (run["probe"][key]["train_loss"][:], run["probe"][key]["test_sr"][:]) for key in run["probe"]}
+    with h5py.File(directory / "run.h5", "r") as run, h5py.File(directory / "probe.h5", "r") as probes, \
+            h5py.File(directory / "fields.h5", "r") as fields:
+        layers = [key for key in probes if key.startswith("layer")]
+        heads = {key: probes[key]["weight"][:] for key in layers}
+        history = {key: (probes[key]["train_loss"][:], probes[key]["test_sr"][:]) for key in layers}
         sums = {key: fields[key][:] for key in fields if key.startswith("layer")}
-        return heads, history, sums, fields["images_per_label"][:], run["training/test_sr"][:], dict(run["probe"].attrs)
+        return heads, history, sums, fields["images_per_label"][:], run["training/test_sr"][:], dict(probes["recipe"].attrs)
 
 
 def test_two_gloo_processes_equal_one(tmp_path):

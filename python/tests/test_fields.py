@@ -13,9 +13,9 @@ from filterlens_torch.layout import read_activation_batches
 
 
 def test_sums_equal_those_computed_from_stored_activations(run_directory):
-    with h5py.File(run_directory / "run.h5", "r") as run, h5py.File(run_directory / "fields.h5", "r") as fields:
+    with h5py.File(run_directory / "probe.h5", "r") as probes, h5py.File(run_directory / "fields.h5", "r") as fields:
         for layer, (c, h, w) in enumerate(synthetic.block_output_shapes(), start=1):
-            weight = run["probe/layer%02d/weight" % layer][:].astype(np.float64).reshape(synthetic.LABELS, c, h * w)
+            weight = probes["layer%02d/weight" % layer][:].astype(np.float64).reshape(synthetic.LABELS, c, h * w)
             expected = np.zeros((synthetic.LABELS, c, synthetic.LABELS))
             counts = np.zeros(synthetic.LABELS, np.int64)
             for labels, outputs in read_activation_batches(str(run_directory / "activations.h5"), layer, batch=37):

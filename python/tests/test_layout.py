@@ -1,4 +1,4 @@
-"""The run directory dissect writes follows docs/hdf5-layout.md (run.h5, fields.h5, activations.h5)."""
+"""The run directory dissect writes follows docs/hdf5-layout.md (run.h5, probe.h5, fields.h5, activations.h5)."""
 from __future__ import annotations
 
 import h5py
@@ -10,19 +10,22 @@ from conftest import PROBE_EPOCHS, TEST_IMAGES
 from filterlens_torch import BlockOutputs
 
 
-def test_run_file_holds_label_names_heads_and_network_sr(run_directory, heads):
-    with h5py.File(run_directory / "run.h5", "r") as run:
+def test_run_and_probe_files_hold_label_names_heads_and_network_sr(run_directory, heads):
+    with h5py.File(run_directory / "run.h5", "r") as run, h5py.File(run_directory / "probe.h5", "r") as probes:
         assert run.attrs["format"] == "filterlens-run"
-        assert run.attrs["format_version"] == 1
+        assert run.attrs["format_version"] == 2
         assert list(run.attrs["label_names"]) == synthetic.LABEL_NAMES
         assert run.attrs["dataset"] == "synthetic quadrants"
-        probe = run["probe"]
+        assert "probe" not in run, "version 2 keeps the heads in probe.h5"
+        assert probes.attrs["format"] == "filterlens-probe" and probes.attrs["format_version"] == 2
+        assert probes.attrs["run_id"] == run.attrs["run_id"] and len(run.attrs["run_id"]) == 36
+        probe = probes["recipe"]
         assert probe.attrs["epochs"] == PROBE_EPOCHS
         assert probe.attrs["learning_rate"] == 0.01 and probe.attrs["momentum"] == 0.975
         assert probe.attrs["lr_decay"] == 0.975 and probe.attrs["weight_decay"] == 1e-3
         assert probe.attrs["batch_size"] == 32 and probe.attrs["augment"] == 0
         for layer, (name, (c, h, w)) in enumerate(zip(synthetic.BLOCKS, synthetic.block_output_shapes()), start=1):
-            group = probe["layer%02d" % layer]
+            group = probes["layer%02d" % layer]
             assert (group.attrs["channels"], group.attrs["height"], group.attrs["width"]) == (c, h, w)
             assert group.attrs["module"] == name
             weight = group["weight"]
@@ -40,7 +43,7 @@ def test_run_file_holds_label_names_heads_and_network_sr(run_directory, heads):
 def test_fields_file_holds_sums_and_counts_per_label(run_directory, test_data):
     with h5py.File(run_directory / "fields.h5", "r") as fields:
         assert fields.attrs["format"] == "filterlens-fields"
-        assert fields.attrs["format_version"] == 1
+        assert fields.attrs["format_version"] == 1, "fields.h5 is versioned on its own"
         assert fields.attrs["images"] == TEST_IMAGES
         counts = fields["images_per_label"]
         assert counts.dtype == np.int64
@@ -58,7 +61,7 @@ def test_activations_file_holds_every_block_output_in_data_set_order(run_directo
         model(images)
         expected = {layer: blocks.outputs[name].numpy() for layer, name in enumerate(synthetic.BLOCKS, start=1)}
     with h5py.File(run_directory / "activations.h5", "r") as acts:
-        assert acts.attrs["format"] == "filterlens-activations" and acts.attrs["format_version"] == 1
+        assert acts.attrs["format"] == "filterlens-activations" and acts.attrs["format_version"] == 2
         assert acts.attrs["split"] == "test" and acts.attrs["layer_count"] == 2
         np.testing.assert_array_equal(acts["labels"][:], labels.numpy())
         assert acts["labels"].dtype == np.int32
@@ -71,4 +74,4 @@ def test_activations_file_holds_every_block_output_in_data_set_order(run_directo
 
 
 def test_no_temporary_file_is_left(run_directory):
-    assert sorted(p.name for p in run_directory.iterdir()) == ["activations.h5", "fields.h5", "run.h5"]
+    assert sorted(p.name for p in run_directory.iterdir()) == ["activations.h5", "fields.h5", "probe.h5", "run.h5"]

@@ -4,7 +4,7 @@ import RunStore
 
 /// Phase 3's configuration.
 public struct AnalysisRequest: Sendable {
-    /// The run folder (phase 2 complete, or a run dissected elsewhere: run.h5 with probes and fields.h5).
+    /// The run folder (phase 2 complete, or a run dissected elsewhere: run.h5, probe.h5 and fields.h5).
     public var directory: RunDirectory
     /// Threshold and normalization of the filter-label matrices.
     public var parameters: AnalysisParameters
@@ -26,8 +26,9 @@ public struct AnalysisRequest: Sendable {
     }
 }
 
-/// Phase 3: reads run.h5 (probes) and activations.h5 or fields.h5 (and analysis-checkpoint.h5 when resuming);
-/// writes analysis-checkpoint.h5 after every layer, then analysis.h5 and layers.csv.
+/// Phase 3: reads run.h5, the probes (probe.h5, or a version 1 run.h5's /probe) and activations.h5 or fields.h5
+/// (and analysis-checkpoint.h5 when resuming); writes analysis-checkpoint.h5 after every layer, then analysis.h5 and
+/// layers.csv.
 enum AnalysisPhase {
     static func run(_ request: AnalysisRequest, _ context: PipelineContext) throws {
         let directory = request.directory

@@ -43,11 +43,12 @@ public struct ProbeRequest: Sendable {
 }
 
 /// Phase 2: reads run.h5 (configuration, weights) and the data set (and probe-checkpoint.h5 when resuming); writes
-/// probe-checkpoint.h5 after every epoch but the last, then the probes into run.h5 (rewritten whole).
+/// probe-checkpoint.h5 after every epoch but the last, then probe.h5 (recipe and probes). run.h5 is never edited.
 enum ProbePhase {
     static func run(_ request: ProbeRequest, _ context: PipelineContext) throws {
         let directory = request.directory
         let runURL = directory.file(RunLayout.runFile)
+        let probeURL = directory.file(RunLayout.probeFile)
         let checkpointURL = directory.file(RunLayout.probeCheckpointFile)
         directory.removeStaleTemporaries()
         let reader = try RunFileReader(runURL)
@@ -60,8 +61,7 @@ enum ProbePhase {
         let recipe = try request.recipe(defaults: configuration.probe, batchSize: configuration.batchSize,
                                         layers: architecture.convolutionCount)
         let hasCheckpoint = directory.exists(RunLayout.probeCheckpointFile)
-        let probeCount = try reader.probeLayers().count
-        if request.resume && directory.probingComplete(reader, probeCount: probeCount, layers: architecture.convolutionCount) {
+        if request.resume, try directory.probingComplete(try ProbeSource.find(for: reader), layers: architecture.convolutionCount) {
             context.say("phase 2 of \(directory.path) is complete; nothing to resume")
             return
         }
@@ -87,17 +87,17 @@ enum ProbePhase {
             let cells = epochs.enumerated().map { String(format: "L%d %.3f", $0.offset + 1, $0.element.testSR) }
             context.say("probe epoch \(epochs[0].epoch)/\(recipe.epochs)  test SR per layer: " + cells.joined(separator: "  "))
         }
-        let writer = try RunFileWriter(amending: runURL)
-        try writer.writeProbeRecipe(recipe, seed: configuration.probeSeed)
+        let writer = try ProbeFileWriter(creating: probeURL, runID: reader.identity)
+        try writer.writeRecipe(recipe, seed: configuration.probeSeed)
         for probe in prober.probeHeads() {
             try writer.writeProbe(probe)
             if probe.lossFlag != "ok" {
-                context.say("warning: layer \(probe.layer) head: \(probe.lossFlag) (final train loss \(String(format: "%.3f", probe.epochs.last?.trainLoss ?? .nan)))")
+                context.say("warning: layer \(probe.layer) probe: \(probe.lossFlag) (final train loss \(String(format: "%.3f", probe.epochs.last?.trainLoss ?? .nan)))")
             }
         }
         try writer.commit()
         try? FileManager.default.removeItem(at: checkpointURL)
         directory.removeDerived(after: .probe, context)
-        context.say(String(format: "phase 2 done in %@; wrote heads to %@", Elapsed.text(Date().timeIntervalSince(started)), runURL.path))
+        context.say(String(format: "phase 2 done in %@; wrote %@", Elapsed.text(Date().timeIntervalSince(started)), probeURL.path))
     }
 }

@@ -9,9 +9,10 @@ extension RunDirectory {
             && exists(RunLayout.activationsFile)
     }
 
-    /// Phase 2 is complete: no probe-checkpoint.h5 remains, and run.h5 (`reader`) holds a probe recipe and one probe
-    /// (`probeCount`) per convolutional layer (`layers`).
-    func probingComplete(_ reader: RunFileReader, probeCount: Int, layers: Int) -> Bool {
-        !exists(RunLayout.probeCheckpointFile) && reader.probeRecipe() != nil && probeCount == layers
+    /// Phase 2 is complete: no probe-checkpoint.h5 remains, and the run's probes (`probes`: probe.h5, or a version 1
+    /// run.h5's `/probe`; nil when it has none) hold a recipe and one probe per convolutional layer (`layers`).
+    func probingComplete(_ probes: ProbeSource?, layers: Int) throws(RunStoreError) -> Bool {
+        guard let probes, !exists(RunLayout.probeCheckpointFile), probes.recipe() != nil else { return false }
+        return try probes.layers().count == layers
     }
 }

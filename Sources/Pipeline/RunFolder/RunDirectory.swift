@@ -23,8 +23,8 @@ public struct RunDirectory: Sendable {
     func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: file(name).path) }
 
     /// Every file a phase writes, with the checkpoints: what `--force` removes before a new run.
-    static let phaseFiles = [RunLayout.runFile, RunLayout.activationsFile, RunLayout.analysisFile, RunLayout.checkpointFile,
-                             RunLayout.probeCheckpointFile, RunLayout.analysisCheckpointFile]
+    static let phaseFiles = [RunLayout.runFile, RunLayout.activationsFile, RunLayout.probeFile, RunLayout.analysisFile,
+                             RunLayout.checkpointFile, RunLayout.probeCheckpointFile, RunLayout.analysisCheckpointFile]
 
     /// Makes the folder ready for a new run: refuses an existing run unless `force`, which removes its files.
     public func prepareNew(force: Bool) throws(PipelineError) {
@@ -41,12 +41,13 @@ public struct RunDirectory: Sendable {
         }
     }
 
-    /// The files computed from run.h5 as `phase` found it, which `phase` has just replaced: phase 1 invalidates
-    /// phase 2's checkpoint and what phase 3 and `prune` made of the run, phase 2 invalidates phase 3's and prune's.
+    /// The files computed from what `phase` has just replaced (run.h5 for phase 1, probe.h5 for phase 2): phase 1
+    /// invalidates phase 2's probe.h5 and checkpoint and what phase 3 and `prune` made of the run, phase 2 invalidates
+    /// phase 3's and prune's.
     public static func derived(after phase: Phase) -> [String] {
         var names = [RunLayout.analysisFile, RunLayout.analysisCheckpointFile, "layers.csv", RunLayout.pruneFile,
                      RunLayout.pruneCheckpointFile]
-        if phase == .train { names.append(RunLayout.probeCheckpointFile) }
+        if phase == .train { names += [RunLayout.probeFile, RunLayout.probeCheckpointFile] }
         return names
     }
 

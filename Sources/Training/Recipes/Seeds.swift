@@ -6,7 +6,7 @@ extension RunConfiguration {
     /// Phase 2's seed is the run's seed plus this prime, so that its streams never coincide with phase 1's.
     public static let probeSeedOffset: UInt64 = 7_919
 
-    /// The seed of phase 2: probe initialization, shuffling and augmentation (recorded in run.h5's `/probe@seed`).
+    /// The seed of phase 2: probe initialization, shuffling and augmentation (recorded in probe.h5's `/recipe@seed`).
     public var probeSeed: UInt64 { seed &+ Self.probeSeedOffset }
 }
 

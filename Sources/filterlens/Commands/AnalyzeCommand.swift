@@ -7,7 +7,7 @@ struct AnalyzeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analyze",
         abstract: "Phase 3: filter-label matrices, clusters, signal, noise and SNR per layer; writes analysis.h5 and layers.csv.",
-        discussion: "Reads only the HDF5 files of the run (run.h5 with phase 2 heads, and activations.h5 or, when there is none, fields.h5: the per-label field sums that filterlens-torch's dissect writes), so it also works on files other tools wrote in the documented layout (docs/hdf5-layout.md).")
+        discussion: "Reads only the HDF5 files of the run (run.h5, phase 2's probe.h5 (or a version 1 run.h5 holding the probes), and activations.h5 or, when there is none, fields.h5: the per-label field sums that filterlens-torch's dissect writes), so it also works on files other tools wrote in the documented layout (docs/hdf5-layout.md).")
 
     @Argument(help: "Run directory.")
     var runDirectory: String

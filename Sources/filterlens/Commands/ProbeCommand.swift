@@ -6,7 +6,7 @@ import Pipeline
 struct ProbeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "probe",
-        abstract: "Phase 2: train a new FC head on every frozen convolutional layer; writes SR per layer into run.h5.")
+        abstract: "Phase 2: train a linear probe (a new bias-free FC layer) on every frozen convolutional layer; writes SR per layer into probe.h5.")
 
     @Argument(help: "Run directory written by `filterlens train`.")
     var runDirectory: String

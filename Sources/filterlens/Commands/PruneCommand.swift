@@ -11,8 +11,8 @@ struct PruneCommand: ParsableCommand {
         commandName: "prune",
         abstract: "Prune by phase 3's clusters (AFCC, arXiv 2501.12880) and by random clusters of the same sizes; retrain shortly; writes prune.h5.",
         discussion: """
-        From a dissected run (run.h5 with phase 2 heads, analysis.h5), for consecutive layers l_1 < ... < l_k (--layers): \
-        in the head of l_k, filter f keeps its weights only to the labels of its clusters; between layers l and l+1, the \
+        From a dissected run (run.h5, probe.h5, analysis.h5), for consecutive layers l_1 < ... < l_k (--layers): \
+        in the phase 2 probe (head) of l_k, filter f keeps its weights only to the labels of its clusters; between layers l and l+1, the \
         3x3 kernel from filter a to filter b is kept only when their cluster label sets share a label. A filter with no \
         cluster keeps nothing.
 
@@ -32,7 +32,7 @@ struct PruneCommand: ParsableCommand {
         and a section to report.html. See docs/pruning.md.
         """)
 
-    @Argument(help: "Run directory, probed and analysed (run.h5 with phase 2 heads, analysis.h5).")
+    @Argument(help: "Run directory, probed and analysed (run.h5, probe.h5, analysis.h5).")
     var runDirectory: String
 
     @Option(help: "Consecutive layers to prune, comma-separated: one pruning level. Repeat for several levels, e.g. --layers 6 --layers 5,6 (default: the last two analysed layers; one layer prunes its head only).")
@@ -119,8 +119,9 @@ enum PruneWiring {
             throw RunStoreError(path: runURL.path, object: "/config@json", problem: "no training configuration",
                                 fix: "prune needs a run trained by `filterlens train`")
         }
-        guard let probe = reader.probeRecipe() else {
-            throw RunStoreError(path: runURL.path, object: "/probe", problem: "no phase 2 heads",
+        let probes = try ProbeSource.open(for: reader)
+        guard let probe = probes.recipe() else {
+            throw RunStoreError(path: probes.path, problem: "no phase 2 recipe",
                                 fix: "run `filterlens probe \(run)` and `filterlens analyze \(run)` first")
         }
         guard FileManager.default.fileExists(atPath: analysisURL.path) else {
@@ -158,7 +159,7 @@ enum PruneWiring {
                 augment: probe.augment && !command.noAugment, seed: command.seed ?? configuration.seed))
         }
         let (train, test) = try RunData.load(try RunData.dataset(of: configuration), for: configuration)
-        let study = try PruneStudy(run: reader, configuration: configuration, levels: levels, clusters: clusters,
+        let study = try PruneStudy(run: reader, probes: probes, configuration: configuration, levels: levels, clusters: clusters,
                                    controlSeeds: try command.parsedSeeds(), train: train, test: test)
         let plan = study.plan(sources: AnalysisCheckpoint.identity(of: [runURL, analysisURL]))
         let finished = try resumable(command, checkpoint: checkpointURL, plan: plan)

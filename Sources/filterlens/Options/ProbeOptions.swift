@@ -4,19 +4,19 @@ import Pipeline
 
 /// Options of phase 2 (shared by `probe`, `run` and `sweep-labels`).
 struct ProbeOptions: ParsableArguments {
-    @Option(name: .customLong("probe-epochs"), help: "Epochs of head training (default: the preset's).")
+    @Option(name: .customLong("probe-epochs"), help: "Epochs of probe training (default: the preset's).")
     var epochs: Int?
 
-    @Option(name: .customLong("probe-lr"), help: "Heads' starting learning rate: one for all, or one per convolutional layer, comma-separated (e.g. 0.001,0.001,0.01,0.01,0.01,0.01).")
+    @Option(name: .customLong("probe-lr"), help: "The probes' starting learning rate: one for all, or one per convolutional layer, comma-separated (e.g. 0.001,0.001,0.01,0.01,0.01,0.01).")
     var learningRates = "0.01"
 
-    @Option(name: .customLong("probe-lr-decay"), help: "Heads' learning-rate factor per epoch.")
+    @Option(name: .customLong("probe-lr-decay"), help: "The probes' learning-rate factor per epoch.")
     var learningRateDecay = 0.975
 
-    @Option(name: .customLong("probe-momentum"), help: "Heads' Nesterov momentum.")
+    @Option(name: .customLong("probe-momentum"), help: "The probes' Nesterov momentum.")
     var momentum = 0.975
 
-    @Option(name: .customLong("probe-weight-decay"), help: "Heads' L2 weight decay.")
+    @Option(name: .customLong("probe-weight-decay"), help: "The probes' L2 weight decay.")
     var weightDecay = 1e-3
 
     func validate() throws {

@@ -18,8 +18,8 @@ from torch import nn
 from .distributed import is_distributed, rank_and_world_size, sum_across_processes, wait_for_all
 from .fields import FieldSumsAccumulator
 from .hooks import BlockOutputs, unwrapped
-from .layout import (ACTIVATIONS_FILE, FIELDS_FILE, RUN_FILE, ActivationsWriter, HeadRecord, LayerFieldSums,
-                     NetworkEvaluation, ProbeRecipeRecord, write_fields_file, write_run_file)
+from .layout import (ACTIVATIONS_FILE, FIELDS_FILE, PROBE_FILE, RUN_FILE, ActivationsWriter, HeadRecord, LayerFieldSums,
+                     NetworkEvaluation, ProbeRecipeRecord, write_fields_file, write_probe_file, write_run_file)
 from .probe import Batches, ProbedHeads, block_shape
 
 DERIVED_FILES = ("analysis.h5", "analysis-checkpoint.h5", "layers.csv")
@@ -49,8 +49,8 @@ def dissect(model: nn.Module, layers: Sequence[str], heads: Mapping[str, nn.Line
             overwrite: bool = False) -> Dissection:
     """One test pass of the frozen ``model`` (inference mode) that accumulates, on the model's device, each layer's
     field sums and the image count per label (no block output is kept), measures each head's and the network's
-    test SR, and writes the run directory ``out``: run.h5 (label names, network SR, the heads with their probe
-    history) and fields.h5; with ``write_activations``, also activations.h5 (every block output: for runs small
+    test SR, and writes the run directory ``out``: run.h5 (label names, network SR), probe.h5 (the heads with their
+    probe history) and fields.h5; with ``write_activations``, also activations.h5 (every block output: for runs small
     enough, single process only).
 
     ``layers`` are the module names given to ``probe`` (layer l = ``layers[l-1]``, numbered from the input);
@@ -192,8 +192,8 @@ def _write_run(result: Dissection, names: List[str], heads: Mapping[str, nn.Line
         "machine": platform.platform(), "cpu_cores": str(os.cpu_count()), "torch_version": torch.__version__,
         "device": str(device), "world_size": str(world_size), "python_version": platform.python_version(),
     }
-    write_run_file(os.path.join(result.directory, RUN_FILE), label_names, records, dataset, recipe, network,
-                   provenance)
+    run_id = write_run_file(os.path.join(result.directory, RUN_FILE), label_names, dataset, network, provenance)
+    write_probe_file(os.path.join(result.directory, PROBE_FILE), run_id, len(label_names), records, recipe)
     write_fields_file(os.path.join(result.directory, FIELDS_FILE), result.images_per_label,
                       [LayerFieldSums(index + 1, name, accumulators[name].shape, result.sums[name])
                        for index, name in enumerate(names)])

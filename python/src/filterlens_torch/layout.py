@@ -1,9 +1,11 @@
-"""FilterLens's public HDF5 layout (docs/hdf5-layout.md, version 1), written with h5py.
+"""FilterLens's public HDF5 layout (docs/hdf5-layout.md, version 2), written with h5py.
 
-Three files of a run directory are written here:
+Four files of a run directory are written here:
 
 - ``run.h5`` (``@format="filterlens-run"``): label names, the network's own test SR under ``/training``, and the
-  phase 2 heads under ``/probe/layerNN``.
+  ``@run_id`` that names it to probe.h5.
+- ``probe.h5`` (``@format="filterlens-probe"``): phase 2's recipe under ``/recipe`` and its probes (heads) under
+  ``/layerNN``, with run.h5's ``@run_id``. (Version 1 kept them in run.h5 as ``/probe`` and ``/probe/layerNN``.)
 - ``fields.h5`` (``@format="filterlens-fields"``): per layer, the sums of the output fields over the test images of
   each true label, ``float64 [input_label, filter, output_label]``, and the image count per label. It is what
   ``filterlens analyze`` needs instead of ``activations.h5``.
@@ -16,17 +18,19 @@ from __future__ import annotations
 import datetime
 import math
 import os
+import uuid
 from dataclasses import dataclass, field
 from typing import Dict, Iterator, Mapping, Optional, Sequence, Tuple
 
 import h5py
 import numpy as np
 
-FORMAT_VERSION = 1
-"""Root ``@format_version`` of run.h5 and activations.h5 (docs/hdf5-layout.md)."""
+FORMAT_VERSION = 2
+"""Root ``@format_version`` of run.h5, probe.h5 and activations.h5 (docs/hdf5-layout.md)."""
 FIELDS_FORMAT_VERSION = 1
 """Root ``@format_version`` of fields.h5 (its own section of docs/hdf5-layout.md)."""
 RUN_FILE = "run.h5"
+PROBE_FILE = "probe.h5"
 FIELDS_FILE = "fields.h5"
 ACTIVATIONS_FILE = "activations.h5"
 
@@ -81,7 +85,7 @@ class StagedFile:
 
 @dataclass
 class HeadRecord:
-    """One phase 2 head as stored under ``/probe/layerNN`` of run.h5.
+    """One phase 2 probe (head) as stored under ``/layerNN`` of probe.h5.
 
     weight: float32 ``[output_label, feature]``, labels x (C*H*W), feature index ``(c * H + h) * W + w``.
     train_loss, test_sr: per epoch (equal lengths); test_sr's last entry is the headline SR(l).
@@ -112,7 +116,7 @@ class HeadRecord:
 
 @dataclass
 class ProbeRecipeRecord:
-    """Phase 2's recipe, the attributes of ``/probe``."""
+    """Phase 2's recipe, the attributes of probe.h5's ``/recipe``."""
 
     epochs: int
     learning_rate: float
@@ -133,13 +137,13 @@ class NetworkEvaluation:
     test_loss: float = float("nan")
 
 
-def write_run_file(path: str, label_names: Sequence[str], heads: Sequence[HeadRecord], dataset: str,
-                   recipe: Optional[ProbeRecipeRecord], network: Optional[NetworkEvaluation],
-                   provenance: Mapping[str, str]) -> None:
-    """Writes run.h5: root attributes, ``/provenance``, ``/training`` (one entry: the given network's test SR and
-    loss; the training quantities, unknown here, are NaN), the ``/probe`` recipe and one ``/probe/layerNN`` per head."""
-    label_count = len(label_names)
+def write_run_file(path: str, label_names: Sequence[str], dataset: str, network: Optional[NetworkEvaluation],
+                   provenance: Mapping[str, str]) -> str:
+    """Writes run.h5: root attributes (a new ``@run_id``), ``/provenance`` and ``/training`` (one entry: the given
+    network's test SR and loss; the training quantities, unknown here, are NaN). Returns the ``@run_id``."""
+    run_id = str(uuid.uuid4())
     with StagedFile(path, "filterlens-run", FORMAT_VERSION) as run:
+        _set_string(run.attrs, "run_id", run_id)
         _set_string(run.attrs, "dataset", dataset)
         _set_string(run.attrs, "filterlens_version", "filterlens-torch " + _package_version())
         run.attrs.create("label_names", np.array(list(label_names), dtype=object), dtype=h5py.string_dtype("utf-8"))
@@ -155,20 +159,30 @@ def write_run_file(path: str, label_names: Sequence[str], heads: Sequence[HeadRe
             for name, number in values.items():
                 _label_dimensions(training.create_dataset(name, data=np.array([number], np.float64)), ["epoch"])
             training.attrs["final_test_sr"] = np.float64(network.test_sr)
-        probe = run.create_group("probe")
+    return run_id
+
+
+def write_probe_file(path: str, run_id: str, label_count: int, heads: Sequence[HeadRecord],
+                     recipe: Optional[ProbeRecipeRecord]) -> None:
+    """Writes probe.h5 for the run.h5 whose ``@run_id`` is ``run_id``: root attributes, the ``/recipe`` (an empty
+    group when not known) and one ``/layerNN`` per head."""
+    with StagedFile(path, "filterlens-probe", FORMAT_VERSION) as probes:
+        _set_string(probes.attrs, "run_id", run_id)
+        _set_string(probes.attrs, "filterlens_version", "filterlens-torch " + _package_version())
+        recipe_group = probes.create_group("recipe")
         if recipe is not None:
-            probe.attrs["epochs"] = np.int64(recipe.epochs)
-            probe.attrs["learning_rate"] = np.float64(recipe.learning_rate)
-            probe.attrs["lr_decay"] = np.float64(recipe.lr_decay)
-            probe.attrs["momentum"] = np.float64(recipe.momentum)
-            probe.attrs["weight_decay"] = np.float64(recipe.weight_decay)
-            probe.attrs["batch_size"] = np.int64(recipe.batch_size)
+            recipe_group.attrs["epochs"] = np.int64(recipe.epochs)
+            recipe_group.attrs["learning_rate"] = np.float64(recipe.learning_rate)
+            recipe_group.attrs["lr_decay"] = np.float64(recipe.lr_decay)
+            recipe_group.attrs["momentum"] = np.float64(recipe.momentum)
+            recipe_group.attrs["weight_decay"] = np.float64(recipe.weight_decay)
+            recipe_group.attrs["batch_size"] = np.int64(recipe.batch_size)
             if recipe.augment is not None:
-                probe.attrs["augment"] = np.int64(1 if recipe.augment else 0)
-            probe.attrs["seed"] = np.int64(recipe.seed)
+                recipe_group.attrs["augment"] = np.int64(1 if recipe.augment else 0)
+            recipe_group.attrs["seed"] = np.int64(recipe.seed)
         for head in heads:
             channels, height, width = head.shape
-            group = probe.create_group(layer_name(head.layer))
+            group = probes.create_group(layer_name(head.layer))
             group.attrs["layer"] = np.int64(head.layer)
             group.attrs["channels"] = np.int64(channels)
             group.attrs["height"] = np.int64(height)
