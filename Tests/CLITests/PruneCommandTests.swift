@@ -1,5 +1,6 @@
 import Foundation
 import HDF5
+import Pruning
 import Testing
 
 @Suite("filterlens prune", .serialized)
@@ -55,6 +56,14 @@ struct PruneCommandTests {
                 #expect(mask[label * 1024 + filter * 64] == (clusters[filter * 10 + label] >= 0 ? 1 : 0))
             }
         }
+        // prune-checkpoint.h5's plan names every file prune reads: a changed probe.h5 gives another plan
+        let identity = try DissectedRun(path: run.path).sourceIdentity
+        #expect(identity.contains("probe.h5") && identity.contains("analysis.h5"), "\(identity)")
+        let probeFile = run.appendingPathComponent("probe.h5")
+        let probeDate = try FileManager.default.attributesOfItem(atPath: probeFile.path)[.modificationDate] as! Date
+        try FileManager.default.setAttributes([.modificationDate: probeDate.addingTimeInterval(-60)], ofItemAtPath: probeFile.path)
+        #expect(try DissectedRun(path: run.path).sourceIdentity != identity)
+        try FileManager.default.setAttributes([.modificationDate: probeDate], ofItemAtPath: probeFile.path)
         let report = try runFilterLens(["report", "runs/tiny"], in: root)
         #expect(report.status == 0, "\(report.errors)")
         let html = try String(contentsOf: run.appendingPathComponent("report.html"), encoding: .utf8)

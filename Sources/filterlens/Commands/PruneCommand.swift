@@ -102,66 +102,25 @@ struct PruneCommand: ParsableCommand {
     }
 }
 
-/// Prune wiring: read the run and its clusters, measure every level's models (checkpointing each), write prune.h5.
+/// Prune wiring: open the dissected run (`DissectedRun`), measure every level's models (checkpointing each), write prune.h5.
 enum PruneWiring {
     static func run(_ command: PruneCommand) throws {
         let started = Date()
         let directory = URL(fileURLWithPath: command.runDirectory)
-        let runURL = directory.appendingPathComponent(RunLayout.runFile)
-        let analysisURL = directory.appendingPathComponent(RunLayout.analysisFile)
         let checkpointURL = directory.appendingPathComponent(RunLayout.pruneCheckpointFile)
         let run = command.runDirectory
-        guard FileManager.default.fileExists(atPath: runURL.path) else {
-            throw UsageError("\(runURL.path): file not found; prune needs a trained, probed and analysed run: `filterlens run --out \(run)` makes one")
-        }
-        let reader = try RunFileReader(runURL)
-        guard let configuration = try reader.configuration() else {
-            throw RunStoreError(path: runURL.path, object: "/config@json", problem: "no training configuration",
-                                fix: "prune needs a run trained by `filterlens train`")
-        }
-        let probes = try ProbeSource.open(for: reader)
-        guard let probe = probes.recipe() else {
-            throw RunStoreError(path: probes.path, problem: "no phase 2 recipe",
-                                fix: "run `filterlens probe \(run)` and `filterlens analyze \(run)` first")
-        }
-        guard FileManager.default.fileExists(atPath: analysisURL.path) else {
-            throw UsageError("\(analysisURL.path): file not found; prune needs the run's clusters: run `filterlens analyze \(run)` first")
-        }
-        let analysis = try AnalysisFileReader(analysisURL)
-        let analysed = try analysis.layers()
-        let labelNames = try reader.labelNames()
-        guard try analysis.labelNames() == labelNames else {
-            throw RunStoreError(path: analysisURL.path, object: "/@label_names", problem: "labels differ from run.h5's",
-                                fix: "re-run `filterlens analyze \(command.runDirectory)`")
-        }
+        let dissected = try DissectedRun(path: command.runDirectory)
+        let configuration = dissected.configuration, analysis = dissected.analysis
         let given = try command.parsedLevels()
-        let layerSets = given.isEmpty ? [Array(analysed.suffix(2))] : given
-        var clusters: [Int: FilterClusters] = [:]
-        for layer in Set(layerSets.joined()).sorted() {
-            guard analysed.contains(layer) else {
-                throw RunStoreError(path: analysisURL.path, object: "/layers/" + RunLayout.layerName(layer),
-                                    problem: "layer \(layer) was not analysed (analysed: \(analysed.map(String.init).joined(separator: ",")))",
-                                    fix: "choose analysed --layers, or re-run `filterlens analyze \(command.runDirectory)`")
-            }
-            let (filters, labels, values) = try AnalysisFileReader.clusterOfLabel(analysisURL, layer: layer)
-            guard labels == labelNames.count, values.count == filters * labels else {
-                throw RunStoreError(path: analysisURL.path, object: "/layers/\(RunLayout.layerName(layer))/cluster_of_label",
-                                    problem: "shape \(filters) x \(labels), expected F x \(labelNames.count)",
-                                    fix: "re-run `filterlens analyze \(command.runDirectory)`")
-            }
-            clusters[layer] = FilterClusters(filterCount: filters, labelCount: labels, clusterOfLabel: values)
-        }
-        let levels = layerSets.map { layers in
-            PruneLevel(layers: layers, recipe: RetrainRecipe(
-                epochs: command.retrainEpochs, learningRate: command.learningRate ?? probe.startingRate(layer: layers.last!),
-                learningRateDecay: command.learningRateDecay ?? probe.learningRateDecay, momentum: command.momentum ?? probe.momentum,
-                weightDecay: command.weightDecay ?? probe.weightDecay, batchSize: configuration.batchSize,
-                augment: probe.augment && !command.noAugment, seed: command.seed ?? configuration.seed))
-        }
+        let layerSets = given.isEmpty ? dissected.defaultLayerSets : given
+        let clusters = try dissected.clusters(of: layerSets.joined())
+        let levels = dissected.levels(layerSets, overrides: RetrainOverrides(
+            epochs: command.retrainEpochs, learningRate: command.learningRate, learningRateDecay: command.learningRateDecay,
+            momentum: command.momentum, weightDecay: command.weightDecay, seed: command.seed, noAugment: command.noAugment))
         let (train, test) = try RunData.load(try RunData.dataset(of: configuration), for: configuration)
-        let study = try PruneStudy(run: reader, probes: probes, configuration: configuration, levels: levels, clusters: clusters,
-                                   controlSeeds: try command.parsedSeeds(), train: train, test: test)
-        let plan = study.plan(sources: AnalysisCheckpoint.identity(of: [runURL, analysisURL]))
+        let study = try PruneStudy(run: dissected.run, probes: dissected.probes, configuration: configuration, levels: levels,
+                                   clusters: clusters, controlSeeds: try command.parsedSeeds(), train: train, test: test)
+        let plan = study.plan(sources: dissected.sourceIdentity)
         let finished = try resumable(command, checkpoint: checkpointURL, plan: plan)
         let modelCount = levels.count * PruneStudy.modelNames(controlSeeds: study.controlSeeds).count
         let first = levels[0].recipe
@@ -212,7 +171,7 @@ enum PruneWiring {
         var texts = ["command_line", "git_commit", "git_dirty", "machine"].map { ($0, provenance[$0] ?? "") }
         texts.append(("analysis_created", analysis.string("created") ?? ""))
         let outURL = directory.appendingPathComponent(RunLayout.pruneFile)
-        try PruneFileWriter.write(PruneFileRecord(labelNames: labelNames, numbers: numbers, texts: texts, levels: records), to: outURL)
+        try PruneFileWriter.write(PruneFileRecord(labelNames: dissected.labelNames, numbers: numbers, texts: texts, levels: records), to: outURL)
         try? FileManager.default.removeItem(at: checkpointURL)
         let modelSeconds = records.flatMap { $0.models.map(\.seconds) }
         say(String(format: "phase prune done in %@ (%d models, %@ on average per model); wrote %@; `filterlens report %@` adds its figure to report.html",
@@ -234,7 +193,7 @@ enum PruneWiring {
         }
         let saved = try PruneCheckpointFile.load(from: checkpoint)
         guard saved.plan == plan else {
-            throw UsageError("\(checkpoint.path): made for other flags or another run.h5/analysis.h5 (\(saved.plan)); give the same flags to --resume, or run without --resume to start over")
+            throw UsageError("\(checkpoint.path): made for other flags or another run.h5, probe.h5 or analysis.h5 (\(saved.plan)); give the same flags to --resume, or run without --resume to start over")
         }
         return saved.models
     }
