@@ -61,6 +61,19 @@ struct EndToEndTests {
         check.waitUntilExit()
         #expect(check.terminationStatus == 0, "\(text)")
         #expect(text.contains("all agree"), "\(text)")
+        // scripts/findings_tables.py reads the same files into docs/findings.md's tables: one row per layer
+        let tables = Process()
+        tables.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        tables.arguments = ["python3", script.deletingLastPathComponent().appendingPathComponent("findings_tables.py").path, run.path]
+        let tablesOutput = Pipe()
+        tables.standardOutput = tablesOutput
+        try tables.run()
+        let markdown = String(decoding: tablesOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        tables.waitUntilExit()
+        #expect(tables.terminationStatus == 0, "\(markdown)")
+        let layerRows = markdown.split(separator: "\n").filter { $0.hasPrefix("| 1 | ") || $0.hasPrefix("| 2 | ") }
+        #expect(layerRows.count == 2, "\(markdown)")
+        #expect(markdown.contains("`snr_cluster`") && markdown.contains("Trends with depth"), "\(markdown)")
     }
 
     @Test("an interrupted run resumes to the same weights as an uninterrupted one")
