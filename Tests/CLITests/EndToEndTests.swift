@@ -37,10 +37,11 @@ struct EndToEndTests {
         #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("cmp/figures/compare_snr.pdf").path))
     }
 
-    /// The independent NumPy reference recomputes analysis.h5 from run.h5 and activations.h5 (h5py) and must agree.
+    /// The independent NumPy reference recomputes analysis.h5 from run.h5 and activations.h5 (h5py) and must agree;
+    /// scripts/findings_tables.py reads the same files into docs/findings.md's tables.
     func crossCheckWithNumPy(_ run: URL) throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("scripts/analysis_reference.py")
+        let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts")
         let probe = Process()
         probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         probe.arguments = ["python3", "-c", "import numpy, h5py"]
@@ -51,29 +52,27 @@ struct EndToEndTests {
             print("skipped: NumPy cross-check needs python3 with numpy and h5py (scripts/setup.sh installs them)")
             return
         }
-        let check = Process()
-        check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        check.arguments = ["python3", script.path, "--run", run.path]
+        let check = try python(scripts.appendingPathComponent("analysis_reference.py"), ["--run", run.path])
+        #expect(check.status == 0, "\(check.output)")
+        #expect(check.output.contains("all agree"), "\(check.output)")
+        let tables = try python(scripts.appendingPathComponent("findings_tables.py"), [run.path])
+        #expect(tables.status == 0, "\(tables.output)")
+        let layerRows = tables.output.split(separator: "\n").filter { $0.hasPrefix("| 1 | ") || $0.hasPrefix("| 2 | ") }
+        #expect(layerRows.count == 2, "one row per layer: \(tables.output)")
+        #expect(tables.output.contains("`snr_cluster`") && tables.output.contains("Trends with depth"), "\(tables.output)")
+    }
+
+    /// Runs `script` with python3; its exit status and standard output.
+    func python(_ script: URL, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script.path] + arguments
         let output = Pipe()
-        check.standardOutput = output
-        try check.run()
+        process.standardOutput = output
+        try process.run()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        check.waitUntilExit()
-        #expect(check.terminationStatus == 0, "\(text)")
-        #expect(text.contains("all agree"), "\(text)")
-        // scripts/findings_tables.py reads the same files into docs/findings.md's tables: one row per layer
-        let tables = Process()
-        tables.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        tables.arguments = ["python3", script.deletingLastPathComponent().appendingPathComponent("findings_tables.py").path, run.path]
-        let tablesOutput = Pipe()
-        tables.standardOutput = tablesOutput
-        try tables.run()
-        let markdown = String(decoding: tablesOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        tables.waitUntilExit()
-        #expect(tables.terminationStatus == 0, "\(markdown)")
-        let layerRows = markdown.split(separator: "\n").filter { $0.hasPrefix("| 1 | ") || $0.hasPrefix("| 2 | ") }
-        #expect(layerRows.count == 2, "\(markdown)")
-        #expect(markdown.contains("`snr_cluster`") && markdown.contains("Trends with depth"), "\(markdown)")
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
     }
 
     @Test("an interrupted run resumes to the same weights as an uninterrupted one")
