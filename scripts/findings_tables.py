@@ -29,13 +29,13 @@ import numpy as np
 
 MAIN_COLUMNS = [
     "filters", "silent_fraction", "no_cluster_fraction", "clusters_per_filter", "mean_cluster_size",
-    "mean_signal", "mean_noise", "snr", "mean_noise_cluster", "snr_cluster", "mean_noise_with_zeros",
+    "mean_signal", "mean_noise", "snr", "snr_i", "mean_noise_cluster", "snr_cluster", "mean_noise_with_zeros",
     "snr_with_zeros", "dominant_bright_rows",
 ]
-SWEEP_COLUMNS = ["clusters_per_filter", "mean_cluster_size", "snr", "snr_cluster", "snr_with_zeros",
+SWEEP_COLUMNS = ["clusters_per_filter", "mean_cluster_size", "snr", "snr_i", "snr_cluster", "snr_with_zeros",
                  "dominant_bright_rows"]
 TREND_COLUMNS = ["sr_probe_final", "clusters_per_filter", "mean_cluster_size", "mean_noise", "mean_noise_cluster",
-                 "mean_noise_with_zeros", "snr", "snr_cluster", "snr_with_zeros", "dominant_bright_rows"]
+                 "mean_noise_with_zeros", "snr", "snr_i", "snr_cluster", "snr_with_zeros", "dominant_bright_rows"]
 
 
 def fail(message):
