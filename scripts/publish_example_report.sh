@@ -3,12 +3,16 @@
 #   DIR/index.html            links to everything below
 #   DIR/comparison/           `filterlens compare` of all the runs (compare.html, figures)
 #   DIR/<run>/report.html     each run's report, with figures/ (PDF, PNG, CSV) and layers.csv
+# The per-filter matrix CSVs (figures/layerNN_filters.csv, most of a run's size: about 40 MB for VGG-16) are
+# stored gzipped as layerNN_filters.csv.gz (pandas.read_csv and `zcat` read them as they are), and the copied
+# report.html links the .gz. Every local link of the copy is checked at the end; only HDF5 links may be dead.
 # No HDF5 file is copied (a run's activations.h5 alone is gigabytes): the reports' links to run.h5, analysis.h5 and
 # the others are dead in the copy, which DIR/README.md says. The copy is staged beside DIR and moved into place at
 # the end, so an interrupted publish leaves the previous DIR as it was.
 #
 # Usage: bash scripts/publish_example_report.sh [--out DIR] RUN [RUN ...]
 #   RUN: a run folder with report.html (`filterlens report RUN` writes it); DIR: default docs/example-report.
+#   FILTERLENS=PATH selects the binary (default .build/release/filterlens).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=docs/example-report
@@ -17,7 +21,7 @@ if [ $# -eq 0 ]; then
     echo "publish_example_report.sh: no run given; usage: bash scripts/publish_example_report.sh [--out DIR] RUN [RUN ...]" >&2
     exit 64
 fi
-binary=.build/release/filterlens
+binary=${FILTERLENS:-.build/release/filterlens}
 [ -x "$binary" ] || { echo "publish_example_report.sh: $binary is missing; build it: swift build -c release --product filterlens" >&2; exit 1; }
 for run in "$@"; do
     if [ ! -f "$run/report.html" ] || [ ! -f "$run/analysis.h5" ]; then
@@ -46,6 +50,12 @@ for run in "$@"; do
     [ -f "$run/layers.csv" ] && cp "$run/layers.csv" "$stage/$name/"
     find "$run/figures" -maxdepth 1 -type f \( -name '*.png' -o -name '*.pdf' -o -name '*.csv' \) ! -name '.*' \
         -exec cp {} "$stage/$name/figures/" \;
+    for csv in "$stage/$name"/figures/layer*_filters.csv; do
+        [ -f "$csv" ] || continue
+        gzip -9 -n "$csv"
+        file=$(basename "$csv")
+        sed -i "s|href=\"figures/$file\"|href=\"figures/$file.gz\"|g" "$stage/$name/report.html"
+    done
     names+=("$name")
 done
 find "$stage/comparison" -name '*.h5' -delete
@@ -68,8 +78,23 @@ find "$stage/comparison" -name '*.h5' -delete
     for name in "${names[@]}"; do echo "- $name/: that run's report.html, figures/ (PDF, PNG, CSV) and layers.csv."; done
     echo
     echo "The HDF5 files (run.h5, activations.h5, analysis.h5, ...) are left out: they are large. The reports' links"
-    echo "to them are therefore dead here; rerun the command in docs/findings.md to make them."
+    echo "to them are therefore dead here; rerun the command in docs/findings.md to make them. The per-filter matrix"
+    echo "CSVs are gzipped (figures/layerNN_filters.csv.gz): \`zcat\` or pandas.read_csv read them as they are."
 } > "$stage/README.md"
+
+# Every local href/src of the copy must name a file in it, except the HDF5 files left out.
+dead=0
+while IFS= read -r html; do
+    dir=$(dirname "$html")
+    while IFS= read -r link; do
+        case "$link" in *://*|\#*|mailto:*|*.h5) continue ;; esac
+        if [ ! -e "$dir/${link%%#*}" ]; then
+            echo "publish_example_report.sh: ${html#"$stage"/} links $link, which is not in the copy" >&2
+            dead=1
+        fi
+    done < <(grep -o -E '(href|src)="[^"]*"' "$html" | sed -E 's/^(href|src)="(.*)"$/\2/' | sort -u)
+done < <(find "$stage" -name '*.html')
+[ "$dead" = 0 ] || { echo "publish_example_report.sh: dead links in the copy; $out is left as it was" >&2; exit 1; }
 
 rm -rf "$out.previous"
 [ -e "$out" ] && mv "$out" "$out.previous"

@@ -35,13 +35,46 @@ struct EndToEndTests {
         #expect(compare.status == 0, "\(compare.errors)")
         #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("cmp/compare.html").path))
         #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("cmp/figures/compare_snr.pdf").path))
+        try publishExampleReport(of: "runs/tiny", in: root)
+    }
+
+    /// scripts/publish_example_report.sh copies the run without HDF5 files, gzips the per-filter CSVs, relinks them
+    /// and checks every local link of the copy.
+    func publishExampleReport(of run: String, in root: URL) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["bash", scriptsFolder.appendingPathComponent("publish_example_report.sh").path,
+                             "--out", root.appendingPathComponent("published").path, root.appendingPathComponent(run).path]
+        process.environment = ProcessInfo.processInfo.environment.merging(["FILTERLENS": filterlensBinary.path]) { $1 }
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(message)")
+        let copy = root.appendingPathComponent("published")
+        let name = URL(fileURLWithPath: run).lastPathComponent
+        for path in ["index.html", "README.md", "comparison/compare.html", "\(name)/report.html",
+                     "\(name)/figures/layer01_filters.csv.gz", "\(name)/figures/layer01_filters.png"] {
+            #expect(FileManager.default.fileExists(atPath: copy.appendingPathComponent(path).path), "\(path) missing")
+        }
+        let files = FileManager.default.enumerator(atPath: copy.path)?.compactMap { $0 as? String } ?? []
+        #expect(!files.contains { $0.hasSuffix(".h5") }, "no HDF5 file is copied: \(files)")
+        let report = try String(contentsOf: copy.appendingPathComponent("\(name)/report.html"), encoding: .utf8)
+        #expect(report.contains("href=\"figures/layer01_filters.csv.gz\"") && !report.contains("layer01_filters.csv\""))
+    }
+
+    /// The repository's scripts folder.
+    var scriptsFolder: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts")
     }
 
     /// The independent NumPy reference recomputes analysis.h5 from run.h5 and activations.h5 (h5py) and must agree;
     /// scripts/findings_tables.py reads the same files into docs/findings.md's tables.
     func crossCheckWithNumPy(_ run: URL) throws {
-        let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("scripts")
+        let scripts = scriptsFolder
         let probe = Process()
         probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         probe.arguments = ["python3", "-c", "import numpy, h5py"]
