@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The runs behind docs/findings.md, in order, each through all three phases, then its checks:
+#   1. VGG-16, 40 epochs cosine          outputs/vgg16-cosine40
+#   2. AVGG-16, 40 epochs cosine         outputs/avgg16-cosine40
+#   3. VGG-6, 60 epochs cosine           outputs/vgg6-cosine60
+# After each run: `analysis_reference.py --run` (outputs/findings/<run>.reference.txt), `findings_tables.py`
+# (outputs/findings/<run>.tables.md) and, for VGG-16 and AVGG-16, `filterlens prune` of the last layer and the last two.
+#
+# Every step is resumable: a run folder that exists is continued with `filterlens run --resume` (which keeps the
+# phases already complete), a check whose output file exists is skipped, and prune resumes from its checkpoint. So
+# the script can be killed at any time (a session's end) and started again with the same command; it picks up where
+# it stopped. At 80-90 training images/s (2-core Zen 3) the three runs take about 25 hours.
+#
+# Usage: bash scripts/findings_runs.sh [RUN ...]     RUN: vgg16, avgg16, vgg6 (default: all three, in that order)
+#   FILTERLENS=PATH selects the binary (default .build/release/filterlens); logs go to outputs/findings/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+binary=${FILTERLENS:-.build/release/filterlens}
+[ -x "$binary" ] || { echo "findings_runs.sh: $binary is missing; build it: swift build -c release --product filterlens" >&2; exit 1; }
+logs=outputs/findings
+mkdir -p "$logs"
+
+# The phase 2 learning rate per layer: 0.0001 for the widest heads (VGG-16 layers 1-2, VGG-6 layer 1), 0.001
+# for the others (docs/findings.md, "Phase 2: the heads' learning rate").
+vgg16_probe_lr=0.0001,0.0001,0.001,0.001,0.001,0.001,0.001,0.001,0.001,0.001,0.001,0.001,0.001
+vgg6_probe_lr=0.0001,0.001,0.001,0.001,0.001,0.001
+
+# run NAME PRESET EPOCHS PROBE_LR PRUNE_LEVELS...: one run through all phases and its checks.
+run() {
+    local name=$1 preset=$2 epochs=$3 probe_lr=$4
+    shift 4
+    local dir=outputs/$name
+    local phase2=(--probe-epochs 10 --probe-lr "$probe_lr")
+    echo "=== $name: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    local fail="    failed: the last lines of $logs/$name.log say why; run this script again to resume"
+    if [ -d "$dir" ]; then
+        "$binary" run --resume --out "$dir" "${phase2[@]}" >> "$logs/$name.log" 2>&1 || { echo "$fail" >&2; exit 1; }
+    else
+        "$binary" run --preset "$preset" --epochs "$epochs" --schedule cosine "${phase2[@]}" --out "$dir" \
+            >> "$logs/$name.log" 2>&1 || { echo "$fail" >&2; exit 1; }
+    fi
+    echo "    phases 1-3 done: $dir/report.html"
+    if ! grep -q "all agree" "$logs/$name.reference.txt" 2>/dev/null; then
+        python3 scripts/analysis_reference.py --run "$dir" > "$logs/$name.reference.txt" 2>&1 || true
+    fi
+    echo "    reference check: $(tail -1 "$logs/$name.reference.txt")"
+    [ -s "$logs/$name.tables.md" ] || python3 scripts/findings_tables.py "$dir" > "$logs/$name.tables.md"
+    echo "    tables: $logs/$name.tables.md"
+    if [ $# -gt 0 ] && [ ! -f "$dir/prune.h5" ]; then
+        local levels=()
+        for layers in "$@"; do levels+=(--layers "$layers"); done
+        "$binary" prune "$dir" "${levels[@]}" --retrain-epochs 2 --control-seeds 1,2,3 >> "$logs/$name.prune.log" 2>&1
+        "$binary" report "$dir" >> "$logs/$name.log" 2>&1
+    fi
+    [ $# -gt 0 ] && echo "    pruned: $dir/prune.h5"
+    return 0
+}
+
+selected=("$@")
+[ ${#selected[@]} -gt 0 ] || selected=(vgg16 avgg16 vgg6)
+for which in "${selected[@]}"; do
+    case "$which" in
+        vgg16) run vgg16-cosine40 vgg16 40 "$vgg16_probe_lr" 13 12,13 ;;
+        avgg16) run avgg16-cosine40 avgg16 40 "$vgg16_probe_lr" 13 12,13 ;;
+        vgg6) run vgg6-cosine60 vgg6 60 "$vgg6_probe_lr" ;;
+        *) echo "findings_runs.sh: unknown run $which; choose vgg16, avgg16 or vgg6" >&2; exit 64 ;;
+    esac
+done
