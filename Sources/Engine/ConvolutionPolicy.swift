@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Tensor
 
 /// How the convolution algorithm of each conv layer is chosen (the `--conv-algorithm` flag).
@@ -205,6 +206,16 @@ struct ConvolutionKernel: Sendable {
         transform = WinogradTransform(algorithm)
     }
 
+    /// Floats of the transformed kernels, alpha² x F x C (Winograd; 0 for im2col).
+    var filterTransformFloats: Int { transform.map { $0.positions * filters * channels } ?? 0 }
+
+    /// Transforms `weight` (F x C x 3 x 3) into `u` (`filterTransformFloats` Floats) as `forward` would.
+    func transformFilters(_ weight: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>) {
+        guard let transform else { preconditionFailure("im2col has no filter transform") }
+        Layers.winogradFilterTransform(weight: weight, filters: filters, channels: channels, flipped: false,
+                                       transform: transform, u: u)
+    }
+
     /// Floats of the input transforms of `batch` images (Winograd; 0 for im2col), kept from a training forward
     /// for the backward (`keepInputTiles`).
     func inputTileFloats(batch: Int) -> Int {
@@ -213,19 +224,23 @@ struct ConvolutionKernel: Sendable {
 
     /// output = conv3x3(input, weight); with `affineReLU` (Winograd only), ReLU(scale * conv + shift) per filter;
     /// with `keepInputTiles` (Winograd only, `inputTileFloats(batch:)` Floats), the input transforms stay there for
-    /// `backward`.
+    /// `backward`; with `transformedFilters` (Winograd only, `filterTransformFloats` Floats), the kernels' transforms
+    /// of `weight` are read from there instead of being computed.
     func forward(input: UnsafePointer<Float>, weight: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                  batch: Int, scratch: ConvolutionScratch, affineReLU: Layers.AffineReLU? = nil,
-                 keepInputTiles: UnsafeMutablePointer<Float>? = nil) {
+                 keepInputTiles: UnsafeMutablePointer<Float>? = nil, transformedFilters: UnsafePointer<Float>? = nil) {
         if let transform {
             Layers.winogradConvolutionForward(input: input, weight: weight, output: output, channels: channels,
                                               filters: filters, batch: batch, height: side, width: side,
-                                              transform: transform, u: scratch.filterTransforms.pointer,
+                                              transform: transform,
+                                              u: transformedFilters.map { UnsafeMutablePointer(mutating: $0) }
+                                                  ?? scratch.filterTransforms.pointer,
                                               tilesV: scratch.tilesV.pointer, tilesM: scratch.tilesM.pointer,
                                               tileCapacity: scratch.tilesV.count, affineReLU: affineReLU,
-                                              keepInputTiles: keepInputTiles)
+                                              keepInputTiles: keepInputTiles, filtersTransformed: transformedFilters != nil)
         } else {
-            precondition(affineReLU == nil && keepInputTiles == nil, "im2col has no Winograd epilogue or tiles")
+            precondition(affineReLU == nil && keepInputTiles == nil && transformedFilters == nil,
+                         "im2col has no Winograd epilogue, tiles or transformed filters")
             Layers.convolutionForward(input: input, weight: weight, output: output, channels: channels,
                                       filters: filters, batch: batch, height: side, width: side,
                                       col: scratch.col.pointer, colCapacity: scratch.col.count)
@@ -251,5 +266,39 @@ struct ConvolutionKernel: Sendable {
                                        height: side, width: side, col: scratch.col.pointer,
                                        colCapacity: scratch.col.count)
         }
+    }
+}
+
+/// One Winograd layer's transformed kernels (alpha² x F x C) for inference passes, reused while the layer's weights
+/// stay what they were transformed from.
+///
+/// Before every use the weights are compared bit for bit with the copy the transforms were made from, so any change
+/// (an SGD step, a restored checkpoint, a pruning mask) recomputes them; no caller has to invalidate anything. The
+/// comparison reads F x C x 9 Floats; the transform it saves does about 18 (F(2x2)) or 54 (F(4x4)) multiply-adds per
+/// weight. Both buffers are allocated on first use.
+final class FilterTransformCache {
+    private let kernel: ConvolutionKernel
+    /// The weights (F x C x 3 x 3) `transformed` was made from; nil until the first use.
+    private var source: FloatBuffer?
+    private var transformed: FloatBuffer?
+
+    init(kernel: ConvolutionKernel) {
+        precondition(kernel.transform != nil, "only Winograd layers transform their kernels")
+        self.kernel = kernel
+    }
+
+    /// The transformed kernels of `weight` (F x C x 3 x 3), valid until the next call.
+    func transforms(of weight: UnsafePointer<Float>) -> UnsafePointer<Float> {
+        let count = kernel.filters * kernel.channels * 9
+        if let source, let transformed, memcmp(source.pointer, weight, count * MemoryLayout<Float>.stride) == 0 {
+            return UnsafePointer(transformed.pointer)
+        }
+        let copy = source ?? FloatBuffer(count: count)
+        let result = transformed ?? FloatBuffer(count: kernel.filterTransformFloats)
+        kernel.transformFilters(weight, into: result.pointer)
+        copy.pointer.update(from: weight, count: count)
+        source = copy
+        transformed = result
+        return UnsafePointer(result.pointer)
     }
 }

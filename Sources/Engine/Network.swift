@@ -62,6 +62,8 @@ public final class Network {
     /// Per block, the Winograd input transforms of the last training forward, kept for its backward (alpha² x C x
     /// tiles of maxBatch images); allocated by the first training forward, nil for im2col blocks and until then.
     private var inputTiles: [FloatBuffer?] = []
+    /// Per block, the transformed kernels of inference passes (Winograd blocks; nil for im2col ones).
+    private var filterCaches: [FilterTransformCache?] = []
     private var outsideLayout: [Int: FloatBuffer] = [:]   // block outputs converted to N x C x H x W on request
     private var convertedLayers: Set<Int> = []            // layers whose outsideLayout holds the last forward
     private var lastBatch = 0
@@ -147,6 +149,7 @@ public final class Network {
         scratch = ConvolutionScratch(kernels: blocks.map(\.convolution), batch: maxBatch, colBudget: colBudget,
                                      tileBudget: tileBudget)
         inputTiles = Array(repeating: nil, count: blocks.count)
+        filterCaches = blocks.map { $0.convolution.transform == nil ? nil : FilterTransformCache(kernel: $0.convolution) }
         initialize(seed: seed)
     }
 
@@ -182,7 +185,8 @@ public final class Network {
         for (index, block) in blocks.enumerated() {
             let n = batch, side = block.side
             // Inference with Winograd: batch norm, ReLU and a 2 x 2 max-pool applied by the output transform (the same
-            // numbers; the pool's argmax, which only a backward reads, is not written).
+            // numbers; the pool's argmax, which only a backward reads, is not written), with the kernels' transforms
+            // kept from the last inference pass while the weights are unchanged (`FilterTransformCache`).
             let fusedInference = mode == .inference && block.convolution.transform != nil
             let pooledByTransform = fusedInference && block.poolSize == 2
             if fusedInference {
@@ -193,12 +197,14 @@ public final class Network {
                                                 mean: block.batchMean.pointer, inverseStd: block.batchInverseStd.pointer,
                                                 scale: block.affineScale.pointer, shift: block.affineShift.pointer,
                                                 channels: block.filters, configuration: batchNorm)
-                block.convolution.forward(input: blockInput, weight: parameters[block.weight].baseAddress!,
+                let weight = UnsafePointer(parameters[block.weight].baseAddress!)
+                block.convolution.forward(input: blockInput, weight: weight,
                                           output: pooledByTransform ? block.pooled!.pointer : block.activation.pointer,
                                           batch: n, scratch: scratch,
                                           affineReLU: Layers.AffineReLU(scale: block.affineScale.pointer,
                                                                         shift: block.affineShift.pointer,
-                                                                        pooled: pooledByTransform))
+                                                                        pooled: pooledByTransform),
+                                          transformedFilters: filterCaches[index]!.transforms(of: weight))
             } else {
                 block.convolution.forward(input: blockInput, weight: parameters[block.weight].baseAddress!,
                                           output: block.preActivation.pointer, batch: n, scratch: scratch,

@@ -549,7 +549,8 @@ extension Layers {
     /// `affineReLU` that convolution through `AffineReLU`. Scratch: `u` (alpha² x F x C), `tilesV` and `tilesM`
     /// (`tileCapacity` Floats each, at least one image's tiles). With `keepInputTiles` (alpha² x C x tiles of the
     /// whole batch, `WinogradTransform.tileFloats` x C x N Floats), the input transforms are written there instead
-    /// of `tilesV`, chunk after chunk, for the backward to reuse.
+    /// of `tilesV`, chunk after chunk, for the backward to reuse. With `filtersTransformed`, `u` already holds
+    /// `winogradFilterTransform` of `weight` (an inference cache) and is only read.
     public static func winogradConvolutionForward(input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                                   output: UnsafeMutablePointer<Float>,
                                                   channels: Int, filters: Int, batch: Int, height: Int, width: Int,
@@ -557,11 +558,14 @@ extension Layers {
                                                   tilesV: UnsafeMutablePointer<Float>,
                                                   tilesM: UnsafeMutablePointer<Float>, tileCapacity: Int,
                                                   affineReLU: AffineReLU? = nil,
-                                                  keepInputTiles: UnsafeMutablePointer<Float>? = nil) {
+                                                  keepInputTiles: UnsafeMutablePointer<Float>? = nil,
+                                                  filtersTransformed: Bool = false) {
         precondition(height % transform.m == 0 && width % transform.m == 0,
                      "Winograd F(\(transform.m)x\(transform.m)) needs map sides divisible by \(transform.m), got \(height)x\(width)")
-        winogradFilterTransform(weight: weight, filters: filters, channels: channels, flipped: false,
-                                transform: transform, u: u)
+        if !filtersTransformed {
+            winogradFilterTransform(weight: weight, filters: filters, channels: channels, flipped: false,
+                                    transform: transform, u: u)
+        }
         winogradProducts(input: input, inputChannels: channels, outputChannels: filters, batch: batch,
                          height: height, width: width, transform: transform, u: u, tilesV: tilesV, tilesM: tilesM,
                          tileCapacity: tileCapacity, output: output, affineReLU: affineReLU,

@@ -13,7 +13,8 @@ struct BenchCommandTests {
         #expect(result.status == 0, "\(result.errors)")
         let line = try #require(result.output.split(separator: "\n").last)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-        for key in ["train_images_per_second", "inference_images_per_second", "train_step_seconds_median", "sgd_ms",
+        for key in ["train_images_per_second", "inference_images_per_second", "frozen_inference_images_per_second",
+                    "train_step_seconds_median", "sgd_ms",
                     "data_assembly_ms_per_batch", "data_assembly_share", "analysis_images_per_second", "sgemm_gflops",
                     "train_share_of_sgemm"] {
             #expect(object[key] is NSNumber, "\(key) is a number")

@@ -112,6 +112,43 @@ struct WinogradTests {
         }
     }
 
+    @Test("inference reuses the kernels' transforms only while the weights are unchanged")
+    func inferenceFilterCache() throws {
+        let architecture = try Architecture(notation: "16 16 M 32 32 M 32 M")
+        let batch = 4
+        var random = TestRandom(seed: 41)
+        let input = random.uniform(batch * 3 * 32 * 32)
+        let labels = random.labels(batch, classes: 10)
+        for algorithm in [ConvolutionAlgorithm.winogradF2, .winogradF4] {
+            let algorithms = try ConvolutionPolicy.everywhere(algorithm).algorithms(for: architecture)
+            func network() -> Network { Network(architecture: architecture, maxBatch: batch, seed: 4, algorithms: algorithms) }
+            let cached = network()
+            let first = Array(cached.forward(input, batch: batch, mode: .inference))
+            #expect(Array(cached.forward(input, batch: batch, mode: .inference)) == first, "\(algorithm.rawValue): a reused transform gives the same logits")
+            // A change the network is not told of: a direct write, an SGD step.
+            cached.parameters["conv2.weight"][5] += 0.25
+            let changed = Array(cached.forward(input, batch: batch, mode: .inference))
+            let fresh = network()
+            fresh.parameters["conv2.weight"][5] += 0.25
+            #expect(changed == Array(fresh.forward(input, batch: batch, mode: .inference)), "\(algorithm.rawValue): the write is seen")
+            #expect(changed != first)
+            var optimizer = SGD(parameterCount: cached.parameters.buffer.count, momentum: 0.9, weightDecay: 5e-4)
+            for net in [cached, fresh] {
+                net.forward(input, batch: batch, mode: .training)
+                labels.withUnsafeBufferPointer { _ = net.backward(labels: $0.baseAddress!) }
+            }
+            optimizer.step(parameters: cached.parameters.buffer, gradients: cached.gradients.buffer, learningRate: 0.05)
+            var other = SGD(parameterCount: fresh.parameters.buffer.count, momentum: 0.9, weightDecay: 5e-4)
+            other.step(parameters: fresh.parameters.buffer, gradients: fresh.gradients.buffer, learningRate: 0.05)
+            let stepped = Array(cached.forward(input, batch: batch, mode: .inference))
+            #expect(stepped != changed, "\(algorithm.rawValue): the step is seen")
+            let uncached = network()
+            uncached.parameters.buffer.pointer.update(from: fresh.parameters.buffer.pointer, count: fresh.parameters.buffer.count)
+            uncached.statistics.buffer.pointer.update(from: fresh.statistics.buffer.pointer, count: fresh.statistics.buffer.count)
+            #expect(stepped == Array(uncached.forward(input, batch: batch, mode: .inference)), "\(algorithm.rawValue): as computed afresh")
+        }
+    }
+
     @Test("policies: the automatic rule, forced algorithms with fallback, per-layer lists and their errors")
     func policies() throws {
         let vgg16 = try Architecture.preset("vgg16")

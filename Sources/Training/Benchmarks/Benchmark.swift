@@ -36,8 +36,12 @@ public struct EngineBenchmark: Sendable {
     public var algorithms: [ConvolutionAlgorithm]
     /// Seconds per training step (forward, backward, SGD) of each timed iteration.
     public var trainSeconds: [Double]
-    /// Seconds per inference forward pass of each timed iteration.
+    /// Seconds per inference forward pass of each timed iteration, each right after a training step (so the
+    /// weights have just changed and every Winograd layer transforms its kernels).
     public var inferenceSeconds: [Double]
+    /// Seconds per inference forward pass with the weights left as they are between passes, as in phases 2 and 3
+    /// and the test pass (Winograd layers reuse their kernels' transforms), `iterations` passes after an untimed one.
+    public var frozenInferenceSeconds: [Double]
     /// Images per batch.
     public var batch: Int
     /// FLOP of one image's forward pass.
@@ -78,6 +82,8 @@ public struct EngineBenchmark: Sendable {
     public var trainImagesPerSecond: Double { Double(batch) / trainStepSeconds }
     /// Inference images per second (median pass).
     public var inferenceImagesPerSecond: Double { Double(batch) / Self.median(inferenceSeconds) }
+    /// Inference images per second with unchanged weights (median pass).
+    public var frozenInferenceImagesPerSecond: Double { Double(batch) / Self.median(frozenInferenceSeconds) }
     /// Training GFLOP/s, counting a training step as 3 forward passes (the usual convention).
     public var trainGFLOPs: Double { trainImagesPerSecond * 3 * forwardFLOPs / 1e9 }
     /// Inference GFLOP/s.
@@ -117,7 +123,8 @@ public struct EngineBenchmark: Sendable {
 
     /// Times `iterations` training steps and inference passes of `architecture` at `batch` after `warmup` untimed
     /// ones, recording each step's per-stage times, and as many augmented batch assemblies from a pool of 8 batches
-    /// of random pixel bytes. `tileBudget`: Floats of each Winograd tile buffer (see `Network.init`).
+    /// of random pixel bytes; then `iterations` inference passes in a row with the weights unchanged. `tileBudget`:
+    /// Floats of each Winograd tile buffer (see `Network.init`).
     public static func run(architecture: Architecture, batch: Int, warmup: Int, iterations: Int, seed: UInt64 = 1,
                            algorithms: [ConvolutionAlgorithm]? = nil,
                            tileBudget: Int = Network.defaultTileBudget) -> EngineBenchmark {
@@ -161,7 +168,14 @@ public struct EngineBenchmark: Sendable {
                 }
             }
         }
-        return EngineBenchmark(algorithms: network.convolutionAlgorithms, trainSeconds: train, inferenceSeconds: inference, batch: batch,
+        var frozen: [Double] = []
+        for iteration in 0...iterations {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = network.forward(input.pointer, batch: batch, mode: .inference)
+            if iteration > 0 { frozen.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
+        }
+        return EngineBenchmark(algorithms: network.convolutionAlgorithms, trainSeconds: train, inferenceSeconds: inference,
+                               frozenInferenceSeconds: frozen, batch: batch,
                                forwardFLOPs: architecture.forwardFLOPs, layerTimings: stages, inferenceLayerTimings: inferenceStages,
                                optimizerSeconds: optimizerTimes, assemblySeconds: assembly)
     }

@@ -14,7 +14,9 @@ struct BenchCommand: ParsableCommand {
         discussion: """
             GFLOP/s count the multiply-adds of direct 3x3 convolutions, whatever the algorithm: with Winograd \
             layers they are effective rates and can exceed the sgemm ceiling. \
-            Also prints the GFLOP/s of one 2048 x 2048 OpenBLAS sgemm (the machine's ceiling; the training GFLOP/s \
+            Inference is timed right after each training step (fresh weights) and again with the weights left \
+            unchanged between passes (frozen_inference: Winograd layers reuse their kernels' transforms, as in phases \
+            2 and 3). Also prints the GFLOP/s of one 2048 x 2048 OpenBLAS sgemm (the machine's ceiling; the training GFLOP/s \
             as a share of it), per training step each convolution block's, FC layer's and the loss's forward and backward \
             time and share of the step; the time to assemble one augmented batch; and the phase 3 analysis \
             throughput per conv layer on synthetic activations of that layer's shape. \

@@ -19,6 +19,7 @@ extension BenchCommand {
             ("train_gflops", number(result.trainGFLOPs, "%.1f")),
             ("inference_images_per_second", number(result.inferenceImagesPerSecond, "%.1f")),
             ("inference_gflops", number(result.inferenceGFLOPs, "%.1f")),
+            ("frozen_inference_images_per_second", number(result.frozenInferenceImagesPerSecond, "%.1f")),
             ("sgemm_gflops", number(sgemm, "%.1f")),
             ("train_share_of_sgemm", number(result.trainGFLOPs / sgemm, "%.3f")),
             ("train_step_seconds_median", number(result.trainStepSeconds, "%.4f")),
