@@ -84,23 +84,36 @@ struct WinogradTests {
         #expect(ConvolutionAlgorithm.winogradF2.multiplyReduction == 2.25)
     }
 
+    /// The small network of the training tests: "16 16 M 32 32 M 32 M", `algorithm` in every layer, seed 4.
+    func smallNetwork(_ algorithm: ConvolutionAlgorithm, batch: Int) throws -> Network {
+        let architecture = try Architecture(notation: "16 16 M 32 32 M 32 M")
+        let algorithms = try ConvolutionPolicy.everywhere(algorithm).algorithms(for: architecture)
+        let network = Network(architecture: architecture, maxBatch: batch, seed: 4, algorithms: algorithms)
+        #expect(network.convolutionAlgorithms == algorithms)
+        return network
+    }
+
+    /// One SGD step (lr 0.05) of `network` on `input` (N x 3 x 32 x 32) and `labels` (N).
+    func sgdStep(_ network: Network, _ input: [Float], _ labels: [Int32], optimizer: inout SGD) {
+        network.forward(input, batch: labels.count, mode: .training)
+        labels.withUnsafeBufferPointer { _ = network.backward(labels: $0.baseAddress!) }
+        optimizer.step(parameters: network.parameters.buffer, gradients: network.gradients.buffer, learningRate: 0.05)
+    }
+
+    func optimizer(for network: Network) -> SGD {
+        SGD(parameterCount: network.parameters.buffer.count, momentum: 0.9, weightDecay: 5e-4)
+    }
+
     @Test("a network trained a few SGD steps with each algorithm stays within rounding of im2col")
     func trainingSteps() throws {
-        let architecture = try Architecture(notation: "16 16 M 32 32 M 32 M")
         let batch = 6
         var random = TestRandom(seed: 31)
         let input = random.uniform(batch * 3 * 32 * 32)
         let labels = random.labels(batch, classes: 10)
         func train(_ algorithm: ConvolutionAlgorithm) throws -> (logits: [Float], weights: [Float]) {
-            let algorithms = try ConvolutionPolicy.everywhere(algorithm).algorithms(for: architecture)
-            let network = Network(architecture: architecture, maxBatch: batch, seed: 4, algorithms: algorithms)
-            #expect(network.convolutionAlgorithms == algorithms)
-            var optimizer = SGD(parameterCount: network.parameters.buffer.count, momentum: 0.9, weightDecay: 5e-4)
-            for _ in 0..<5 {
-                network.forward(input, batch: batch, mode: .training)
-                labels.withUnsafeBufferPointer { _ = network.backward(labels: $0.baseAddress!) }
-                optimizer.step(parameters: network.parameters.buffer, gradients: network.gradients.buffer, learningRate: 0.05)
-            }
+            let network = try smallNetwork(algorithm, batch: batch)
+            var sgd = optimizer(for: network)
+            for _ in 0..<5 { sgdStep(network, input, labels, optimizer: &sgd) }
             return (Array(network.forward(input, batch: batch, mode: .inference)), network.parameters.buffer.array)
         }
         let reference = try train(.im2col)
@@ -114,38 +127,32 @@ struct WinogradTests {
 
     @Test("inference reuses the kernels' transforms only while the weights are unchanged")
     func inferenceFilterCache() throws {
-        let architecture = try Architecture(notation: "16 16 M 32 32 M 32 M")
         let batch = 4
         var random = TestRandom(seed: 41)
         let input = random.uniform(batch * 3 * 32 * 32)
         let labels = random.labels(batch, classes: 10)
         for algorithm in [ConvolutionAlgorithm.winogradF2, .winogradF4] {
-            let algorithms = try ConvolutionPolicy.everywhere(algorithm).algorithms(for: architecture)
-            func network() -> Network { Network(architecture: architecture, maxBatch: batch, seed: 4, algorithms: algorithms) }
-            let cached = network()
+            let name = algorithm.rawValue
+            let cached = try smallNetwork(algorithm, batch: batch)
             let first = Array(cached.forward(input, batch: batch, mode: .inference))
-            #expect(Array(cached.forward(input, batch: batch, mode: .inference)) == first, "\(algorithm.rawValue): a reused transform gives the same logits")
-            // A change the network is not told of: a direct write, an SGD step.
+            #expect(Array(cached.forward(input, batch: batch, mode: .inference)) == first, "\(name): a reused transform gives the same logits")
+            // Changes the network is not told of: a direct write, then an SGD step.
             cached.parameters["conv2.weight"][5] += 0.25
             let changed = Array(cached.forward(input, batch: batch, mode: .inference))
-            let fresh = network()
+            let fresh = try smallNetwork(algorithm, batch: batch)
             fresh.parameters["conv2.weight"][5] += 0.25
-            #expect(changed == Array(fresh.forward(input, batch: batch, mode: .inference)), "\(algorithm.rawValue): the write is seen")
+            #expect(changed == Array(fresh.forward(input, batch: batch, mode: .inference)), "\(name): the write is seen")
             #expect(changed != first)
-            var optimizer = SGD(parameterCount: cached.parameters.buffer.count, momentum: 0.9, weightDecay: 5e-4)
-            for net in [cached, fresh] {
-                net.forward(input, batch: batch, mode: .training)
-                labels.withUnsafeBufferPointer { _ = net.backward(labels: $0.baseAddress!) }
-            }
-            optimizer.step(parameters: cached.parameters.buffer, gradients: cached.gradients.buffer, learningRate: 0.05)
-            var other = SGD(parameterCount: fresh.parameters.buffer.count, momentum: 0.9, weightDecay: 5e-4)
-            other.step(parameters: fresh.parameters.buffer, gradients: fresh.gradients.buffer, learningRate: 0.05)
+            var cachedSGD = optimizer(for: cached), freshSGD = optimizer(for: fresh)
+            sgdStep(cached, input, labels, optimizer: &cachedSGD)
+            sgdStep(fresh, input, labels, optimizer: &freshSGD)
             let stepped = Array(cached.forward(input, batch: batch, mode: .inference))
-            #expect(stepped != changed, "\(algorithm.rawValue): the step is seen")
-            let uncached = network()
-            uncached.parameters.buffer.pointer.update(from: fresh.parameters.buffer.pointer, count: fresh.parameters.buffer.count)
-            uncached.statistics.buffer.pointer.update(from: fresh.statistics.buffer.pointer, count: fresh.statistics.buffer.count)
-            #expect(stepped == Array(uncached.forward(input, batch: batch, mode: .inference)), "\(algorithm.rawValue): as computed afresh")
+            #expect(stepped != changed, "\(name): the step is seen")
+            let uncached = try smallNetwork(algorithm, batch: batch)
+            for (target, source) in [(uncached.parameters.buffer, fresh.parameters.buffer), (uncached.statistics.buffer, fresh.statistics.buffer)] {
+                target.pointer.update(from: source.pointer, count: source.count)
+            }
+            #expect(stepped == Array(uncached.forward(input, batch: batch, mode: .inference)), "\(name): as computed afresh")
         }
     }
 
