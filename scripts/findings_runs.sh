@@ -3,8 +3,9 @@
 #   1. VGG-16, 40 epochs cosine          outputs/vgg16-cosine40
 #   2. AVGG-16, 40 epochs cosine         outputs/avgg16-cosine40
 #   3. VGG-6, 60 epochs cosine           outputs/vgg6-cosine60
-# After each run: `analysis_reference.py --run` (outputs/findings/<run>.reference.txt), `findings_tables.py`
-# (outputs/findings/<run>.tables.md) and, for VGG-16 and AVGG-16, `filterlens prune` of the last layer and the last two.
+# After each run: `analysis_reference.py --run` (outputs/findings/<run>.reference.txt) and `findings_tables.py`
+# (outputs/findings/<run>.tables.md). After all three: `filterlens prune` of VGG-16 and AVGG-16 (the last layer, and
+# the last two), which the findings do not need, so it comes last.
 #
 # Every step is resumable: a run folder that exists is continued with `filterlens run --resume` (which keeps the
 # phases already complete), a check whose output file exists is skipped, and prune resumes from its checkpoint. So
@@ -25,10 +26,9 @@ mkdir -p "$logs"
 vgg16_probe_lr=0.0001,0.0001,0.001,0.001,0.001,0.001,0.001,0.001,0.001,0.001,0.001,0.001,0.001
 vgg6_probe_lr=0.0001,0.001,0.001,0.001,0.001,0.001
 
-# run NAME PRESET EPOCHS PROBE_LR PRUNE_LEVELS...: one run through all phases and its checks.
+# run NAME PRESET EPOCHS PROBE_LR: one run through all phases and its checks.
 run() {
     local name=$1 preset=$2 epochs=$3 probe_lr=$4
-    shift 4
     local dir=outputs/$name
     local phase2=(--probe-epochs 10 --probe-lr "$probe_lr")
     echo "=== $name: $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -46,23 +46,39 @@ run() {
     echo "    reference check: $(tail -1 "$logs/$name.reference.txt")"
     [ -s "$logs/$name.tables.md" ] || python3 scripts/findings_tables.py "$dir" > "$logs/$name.tables.md"
     echo "    tables: $logs/$name.tables.md"
-    if [ $# -gt 0 ] && [ ! -f "$dir/prune.h5" ]; then
-        local levels=()
-        for layers in "$@"; do levels+=(--layers "$layers"); done
-        "$binary" prune "$dir" "${levels[@]}" --retrain-epochs 2 --control-seeds 1,2,3 >> "$logs/$name.prune.log" 2>&1
+}
+
+# prune NAME LAYERS...: one level per LAYERS (e.g. 13 or 12,13), 2 retraining epochs, 3 control seeds; then the
+# report again, with its Pruning section.
+prune() {
+    local name=$1
+    shift
+    local dir=outputs/$name levels=()
+    for layers in "$@"; do levels+=(--layers "$layers"); done
+    echo "=== prune $name: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    if [ ! -f "$dir/prune.h5" ]; then
+        "$binary" prune "$dir" "${levels[@]}" --retrain-epochs 2 --control-seeds 1,2,3 >> "$logs/$name.prune.log" 2>&1 \
+            || { echo "    failed: see $logs/$name.prune.log; run this script again to resume" >&2; exit 1; }
         "$binary" report "$dir" >> "$logs/$name.log" 2>&1
     fi
-    [ $# -gt 0 ] && echo "    pruned: $dir/prune.h5"
-    return 0
+    echo "    pruned: $dir/prune.h5"
 }
 
 selected=("$@")
 [ ${#selected[@]} -gt 0 ] || selected=(vgg16 avgg16 vgg6)
 for which in "${selected[@]}"; do
+    case "$which" in vgg16|avgg16|vgg6) ;; *) echo "findings_runs.sh: unknown run $which; choose vgg16, avgg16 or vgg6" >&2; exit 64 ;; esac
+done
+for which in "${selected[@]}"; do
     case "$which" in
-        vgg16) run vgg16-cosine40 vgg16 40 "$vgg16_probe_lr" 13 12,13 ;;
-        avgg16) run avgg16-cosine40 avgg16 40 "$vgg16_probe_lr" 13 12,13 ;;
+        vgg16) run vgg16-cosine40 vgg16 40 "$vgg16_probe_lr" ;;
+        avgg16) run avgg16-cosine40 avgg16 40 "$vgg16_probe_lr" ;;
         vgg6) run vgg6-cosine60 vgg6 60 "$vgg6_probe_lr" ;;
-        *) echo "findings_runs.sh: unknown run $which; choose vgg16, avgg16 or vgg6" >&2; exit 64 ;;
+    esac
+done
+for which in "${selected[@]}"; do
+    case "$which" in
+        vgg16) prune vgg16-cosine40 13 12,13 ;;
+        avgg16) prune avgg16-cosine40 13 12,13 ;;
     esac
 done
