@@ -11,6 +11,8 @@ Usage:
   python3 scripts/findings_tables.py outputs/RUN            # prints Markdown to standard output
 
 Tables:
+  0. phase 1: the network's test SR per epoch, the best epoch, the least-squares slope of the last 5 epochs, the
+     train SR and the summed epoch seconds; phase 2: SR(l) of every head per probe epoch;
   1. per layer at the main threshold: SR(l), filters, clusters per filter, cluster size, every noise reading and
      its SNR, bright rows in the dominant column (and the shares of silent and no-cluster filters);
   2. the sweep: per threshold and layer, clusters per filter, cluster size, each SNR and bright rows;
@@ -75,6 +77,7 @@ def probe_results(run_dir):
                 continue
             head = group[name]
             results[int(head.attrs["layer"])] = {
+                "test_sr": [float(x) for x in head["test_sr"]],
                 "sr_probe_final": float(head.attrs["final_test_sr"]),
                 "sr_probe_best": float(head.attrs["best_test_sr"]),
                 "last_train_loss": float(head["train_loss"][-1]),
@@ -82,6 +85,15 @@ def probe_results(run_dir):
                 "loss_flag": text(head.attrs.get("loss_flag", "")),
             }
     return path, results
+
+
+def fmt_duration(seconds):
+    """'5 h 21 min', '34 min 39 s' or '18.4 s'."""
+    if seconds >= 3600:
+        return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60)} min"
+    if seconds >= 60:
+        return f"{int(seconds // 60)} min {int(seconds % 60)} s"
+    return f"{seconds:.1f} s"
 
 
 def spearman(values):
@@ -124,6 +136,8 @@ def main():
     try:
         with h5py.File(run_path, "r") as run:
             test_sr = np.asarray(run["/training/test_sr"])
+            train_sr = np.asarray(run["/training/train_sr"])
+            epoch_seconds = np.asarray(run["/training/seconds"])
         probe_path, probes = probe_results(run_dir)
         with h5py.File(analysis_path, "r") as analysis:
             threshold = float(analysis.attrs["threshold"])
@@ -138,6 +152,19 @@ def main():
     print(f"Run `{run_dir}`: network test SR {test_sr[-1]:.4f} after {len(test_sr)} epochs "
           f"(best {test_sr.max():.4f}, epoch {int(test_sr.argmax()) + 1}); "
           f"phase 3 at threshold {number(threshold)}, {normalization} normalization; SR(l) from `{probe_path}`.\n")
+
+    last = test_sr[-5:]
+    slope = float(np.polyfit(np.arange(len(last)), last, 1)[0]) if len(last) >= 2 else math.nan
+    print(f"**Phase 1**: test SR per epoch {', '.join(f'{x:.3f}' for x in test_sr)}. Slope over the last "
+          f"{len(last)} epochs (least squares) {slope:+.4f} per epoch; train SR {train_sr[-1]:.3f} at the end; "
+          f"epoch time {fmt_duration(float(epoch_seconds.sum()))} in all (`/training/seconds`).\n")
+    epochs = max((len(p["test_sr"]) for p in probes.values()), default=0)
+    if epochs:
+        print("**Phase 2**: SR(l) per probe epoch (probe `test_sr`), and each head's loss flag\n")
+        rows = [[f"SR({layer})"] + [number(x) for x in probes[layer]["test_sr"]]
+                + [""] * (epochs - len(probes[layer]["test_sr"])) + [probes[layer]["loss_flag"] or "–"]
+                for layer in sorted(probes)]
+        print(table(["epoch"] + [str(e) for e in range(1, epochs + 1)] + ["loss_flag"], rows) + "\n")
 
     header = ["layer", "sr_probe_final", "last head loss"] + MAIN_COLUMNS
     rows = []

@@ -93,6 +93,7 @@ struct EndToEndTests {
         let layerRows = tables.output.split(separator: "\n").filter { $0.hasPrefix("| 1 | ") || $0.hasPrefix("| 2 | ") }
         #expect(layerRows.count == 2, "one row per layer: \(tables.output)")
         #expect(tables.output.contains("`snr_cluster`") && tables.output.contains("Trends with depth"), "\(tables.output)")
+        #expect(tables.output.contains("**Phase 1**: test SR per epoch") && tables.output.contains("| SR(2) |"), "\(tables.output)")
     }
 
     /// Runs `script` with python3; its exit status and standard output.
