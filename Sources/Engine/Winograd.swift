@@ -227,6 +227,65 @@ extension Layers {
         }
     }
 
+    /// target[k * stride + tx] = row[m * tx + k] for k < alpha, tx < tiles: one (padded) row cut into the
+    /// alpha-wide, m-apart windows of its tiles, window element k of every tile into run k (alpha = m: no overlap). The row is read once,
+    /// left to right, with wrapping index arithmetic (the indices stay inside the tile buffers by construction).
+    @inline(__always)
+    private static func gatherRow(_ row: UnsafePointer<Float>, m: Int, alpha: Int, tiles: Int,
+                                  into target: UnsafeMutablePointer<Float>, stride: Int) {
+        switch alpha {
+        case 6:
+            let (t0, t1, t2) = (target, target + stride, target + 2 &* stride)
+            let (t3, t4, t5) = (target + 3 &* stride, target + 4 &* stride, target + 5 &* stride)
+            for tx in 0..<tiles {
+                let window = row + m &* tx
+                t0[tx] = window[0]; t1[tx] = window[1]; t2[tx] = window[2]
+                t3[tx] = window[3]; t4[tx] = window[4]; t5[tx] = window[5]
+            }
+        case 4:
+            let (t0, t1, t2, t3) = (target, target + stride, target + 2 &* stride, target + 3 &* stride)
+            for tx in 0..<tiles {
+                let window = row + m &* tx
+                t0[tx] = window[0]; t1[tx] = window[1]; t2[tx] = window[2]; t3[tx] = window[3]
+            }
+        case 2:
+            let (t0, t1) = (target, target + stride)
+            for tx in 0..<tiles {
+                let window = row + m &* tx
+                t0[tx] = window[0]; t1[tx] = window[1]
+            }
+        default:
+            for k in 0..<alpha {
+                for tx in 0..<tiles { target[k &* stride &+ tx] = row[m &* tx &+ k] }
+            }
+        }
+    }
+
+    /// row[m * tx + jj] = map(source[jj * stride + tx]) for jj < m, tx < tiles: one output row of m-wide tile rows,
+    /// written left to right; the inverse of `gatherRow`'s cut, without overlap.
+    @inline(__always)
+    private static func scatterRow(_ source: UnsafePointer<Float>, stride: Int, m: Int, tiles: Int,
+                                   into row: UnsafeMutablePointer<Float>, _ map: (Float) -> Float) {
+        switch m {
+        case 4:
+            let (s0, s1, s2, s3) = (source, source + stride, source + 2 &* stride, source + 3 &* stride)
+            for tx in 0..<tiles {
+                let out = row + 4 &* tx
+                out[0] = map(s0[tx]); out[1] = map(s1[tx]); out[2] = map(s2[tx]); out[3] = map(s3[tx])
+            }
+        case 2:
+            let (s0, s1) = (source, source + stride)
+            for tx in 0..<tiles {
+                let out = row + 2 &* tx
+                out[0] = map(s0[tx]); out[1] = map(s1[tx])
+            }
+        default:
+            for jj in 0..<m {
+                for tx in 0..<tiles { row[m &* tx &+ jj] = map(source[jj &* stride &+ tx]) }
+            }
+        }
+    }
+
     /// v (alpha² x C x T) = B^T d B for every tile d of images first ..< first+count of input (C x N x H x W),
     /// zero-padded by one pixel; T = count * (H/m) * (W/m).
     public static func winogradInputTransform(input: UnsafePointer<Float>, channels: Int, batch: Int,
@@ -259,10 +318,8 @@ extension Layers {
                                     continue
                                 }
                                 (padded + 1).update(from: plane + y * width, count: width)
-                                for k2 in 0..<a {
-                                    let target = gathered + (k1 * a + k2) * blockTiles + tileBase
-                                    for tx in 0..<tilesW { target[tx] = padded[m * tx + k2] }
-                                }
+                                gatherRow(padded, m: m, alpha: a, tiles: tilesW,
+                                          into: gathered + k1 * a * blockTiles + tileBase, stride: blockTiles)
                             }
                         }
                     }
@@ -318,17 +375,15 @@ extension Layers {
                             let tileBase = (image * tilesH + ty) * tilesW
                             for i in 0..<m {
                                 let row = plane + (m * ty + i) * width
-                                for jj in 0..<m {
-                                    let source = down + (i * m + jj) * blockTiles + tileBase
-                                    if let affineReLU {
-                                        let scale = affineReLU.scale[f], shift = affineReLU.shift[f]
-                                        for tx in 0..<tilesW {
-                                            let v = source[tx] * scale + shift
-                                            row[m * tx + jj] = v < 0 ? 0 : v     // NaN stays NaN, as in the unfused pass
-                                        }
-                                    } else {
-                                        for tx in 0..<tilesW { row[m * tx + jj] = source[tx] }
+                                let source = down + i * m * blockTiles + tileBase
+                                if let affineReLU {
+                                    let scale = affineReLU.scale[f], shift = affineReLU.shift[f]
+                                    scatterRow(source, stride: blockTiles, m: m, tiles: tilesW, into: row) { value in
+                                        let v = value * scale + shift
+                                        return v < 0 ? 0 : v     // NaN stays NaN, as in the unfused pass
                                     }
+                                } else {
+                                    scatterRow(source, stride: blockTiles, m: m, tiles: tilesW, into: row) { $0 }
                                 }
                             }
                         }
@@ -393,11 +448,8 @@ extension Layers {
                         for ty in 0..<tilesH {
                             let tileBase = (image * tilesH + ty) * tilesW
                             for i in 0..<m {
-                                let row = plane + (m * ty + i) * width
-                                for jj in 0..<m {
-                                    let target = gathered + (i * m + jj) * blockTiles + tileBase
-                                    for tx in 0..<tilesW { target[tx] = row[m * tx + jj] }
-                                }
+                                gatherRow(plane + (m * ty + i) * width, m: m, alpha: m, tiles: tilesW,
+                                          into: gathered + i * m * blockTiles + tileBase, stride: blockTiles)
                             }
                         }
                     }
