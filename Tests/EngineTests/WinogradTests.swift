@@ -100,6 +100,13 @@ struct WinogradTests {
         optimizer.step(parameters: network.parameters.buffer, gradients: network.gradients.buffer, learningRate: 0.05)
     }
 
+    /// `batch` random images (N x 3 x 32 x 32, uniform in -1...1) and labels (N, of 10).
+    func randomBatch(_ batch: Int, seed: UInt64) -> (input: [Float], labels: [Int32]) {
+        var random = TestRandom(seed: seed)
+        let input = random.uniform(batch * 3 * 32 * 32)
+        return (input, random.labels(batch, classes: 10))
+    }
+
     func optimizer(for network: Network) -> SGD {
         SGD(parameterCount: network.parameters.buffer.count, momentum: 0.9, weightDecay: 5e-4)
     }
@@ -107,9 +114,7 @@ struct WinogradTests {
     @Test("a network trained a few SGD steps with each algorithm stays within rounding of im2col")
     func trainingSteps() throws {
         let batch = 6
-        var random = TestRandom(seed: 31)
-        let input = random.uniform(batch * 3 * 32 * 32)
-        let labels = random.labels(batch, classes: 10)
+        let (input, labels) = randomBatch(batch, seed: 31)
         func train(_ algorithm: ConvolutionAlgorithm) throws -> (logits: [Float], weights: [Float]) {
             let network = try smallNetwork(algorithm, batch: batch)
             var sgd = optimizer(for: network)
@@ -128,9 +133,7 @@ struct WinogradTests {
     @Test("inference reuses the kernels' transforms only while the weights are unchanged")
     func inferenceFilterCache() throws {
         let batch = 4
-        var random = TestRandom(seed: 41)
-        let input = random.uniform(batch * 3 * 32 * 32)
-        let labels = random.labels(batch, classes: 10)
+        let (input, labels) = randomBatch(batch, seed: 41)
         for algorithm in [ConvolutionAlgorithm.winogradF2, .winogradF4] {
             let name = algorithm.rawValue
             let cached = try smallNetwork(algorithm, batch: batch)
