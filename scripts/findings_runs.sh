@@ -21,9 +21,10 @@ binary=${FILTERLENS:-.build/release/filterlens}
 logs=outputs/findings
 mkdir -p "$logs"
 
-# The phase 2 learning rate per layer: 0.0001 for the widest heads (VGG-16 layers 1-2, VGG-6 layer 1), 0.001
-# for the others (docs/findings.md, "Phase 2: the heads' learning rate").
-vgg16_probe_lr=0.0001,0.0001,0.001,0.001,0.001,0.001,0.001,0.001,0.001,0.001,0.001,0.001,0.001
+# The phase 2 learning rate per layer: 0.0001 for the heads on 65,536 inputs (layer 1's 64 x 32 x 32 block output),
+# 0.001 for the others (docs/findings.md, "Phase 2: the heads' learning rate": at 16,384 inputs and more, 0.001
+# settled every head but layer 1's).
+vgg16_probe_lr=0.0001,0.001,0.001,0.001,0.001,0.001,0.001,0.001,0.001,0.001,0.001,0.001,0.001
 vgg6_probe_lr=0.0001,0.001,0.001,0.001,0.001,0.001
 
 # run NAME PRESET EPOCHS PROBE_LR: one run through all phases and its checks.
