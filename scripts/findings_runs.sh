@@ -27,19 +27,31 @@ mkdir -p "$logs"
 vgg16_probe_lr=0.0001,0.001,0.001,0.001,0.001,0.001,0.001,0.001,0.001,0.001,0.001,0.001,0.001
 vgg6_probe_lr=0.0001,0.001,0.001,0.001,0.001,0.001
 
+# stopped STATUS LOG: nothing when filterlens exited 0; else says why it stopped and exits with its status.
+stopped() {
+    [ "$1" = 0 ] && return 0
+    if [ "$1" = 130 ]; then
+        echo "    interrupted: a checkpoint was saved; run this script again to resume ($2)" >&2
+    else
+        echo "    failed (exit $1): the last lines of $2 say why; run this script again to resume" >&2
+    fi
+    exit "$1"
+}
+
 # run NAME PRESET EPOCHS PROBE_LR: one run through all phases and its checks.
 run() {
     local name=$1 preset=$2 epochs=$3 probe_lr=$4
     local dir=outputs/$name
     local phase2=(--probe-epochs 10 --probe-lr "$probe_lr")
     echo "=== $name: $(date -u '+%Y-%m-%d %H:%M UTC')"
-    local fail="    failed: the last lines of $logs/$name.log say why; run this script again to resume"
+    local status=0
     if [ -d "$dir" ]; then
-        "$binary" run --resume --out "$dir" "${phase2[@]}" >> "$logs/$name.log" 2>&1 || { echo "$fail" >&2; exit 1; }
+        "$binary" run --resume --out "$dir" "${phase2[@]}" >> "$logs/$name.log" 2>&1 || status=$?
     else
         "$binary" run --preset "$preset" --epochs "$epochs" --schedule cosine "${phase2[@]}" --out "$dir" \
-            >> "$logs/$name.log" 2>&1 || { echo "$fail" >&2; exit 1; }
+            >> "$logs/$name.log" 2>&1 || status=$?
     fi
+    stopped "$status" "$logs/$name.log"
     echo "    phases 1-3 done: $dir/report.html"
     if ! grep -q "all agree" "$logs/$name.reference.txt" 2>/dev/null; then
         python3 scripts/analysis_reference.py --run "$dir" > "$logs/$name.reference.txt" 2>&1 || true
@@ -58,8 +70,10 @@ prune() {
     for layers in "$@"; do levels+=(--layers "$layers"); done
     echo "=== prune $name: $(date -u '+%Y-%m-%d %H:%M UTC')"
     if [ ! -f "$dir/prune.h5" ]; then
+        local status=0
         "$binary" prune "$dir" "${levels[@]}" --retrain-epochs 2 --control-seeds 1,2,3 >> "$logs/$name.prune.log" 2>&1 \
-            || { echo "    failed: see $logs/$name.prune.log; run this script again to resume" >&2; exit 1; }
+            || status=$?
+        stopped "$status" "$logs/$name.prune.log"
         "$binary" report "$dir" >> "$logs/$name.log" 2>&1
     fi
     echo "    pruned: $dir/prune.h5"
