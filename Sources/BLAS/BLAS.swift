@@ -1,4 +1,5 @@
 import COpenBLAS
+import Foundation
 
 /// Single-precision matrix products through OpenBLAS, on row-major buffers.
 ///
@@ -60,9 +61,50 @@ public enum BLAS {
         return String(cString: config)
     }
 
-    /// Threads OpenBLAS uses for one call.
+    /// Threads OpenBLAS uses for one call: a process-wide setting. OpenBLAS 0.3.21 rounds a product differently at
+    /// 1 and at 2 threads (every product large enough to split that was tried, docs/performance.md), so a result
+    /// repeats only at the same count.
     public static var threadCount: Int {
         get { Int(openblas_get_num_threads()) }
         set { openblas_set_num_threads(Int32(newValue)) }
+    }
+
+    /// Runs `body` with OpenBLAS at one thread, for callers that split independent products over their own threads,
+    /// then restores the count. Sections may nest and overlap across threads (see `OneThreadSections`). While any
+    /// section runs, every product in the process, also one outside the section, runs at one thread.
+    public static func withOneThread<Result>(_ body: () throws -> Result) rethrows -> Result {
+        try openBLASSections.run(body)
+    }
+
+    static let openBLASSections = OneThreadSections(
+        get: { Int(openblas_get_num_threads()) }, set: { openblas_set_num_threads(Int32($0)) })
+}
+
+/// Sections that need a process-wide thread count at 1: the first to enter saves the count and sets 1, the last to
+/// leave restores it, under a lock, so sections that overlap across threads never leave the count at 1.
+public final class OneThreadSections: @unchecked Sendable {
+    private let lock = NSLock()
+    private let get: @Sendable () -> Int, set: @Sendable (Int) -> Void
+    private var open = 0, savedCount = 1
+
+    /// `get` and `set` read and write the count the sections guard.
+    public init(get: @escaping @Sendable () -> Int, set: @escaping @Sendable (Int) -> Void) {
+        self.get = get
+        self.set = set
+    }
+
+    /// Runs `body` inside a section.
+    public func run<Result>(_ body: () throws -> Result) rethrows -> Result {
+        lock.withLock {
+            if open == 0 { savedCount = get(); set(1) }
+            open += 1
+        }
+        defer {
+            lock.withLock {
+                open -= 1
+                if open == 0 { set(savedCount) }
+            }
+        }
+        return try body()
     }
 }

@@ -229,15 +229,19 @@ struct ConvolutionKernel: Sendable {
     func forward(input: UnsafePointer<Float>, weight: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                  batch: Int, scratch: ConvolutionScratch, affineReLU: Layers.AffineReLU? = nil,
                  keepInputTiles: UnsafeMutablePointer<Float>? = nil, transformedFilters: UnsafePointer<Float>? = nil) {
-        if let transform {
+        if let transform, let transformedFilters {
+            Layers.winogradConvolutionForward(input: input, transformedFilters: transformedFilters, output: output,
+                                              channels: channels, filters: filters, batch: batch, height: side,
+                                              width: side, transform: transform, tilesV: scratch.tilesV.pointer,
+                                              tilesM: scratch.tilesM.pointer, tileCapacity: scratch.tilesV.count,
+                                              affineReLU: affineReLU, keepInputTiles: keepInputTiles)
+        } else if let transform {
             Layers.winogradConvolutionForward(input: input, weight: weight, output: output, channels: channels,
                                               filters: filters, batch: batch, height: side, width: side,
-                                              transform: transform,
-                                              u: transformedFilters.map { UnsafeMutablePointer(mutating: $0) }
-                                                  ?? scratch.filterTransforms.pointer,
+                                              transform: transform, u: scratch.filterTransforms.pointer,
                                               tilesV: scratch.tilesV.pointer, tilesM: scratch.tilesM.pointer,
                                               tileCapacity: scratch.tilesV.count, affineReLU: affineReLU,
-                                              keepInputTiles: keepInputTiles, filtersTransformed: transformedFilters != nil)
+                                              keepInputTiles: keepInputTiles)
         } else {
             precondition(affineReLU == nil && keepInputTiles == nil && transformedFilters == nil,
                          "im2col has no Winograd epilogue, tiles or transformed filters")

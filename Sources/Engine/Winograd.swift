@@ -559,20 +559,19 @@ extension Layers {
     // MARK: Winograd convolution
 
     /// Calls `body(xi)` for every tile position xi < `positions`, each doing one independent sgemm: the positions
-    /// split over the Swift threads with OpenBLAS set to one thread for the while (never both, so the cores are not
-    /// oversubscribed). Measured against one 2-thread sgemm after another: VGG-6 training 1.1-1.4x, inference
-    /// 1.2-1.4x faster (docs/performance.md); the products are the same (each sgemm sums over its depth in the
-    /// same order whatever the thread count).
+    /// split over the Swift threads with OpenBLAS at one thread for the while (`BLAS.withOneThread`; never both, so
+    /// the cores are not oversubscribed). Measured against one 2-thread sgemm after another: VGG-6 training
+    /// 1.1-1.4x, inference 1.2-1.4x faster (docs/performance.md). Each product is OpenBLAS's one-thread product,
+    /// which rounds differently from its 2-thread one, so results are repeatable at the same thread counts.
     @inline(__always)
     static func forEachPosition(_ positions: Int, _ body: (Int) -> Void) {
-        let threads = BLAS.threadCount
-        guard threads > 1, Parallel.threadCount > 1 else {
+        guard BLAS.threadCount > 1, Parallel.threadCount > 1 else {
             for xi in 0..<positions { body(xi) }
             return
         }
-        BLAS.threadCount = 1
-        Parallel.forRanges(positions) { range in for xi in range { body(xi) } }
-        BLAS.threadCount = threads
+        BLAS.withOneThread {
+            Parallel.forRanges(positions) { range in for xi in range { body(xi) } }
+        }
     }
 
     /// Images per Winograd chunk so that one tile buffer (alpha² x max(C, F) x tiles) fits `tileCapacity` Floats.
@@ -598,11 +597,10 @@ extension Layers {
     }
 
     /// output (F x N x H x W) = conv3x3(input (C x N x H x W), weight (F x C x 3 x 3)) by Winograd, or with
-    /// `affineReLU` that convolution through `AffineReLU`. Scratch: `u` (alpha² x F x C), `tilesV` and `tilesM`
-    /// (`tileCapacity` Floats each, at least one image's tiles). With `keepInputTiles` (alpha² x C x tiles of the
-    /// whole batch, `WinogradTransform.tileFloats` x C x N Floats), the input transforms are written there instead
-    /// of `tilesV`, chunk after chunk, for the backward to reuse. With `filtersTransformed`, `u` already holds
-    /// `winogradFilterTransform` of `weight` (an inference cache) and is only read.
+    /// `affineReLU` that convolution through `AffineReLU`. Scratch: `u` (alpha² x F x C, the kernels' transforms are
+    /// written there), `tilesV` and `tilesM` (`tileCapacity` Floats each, at least one image's tiles). With
+    /// `keepInputTiles` (alpha² x C x tiles of the whole batch, `WinogradTransform.tileFloats` x C x N Floats), the
+    /// input transforms are written there instead of `tilesV`, chunk after chunk, for the backward to reuse.
     public static func winogradConvolutionForward(input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                                   output: UnsafeMutablePointer<Float>,
                                                   channels: Int, filters: Int, batch: Int, height: Int, width: Int,
@@ -610,17 +608,30 @@ extension Layers {
                                                   tilesV: UnsafeMutablePointer<Float>,
                                                   tilesM: UnsafeMutablePointer<Float>, tileCapacity: Int,
                                                   affineReLU: AffineReLU? = nil,
-                                                  keepInputTiles: UnsafeMutablePointer<Float>? = nil,
-                                                  filtersTransformed: Bool = false) {
+                                                  keepInputTiles: UnsafeMutablePointer<Float>? = nil) {
+        winogradFilterTransform(weight: weight, filters: filters, channels: channels, flipped: false,
+                                transform: transform, u: u)
+        winogradConvolutionForward(input: input, transformedFilters: u, output: output, channels: channels,
+                                   filters: filters, batch: batch, height: height, width: width, transform: transform,
+                                   tilesV: tilesV, tilesM: tilesM, tileCapacity: tileCapacity, affineReLU: affineReLU,
+                                   keepInputTiles: keepInputTiles)
+    }
+
+    /// The same convolution from kernels already transformed: `transformedFilters` (alpha² x F x C) holds
+    /// `winogradFilterTransform` of the weight (as an inference cache keeps it) and is only read.
+    public static func winogradConvolutionForward(input: UnsafePointer<Float>, transformedFilters: UnsafePointer<Float>,
+                                                  output: UnsafeMutablePointer<Float>,
+                                                  channels: Int, filters: Int, batch: Int, height: Int, width: Int,
+                                                  transform: WinogradTransform,
+                                                  tilesV: UnsafeMutablePointer<Float>,
+                                                  tilesM: UnsafeMutablePointer<Float>, tileCapacity: Int,
+                                                  affineReLU: AffineReLU? = nil,
+                                                  keepInputTiles: UnsafeMutablePointer<Float>? = nil) {
         precondition(height % transform.m == 0 && width % transform.m == 0,
                      "Winograd F(\(transform.m)x\(transform.m)) needs map sides divisible by \(transform.m), got \(height)x\(width)")
-        if !filtersTransformed {
-            winogradFilterTransform(weight: weight, filters: filters, channels: channels, flipped: false,
-                                    transform: transform, u: u)
-        }
         winogradProducts(input: input, inputChannels: channels, outputChannels: filters, batch: batch,
-                         height: height, width: width, transform: transform, u: u, tilesV: tilesV, tilesM: tilesM,
-                         tileCapacity: tileCapacity, output: output, affineReLU: affineReLU,
+                         height: height, width: width, transform: transform, u: transformedFilters, tilesV: tilesV,
+                         tilesM: tilesM, tileCapacity: tileCapacity, output: output, affineReLU: affineReLU,
                          keepInputTiles: keepInputTiles)
     }
 

@@ -1,4 +1,5 @@
 import BLAS
+import Foundation
 import Testing
 
 @Suite("sgemm against a naive loop")
@@ -53,5 +54,62 @@ struct SgemmTests {
     func coreName() {
         #expect(!BLAS.coreName.isEmpty)
         #expect(BLAS.threadCount >= 1)
+    }
+}
+
+@Suite("one-thread sections")
+struct OneThreadSectionTests {
+    /// A thread count guarded by its own lock, standing in for OpenBLAS's.
+    final class Count: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value: Int
+        init(_ value: Int) { self.value = value }
+        var current: Int { lock.withLock { value } }
+        func set(_ newValue: Int) { lock.withLock { value = newValue } }
+    }
+
+    @Test("overlapping sections see 1 inside, whichever leaves first, and leave the count as it was")
+    func overlappingSections() {
+        // Four threads enter one after another, all stay inside until the last has entered, then leave in the order
+        // they entered, each checking the count just before it leaves: the first to enter, which saw the count
+        // before any section, leaves while the others are still inside.
+        let count = Count(2)
+        let sections = OneThreadSections(get: { count.current }, set: { count.set($0) })
+        let threads = 4
+        let entered = (0...threads).map { _ in DispatchSemaphore(value: 0) }
+        let left = (0...threads).map { _ in DispatchSemaphore(value: 0) }
+        let allInside = DispatchSemaphore(value: 0)
+        let seenInside = Count(0), wrongInside = Count(0)
+        entered[0].signal()
+        left[0].signal()
+        let done = DispatchGroup()
+        for t in 0..<threads {
+            done.enter()
+            Thread {
+                entered[t].wait()
+                sections.run {
+                    sections.run {}   // a nested section changes nothing
+                    entered[t + 1].signal()
+                    if t == threads - 1 { for _ in 0..<threads { allInside.signal() } }
+                    allInside.wait()
+                    left[t].wait()
+                    seenInside.set(seenInside.current + 1)
+                    if count.current != 1 { wrongInside.set(wrongInside.current + 1) }
+                }
+                left[t + 1].signal()
+                done.leave()
+            }.start()
+        }
+        done.wait()
+        #expect(seenInside.current == threads)
+        #expect(wrongInside.current == 0, "a section saw a count other than 1 before it left")
+        #expect(count.current == 2)
+    }
+
+    @Test("the OpenBLAS count is 1 inside withOneThread and restored after")
+    func openBLASSection() {
+        let before = BLAS.threadCount
+        BLAS.withOneThread { #expect(BLAS.threadCount == 1) }
+        #expect(BLAS.threadCount == before)
     }
 }

@@ -20,12 +20,22 @@ struct CommandResult {
     var errors: String
 }
 
+/// The environment of a `filterlens` child: this process's with `extra` merged in, less `OPENBLAS_NUM_THREADS`.
+/// scripts/test.sh sets that to 1 for the test process, whose tests run side by side and would otherwise change
+/// OpenBLAS's process-wide thread count under each other (it rounds differently at 1 and 2 threads); a child runs
+/// at OpenBLAS's own count, as for a user.
+func cliEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
+    var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
+    environment["OPENBLAS_NUM_THREADS"] = nil
+    return environment
+}
+
 /// Runs `filterlens` with `arguments` in `directory`.
 func runFilterLens(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> CommandResult {
     let process = Process()
     process.executableURL = filterlensBinary
     process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    process.environment = cliEnvironment(environment)
     process.currentDirectoryURL = directory
     let output = Pipe(), errors = Pipe()
     process.standardOutput = output

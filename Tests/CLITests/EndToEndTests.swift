@@ -45,7 +45,7 @@ struct EndToEndTests {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["bash", scriptsFolder.appendingPathComponent("publish_example_report.sh").path,
                              "--out", root.appendingPathComponent("published").path, root.appendingPathComponent(run).path]
-        process.environment = ProcessInfo.processInfo.environment.merging(["FILTERLENS": filterlensBinary.path]) { $1 }
+        process.environment = cliEnvironment(["FILTERLENS": filterlensBinary.path])
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice

@@ -10,6 +10,7 @@ struct InterruptionTests {
         process.executableURL = filterlensBinary
         process.arguments = arguments
         process.currentDirectoryURL = directory
+        process.environment = cliEnvironment()
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
