@@ -212,8 +212,8 @@ struct ConvolutionKernel: Sendable {
     /// Transforms `weight` (F x C x 3 x 3) into `u` (`filterTransformFloats` Floats) as `forward` would.
     func transformFilters(_ weight: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>) {
         guard let transform else { preconditionFailure("im2col has no filter transform") }
-        Layers.winogradFilterTransform(weight: weight, filters: filters, channels: channels, flipped: false,
-                                       transform: transform, u: u)
+        Layers.winogradFilterTransform(weight: weight, filters: filters, channels: channels, transform: transform,
+                                       u: u)
     }
 
     /// Floats of the input transforms of `batch` images (Winograd; 0 for im2col), kept from a training forward

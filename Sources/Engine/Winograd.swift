@@ -42,8 +42,9 @@ public enum ConvolutionAlgorithm: String, Codable, Sendable, CaseIterable {
 /// - U, filter transforms: alpha² x O x I (xi, output channel, input channel);
 /// - V, input transforms: alpha² x C x T; M, products: alpha² x F x T;
 /// - tile t of a chunk = (image - first) * tilesH * tilesW + ty * tilesW + tx, tilesH = H / m, tilesW = W / m.
-/// The input gradient is the same convolution of the output gradient with the flipped, transposed kernel; the
-/// weight gradient is dW = G^T [ sum over tiles (A dY A^T) ⊙ (B^T d B) ] G.
+/// Backward, from the output gradient's transforms dM = A dY A^T: the weight gradient is
+/// dW = G^T [ sum over tiles dM ⊙ (B^T d B) ] G, the input gradient the sum over tiles of B [ U^T dM ] B^T
+/// (the adjoint of the forward, scattered back onto the overlapping input tiles).
 ///
 /// The matrices (Lavin & Gray), written out in the 1-D kernels `Layers.winogradInput1D` (B^T),
 /// `winogradFilter1D` (G, and G^T in `winogradFilterAdjoint1D`), `winogradOutput1D` (A^T) and
@@ -81,14 +82,12 @@ public struct WinogradTransform: Sendable {
 extension Layers {
     // MARK: Winograd transforms
 
-    /// u (alpha² x O x I) = G g G^T for every kernel g. Forward (`flipped` false): O = F filters, I = C channels,
-    /// g = weight[o][i]. Input gradient (`flipped` true): O = C, I = F, g = weight[i][o] rotated by 180 degrees.
-    /// weight is F x C x 3 x 3. Eight kernels of consecutive i at a time, one per SIMD lane.
+    /// u (alpha² x F x C) = G g G^T for every kernel g = weight[f][c] of weight (F x C x 3 x 3). Eight kernels of
+    /// consecutive c at a time, one per SIMD lane.
     public static func winogradFilterTransform(weight: UnsafePointer<Float>, filters: Int, channels: Int,
-                                               flipped: Bool, transform: WinogradTransform,
-                                               u: UnsafeMutablePointer<Float>) {
+                                               transform: WinogradTransform, u: UnsafeMutablePointer<Float>) {
         let m = transform.m, a = transform.alpha
-        let outputs = flipped ? channels : filters, inputs = flipped ? filters : channels
+        let outputs = filters, inputs = channels
         let plane = outputs * inputs
         Parallel.forRanges(outputs, grain: 4) { range in
             let columns = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: 3 * 8)   // [s][r]: G g, column s
@@ -104,8 +103,8 @@ extension Layers {
                         let entries = raw.baseAddress!.assumingMemoryBound(to: Float.self)   // [r*3+s][lane]
                         for lane in 0..<lanes {
                             let i = i0 + lane
-                            let g = flipped ? weight + (i * channels + o) * 9 : weight + (o * channels + i) * 9
-                            for k in 0..<9 { entries[k * 8 + lane] = flipped ? g[8 - k] : g[k] }
+                            let g = weight + (o * channels + i) * 9
+                            for k in 0..<9 { entries[k * 8 + lane] = g[k] }
                         }
                     }
                     let (k0, k1, k2, k3, k4, k5, k6, k7, k8) = kernel
@@ -286,6 +285,33 @@ extension Layers {
         }
     }
 
+    /// row[m * tx + k] += source[k * stride + tx] for k < alpha, tx < tiles, tile after tile: the adjoint of
+    /// `gatherRow`, adding each tile's alpha-wide window into the (padded) row, where neighbouring windows overlap.
+    @inline(__always)
+    private static func scatterAddRow(_ source: UnsafePointer<Float>, stride: Int, m: Int, alpha: Int, tiles: Int,
+                                      into row: UnsafeMutablePointer<Float>) {
+        switch alpha {
+        case 6:
+            let (s0, s1, s2) = (source, source + stride, source + 2 &* stride)
+            let (s3, s4, s5) = (source + 3 &* stride, source + 4 &* stride, source + 5 &* stride)
+            for tx in 0..<tiles {
+                let window = row + m &* tx
+                window[0] += s0[tx]; window[1] += s1[tx]; window[2] += s2[tx]
+                window[3] += s3[tx]; window[4] += s4[tx]; window[5] += s5[tx]
+            }
+        case 4:
+            let (s0, s1, s2, s3) = (source, source + stride, source + 2 &* stride, source + 3 &* stride)
+            for tx in 0..<tiles {
+                let window = row + m &* tx
+                window[0] += s0[tx]; window[1] += s1[tx]; window[2] += s2[tx]; window[3] += s3[tx]
+            }
+        default:
+            for tx in 0..<tiles {
+                for k in 0..<alpha { row[m &* tx &+ k] += source[k &* stride &+ tx] }
+            }
+        }
+    }
+
     /// v (alpha² x C x T) = B^T d B for every tile d of images first ..< first+count of input (C x N x H x W),
     /// zero-padded by one pixel; T = count * (H/m) * (W/m).
     public static func winogradInputTransform(input: UnsafePointer<Float>, channels: Int, batch: Int,
@@ -330,6 +356,55 @@ extension Layers {
                         winogradInput1D(m: m, source: down + j * a * blockTiles, sourceStride: blockTiles,
                                         target: v + (j * a * channels + c) * tiles + start * tilesPerImage,
                                         targetStride: channels * tiles, count: blockTiles)
+                    }
+                }
+            }
+        }
+    }
+
+    /// gradInput (C x N x H x W), images first ..< first+count (overwritten) = the sum over the tiles covering each
+    /// pixel of B dv B^T, for dv (alpha² x C x T) the gradient of those images' input transforms: the adjoint of
+    /// `winogradInputTransform` (the one-pixel zero padding drops out). Neighbouring tiles overlap by alpha - m
+    /// pixels; their parts are added tile after tile, in a fixed order.
+    public static func winogradInputGradientTransform(dv: UnsafePointer<Float>, channels: Int, batch: Int,
+                                                      height: Int, width: Int, first: Int, count: Int,
+                                                      transform: WinogradTransform,
+                                                      gradInput: UnsafeMutablePointer<Float>) {
+        let m = transform.m, a = transform.alpha
+        let tilesH = height / m, tilesW = width / m, tilesPerImage = tilesH * tilesW
+        let tiles = count * tilesPerImage
+        let block = max(1, winogradTileBlock / tilesPerImage) * tilesPerImage
+        let paddedWidth = width + 2
+        Parallel.forRanges(channels) { range in
+            let up = UnsafeMutablePointer<Float>.allocate(capacity: a * a * block)        // [j][k2][tile] = dv B^T
+            let spread = UnsafeMutablePointer<Float>.allocate(capacity: a * a * block)    // [k1][k2][tile] = B dv B^T
+            let padded = UnsafeMutablePointer<Float>.allocate(capacity: (height + 2) * paddedWidth)   // one plane
+            defer { up.deallocate(); spread.deallocate(); padded.deallocate() }
+            for c in range {
+                forTileBlocks(images: count, tilesPerImage: tilesPerImage) { start, images in
+                    let blockTiles = images * tilesPerImage
+                    // up[j][k2] = sum_i B^T[i][k2] dv[j][i]
+                    for j in 0..<a {
+                        winogradInputAdjoint1D(m: m, source: dv + (j * a * channels + c) * tiles + start * tilesPerImage,
+                                               sourceStride: channels * tiles, target: up + j * a * blockTiles,
+                                               targetStride: blockTiles, count: blockTiles)
+                    }
+                    // spread[k1][k2] = sum_j B^T[j][k1] up[j][k2]
+                    winogradInputAdjoint1D(m: m, source: up, sourceStride: a * blockTiles, target: spread,
+                                           targetStride: a * blockTiles, count: a * blockTiles)
+                    for image in 0..<images {
+                        padded.update(repeating: 0, count: (height + 2) * paddedWidth)
+                        for ty in 0..<tilesH {
+                            let tileBase = (image * tilesH + ty) * tilesW
+                            for k1 in 0..<a {
+                                scatterAddRow(spread + k1 * a * blockTiles + tileBase, stride: blockTiles, m: m,
+                                              alpha: a, tiles: tilesW, into: padded + (m * ty + k1) * paddedWidth)
+                            }
+                        }
+                        let plane = gradInput + (c * batch + first + start + image) * height * width
+                        for y in 0..<height {
+                            (plane + y * width).update(from: padded + (y + 1) * paddedWidth + 1, count: width)
+                        }
                     }
                 }
             }
@@ -497,6 +572,37 @@ extension Layers {
         }
     }
 
+    /// target[k * targetStride + i] = sum_r B^T[r][k] source[r * sourceStride + i], r, k < alpha, i < count: B
+    /// applied, the adjoint of `winogradInput1D`.
+    @inline(__always)
+    static func winogradInputAdjoint1D(m: Int, source s: UnsafePointer<Float>, sourceStride: Int,
+                                       target t: UnsafeMutablePointer<Float>, targetStride: Int, count: Int) {
+        let (S, T) = (sourceStride, targetStride)
+        if m == 2 {
+            let (s0, s1, s2, s3) = (s, s + S, s + 2 * S, s + 3 * S)
+            let (t0, t1, t2, t3) = (t, t + T, t + 2 * T, t + 3 * T)
+            for i in 0..<count {
+                let y0 = s0[i], y1 = s1[i], y2 = s2[i], y3 = s3[i]
+                t0[i] = y0
+                t1[i] = y1 - y2 + y3
+                t2[i] = y1 + y2 - y0
+                t3[i] = -y3
+            }
+        } else {
+            let (s0, s1, s2, s3, s4, s5) = (s, s + S, s + 2 * S, s + 3 * S, s + 4 * S, s + 5 * S)
+            let (t0, t1, t2, t3, t4, t5) = (t, t + T, t + 2 * T, t + 3 * T, t + 4 * T, t + 5 * T)
+            for i in 0..<count {
+                let y0 = s0[i], y1 = s1[i], y2 = s2[i], y3 = s3[i], y4 = s4[i], y5 = s5[i]
+                t0[i] = 4 * y0
+                t1[i] = 4 * (y2 - y1 + y5) + 2 * (y4 - y3)
+                t2[i] = -5 * y0 - 4 * (y1 + y2) - y3 - y4
+                t3[i] = y1 - y2 + 2 * (y3 - y4) - 5 * y5
+                t4[i] = y0 + y1 + y2 + y3 + y4
+                t5[i] = y5
+            }
+        }
+    }
+
     /// target[r * targetStride + i] = sum_k A^T[r][k] source[k * sourceStride + i], r < m, k < alpha.
     @inline(__always)
     static func winogradOutput1D(m: Int, source s: UnsafePointer<Float>, sourceStride: Int,
@@ -609,7 +715,7 @@ extension Layers {
                                                   tilesM: UnsafeMutablePointer<Float>, tileCapacity: Int,
                                                   affineReLU: AffineReLU? = nil,
                                                   keepInputTiles: UnsafeMutablePointer<Float>? = nil) {
-        winogradFilterTransform(weight: weight, filters: filters, channels: channels, flipped: false,
+        winogradFilterTransform(weight: weight, filters: filters, channels: channels,
                                 transform: transform, u: u)
         winogradConvolutionForward(input: input, transformedFilters: u, output: output, channels: channels,
                                    filters: filters, batch: batch, height: height, width: width, transform: transform,
@@ -668,10 +774,12 @@ extension Layers {
     }
 
     /// The backward of `winogradConvolutionForward`: gradWeight (F x C x 3 x 3, overwritten) and, when
-    /// `gradInput` is given, gradInput (C x N x H x W, overwritten), from gradOutput (F x N x H x W). Scratch:
-    /// `u` (alpha² x C x F), `du` (alpha² x F x C), `tilesV`, `tilesM` (`tileCapacity` Floats each).
-    /// `keptInputTiles`: the forward's `keepInputTiles` for the same input and batch, which spares the input
-    /// transforms of the weight gradient.
+    /// `gradInput` is given, gradInput (C x N x H x W, overwritten), from gradOutput (F x N x H x W). Per chunk, the
+    /// output gradient's transforms dM = A dY A^T serve both: dU[xi] += dM[xi] V[xi]^T for the weight gradient, and
+    /// dV[xi] = U[xi]^T dM[xi] (U the forward's kernel transforms) for the input gradient, whose adjoint input
+    /// transform then gives gradInput. Scratch: `u` (alpha² x F x C), `du` (alpha² x F x C), `tilesV`, `tilesM`
+    /// (`tileCapacity` Floats each). `keptInputTiles`: the forward's `keepInputTiles` for the same input and
+    /// batch, which spares the input transforms of the weight gradient.
     public static func winogradConvolutionBackward(input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                                    gradOutput: UnsafePointer<Float>,
                                                    gradWeight: UnsafeMutablePointer<Float>,
@@ -685,6 +793,10 @@ extension Layers {
         let chunk = winogradChunk(channels: channels, filters: filters, height: height, width: width, batch: batch,
                                   transform: transform, tileCapacity: tileCapacity)
         let tilesPerImage = (height / transform.m) * (width / transform.m)
+        if gradInput != nil {
+            winogradFilterTransform(weight: weight, filters: filters, channels: channels, transform: transform,
+                                    u: u)
+        }
         var first = 0
         while first < batch {
             let count = min(chunk, batch - first)
@@ -705,16 +817,21 @@ extension Layers {
                            a: tilesM + xi * filters * tiles, b: v + xi * channels * tiles,
                            beta: first == 0 ? 0 : 1, c: du + xi * filters * channels)
             }
+            if let gradInput {
+                // V is used up: tilesV takes dV
+                forEachPosition(transform.positions) { xi in
+                    // dV[xi] (C x T) = U[xi]^T (C x F) * dM[xi] (F x T)
+                    BLAS.sgemm(.transposed, .none, m: channels, n: tiles, k: filters,
+                               a: u + xi * filters * channels, b: tilesM + xi * filters * tiles,
+                               c: tilesV + xi * channels * tiles)
+                }
+                winogradInputGradientTransform(dv: tilesV, channels: channels, batch: batch, height: height,
+                                               width: width, first: first, count: count, transform: transform,
+                                               gradInput: gradInput)
+            }
             first += count
         }
         winogradFilterGradient(du: du, filters: filters, channels: channels, transform: transform,
                                gradWeight: gradWeight)
-        if let gradInput {
-            winogradFilterTransform(weight: weight, filters: filters, channels: channels, flipped: true,
-                                    transform: transform, u: u)
-            winogradProducts(input: gradOutput, inputChannels: filters, outputChannels: channels, batch: batch,
-                             height: height, width: width, transform: transform, u: u, tilesV: tilesV,
-                             tilesM: tilesM, tileCapacity: tileCapacity, output: gradInput)
-        }
     }
 }
