@@ -4,16 +4,19 @@
 #   2. AVGG-16, 40 epochs cosine         outputs/avgg16-cosine40
 #   3. VGG-6, 60 epochs cosine           outputs/vgg6-cosine60
 # After each run: `analysis_reference.py --run` (outputs/findings/<run>.reference.txt) and `findings_tables.py`
-# (outputs/findings/<run>.tables.md). After all three: `filterlens prune` of VGG-16 and AVGG-16 (the last layer, and
-# the last two), which the findings do not need, so it comes last.
+# (outputs/findings/<run>.tables.md). Then, as the step `prune`: `filterlens prune` of VGG-16 and AVGG-16 (the last
+# layer, and the last two), which the findings do not need, so it comes last.
 #
 # Every step is resumable: a run folder that exists is continued with `filterlens run --resume` (which keeps the
 # phases already complete), a check whose output file exists is skipped, and prune resumes from its checkpoint. So
 # the script can be killed at any time (a session's end) and started again with the same command; it picks up where
 # it stopped. At 80-90 training images/s (2-core Zen 3) the three runs take about 25 hours.
 #
-# Usage: bash scripts/findings_runs.sh [RUN ...]     RUN: vgg16, avgg16, vgg6 (default: all three, in that order)
-#   FILTERLENS=PATH selects the binary (default .build/release/filterlens); logs go to outputs/findings/.
+# Usage: bash scripts/findings_runs.sh [STEP ...]    STEP: vgg16, avgg16, vgg6, prune (default: all four, in that
+#   order; prune prunes those of VGG-16 and AVGG-16 whose runs are complete). FILTERLENS=PATH selects the binary
+#   (default .build/release/filterlens); logs go to outputs/findings/. To finish a run with the binary that started
+#   it and the rest with a newer one, give the steps in two calls, e.g.
+#   FILTERLENS=old bash scripts/findings_runs.sh vgg16 && FILTERLENS=new bash scripts/findings_runs.sh avgg16 vgg6 prune
 set -euo pipefail
 cd "$(dirname "$0")/.."
 binary=${FILTERLENS:-.build/release/filterlens}
@@ -62,11 +65,15 @@ run() {
 }
 
 # prune NAME LAYERS...: one level per LAYERS (e.g. 13 or 12,13), 2 retraining epochs, 3 control seeds; then the
-# report again, with its Pruning section.
+# report again, with its Pruning section. A run whose report is not written yet is skipped, and said so.
 prune() {
     local name=$1
     shift
     local dir=outputs/$name levels=()
+    if [ ! -f "$dir/report.html" ]; then
+        echo "=== prune $name: skipped, the run is not complete ($dir/report.html is missing)"
+        return 0
+    fi
     for layers in "$@"; do levels+=(--layers "$layers"); done
     echo "=== prune $name: $(date -u '+%Y-%m-%d %H:%M UTC')"
     if [ ! -f "$dir/prune.h5" ]; then
@@ -80,20 +87,21 @@ prune() {
 }
 
 selected=("$@")
-[ ${#selected[@]} -gt 0 ] || selected=(vgg16 avgg16 vgg6)
+[ ${#selected[@]} -gt 0 ] || selected=(vgg16 avgg16 vgg6 prune)
 for which in "${selected[@]}"; do
-    case "$which" in vgg16|avgg16|vgg6) ;; *) echo "findings_runs.sh: unknown run $which; choose vgg16, avgg16 or vgg6" >&2; exit 64 ;; esac
+    case "$which" in
+        vgg16|avgg16|vgg6|prune) ;;
+        *) echo "findings_runs.sh: unknown step $which; choose vgg16, avgg16, vgg6 or prune" >&2; exit 64 ;;
+    esac
 done
 for which in "${selected[@]}"; do
     case "$which" in
         vgg16) run vgg16-cosine40 vgg16 40 "$vgg16_probe_lr" ;;
         avgg16) run avgg16-cosine40 avgg16 40 "$vgg16_probe_lr" ;;
         vgg6) run vgg6-cosine60 vgg6 60 "$vgg6_probe_lr" ;;
-    esac
-done
-for which in "${selected[@]}"; do
-    case "$which" in
-        vgg16) prune vgg16-cosine40 13 12,13 ;;
-        avgg16) prune avgg16-cosine40 13 12,13 ;;
+        prune)
+            prune vgg16-cosine40 13 12,13
+            prune avgg16-cosine40 13 12,13
+            ;;
     esac
 done
