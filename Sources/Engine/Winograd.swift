@@ -362,6 +362,23 @@ extension Layers {
         }
     }
 
+    /// The 2-D transform of one channel's tiles in a block, from a tile buffer (alpha² x channels x T): with the
+    /// 1-D kernel K (alpha values in, `side` out; arguments source, source stride, target, target stride, count),
+    /// across[j][s][tile] = K over the row j of each tile, then down[r][s][tile] = K over the columns of across.
+    /// Tiles firstTile ..< firstTile + blockTiles of the buffer; across holds alpha x side x blockTiles Floats, down
+    /// side x side x blockTiles.
+    @inline(__always)
+    private static func transformBlock(of buffer: UnsafePointer<Float>, channel: Int, channels: Int, tiles: Int,
+                                       alpha: Int, side: Int, firstTile: Int, blockTiles: Int,
+                                       across: UnsafeMutablePointer<Float>, into down: UnsafeMutablePointer<Float>,
+                                       _ kernel: (UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Int, Int) -> Void) {
+        for j in 0..<alpha {
+            kernel(buffer + (j * alpha * channels + channel) * tiles + firstTile, channels * tiles,
+                   across + j * side * blockTiles, blockTiles, blockTiles)
+        }
+        kernel(across, side * blockTiles, down, side * blockTiles, side * blockTiles)
+    }
+
     /// gradInput (C x N x H x W), images first ..< first+count (overwritten) = the sum over the tiles covering each
     /// pixel of B dv B^T, for dv (alpha² x C x T) the gradient of those images' input transforms: the adjoint of
     /// `winogradInputTransform` (the one-pixel zero padding drops out). Neighbouring tiles overlap by alpha - m
@@ -383,15 +400,11 @@ extension Layers {
             for c in range {
                 forTileBlocks(images: count, tilesPerImage: tilesPerImage) { start, images in
                     let blockTiles = images * tilesPerImage
-                    // up[j][k2] = sum_i B^T[i][k2] dv[j][i]
-                    for j in 0..<a {
-                        winogradInputAdjoint1D(m: m, source: dv + (j * a * channels + c) * tiles + start * tilesPerImage,
-                                               sourceStride: channels * tiles, target: up + j * a * blockTiles,
-                                               targetStride: blockTiles, count: blockTiles)
+                    // up[j][k2] = sum_i B^T[i][k2] dv[j][i], spread[k1][k2] = sum_j B^T[j][k1] up[j][k2]
+                    transformBlock(of: dv, channel: c, channels: channels, tiles: tiles, alpha: a, side: a,
+                                   firstTile: start * tilesPerImage, blockTiles: blockTiles, across: up, into: spread) {
+                        winogradInputAdjoint1D(m: m, source: $0, sourceStride: $1, target: $2, targetStride: $3, count: $4)
                     }
-                    // spread[k1][k2] = sum_j B^T[j][k1] up[j][k2]
-                    winogradInputAdjoint1D(m: m, source: up, sourceStride: a * blockTiles, target: spread,
-                                           targetStride: a * blockTiles, count: a * blockTiles)
                     for image in 0..<images {
                         padded.update(repeating: 0, count: (height + 2) * paddedWidth)
                         for ty in 0..<tilesH {
@@ -430,14 +443,11 @@ extension Layers {
             for f in range {
                 forTileBlocks(images: count, tilesPerImage: tilesPerImage) { start, images in
                     let blockTiles = images * tilesPerImage
-                    for j in 0..<a {
-                        winogradOutput1D(m: m, source: products + (j * a * filters + f) * tiles + start * tilesPerImage,
-                                         sourceStride: filters * tiles, target: across + j * m * blockTiles,
-                                         targetStride: blockTiles, count: blockTiles)
+                    // across[j][jj] = sum_k A^T[jj][k] M[j][k], down[i][jj] = sum_j A^T[i][j] across[j][jj]
+                    transformBlock(of: products, channel: f, channels: filters, tiles: tiles, alpha: a, side: m,
+                                   firstTile: start * tilesPerImage, blockTiles: blockTiles, across: across, into: down) {
+                        winogradOutput1D(m: m, source: $0, sourceStride: $1, target: $2, targetStride: $3, count: $4)
                     }
-                    // down[i][jj] = sum_j A^T[i][j] across[j][jj]
-                    winogradOutput1D(m: m, source: across, sourceStride: m * blockTiles, target: down,
-                                     targetStride: m * blockTiles, count: m * blockTiles)
                     if let affineReLU, affineReLU.pooled {
                         poolTiles(down, blockTiles: blockTiles, images: images, tilesH: tilesH, tilesW: tilesW, m: m,
                                   scale: affineReLU.scale[f], shift: affineReLU.shift[f],
