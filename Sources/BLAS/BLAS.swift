@@ -55,6 +55,29 @@ public enum BLAS {
         return String(cString: name)
     }
 
+    /// A one-line warning when the environment variable `OPENBLAS_CORETYPE` forces OpenBLAS onto a kernel with
+    /// narrower vectors than the CPU has (e.g. "Haswell", AVX2, on an AVX-512 machine: sgemm at about half speed);
+    /// nil when the variable is unset or names a kernel as wide as the CPU's. `cpuFlags` are /proc/cpuinfo's flags.
+    public static func forcedCoreWarning(coreTypeVariable: String?, core: String, cpuFlags: Set<String>) -> String? {
+        guard let forced = coreTypeVariable, !forced.isEmpty else { return nil }
+        let cpuWidth = cpuFlags.contains("avx512f") ? 512 : cpuFlags.contains("avx2") ? 256 : 128
+        let avx512Cores: Set<String> = ["skylakex", "cooperlake", "sapphirerapids"]
+        let avx2Cores: Set<String> = ["haswell", "zen"]
+        let coreWidth = avx512Cores.contains(core.lowercased()) ? 512 : avx2Cores.contains(core.lowercased()) ? 256 : 128
+        guard coreWidth < cpuWidth else { return nil }
+        return "warning: OPENBLAS_CORETYPE=\(forced) forces OpenBLAS's \(core) kernel (\(coreWidth)-bit vectors) on a CPU "
+            + "with \(cpuWidth)-bit vectors: matrix products run up to \(cpuWidth / coreWidth)x slower; unset it "
+            + "(env -u OPENBLAS_CORETYPE ...) to let OpenBLAS choose"
+    }
+
+    /// `forcedCoreWarning` for this process: its environment, the kernel in use and this machine's CPU flags.
+    public static var forcedCoreWarningForThisProcess: String? {
+        let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n").first(where: { $0.hasPrefix("flags") })?.split(separator: " ").map(String.init) ?? []
+        return forcedCoreWarning(coreTypeVariable: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"], core: coreName,
+                                 cpuFlags: Set(flags))
+    }
+
     /// The OpenBLAS build configuration string (version and options).
     public static var configuration: String {
         guard let config = openblas_get_config() else { return "unknown" }

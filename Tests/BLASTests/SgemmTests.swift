@@ -112,3 +112,31 @@ struct OneThreadSectionTests {
         BLAS.withOneThread { #expect(BLAS.threadCount == 1) }
     }
 }
+
+@Suite("a forced OpenBLAS core")
+struct ForcedCoreWarningTests {
+    let avx512: Set<String> = ["fma", "avx", "avx2", "avx512f", "avx512bw"]
+    let avx2: Set<String> = ["fma", "avx", "avx2"]
+
+    @Test("Haswell forced on an AVX-512 CPU is named, with the fix")
+    func narrowerCoreWarns() throws {
+        let warning = try #require(BLAS.forcedCoreWarning(coreTypeVariable: "Haswell", core: "Haswell", cpuFlags: avx512))
+        #expect(warning.contains("OPENBLAS_CORETYPE=Haswell"))
+        #expect(warning.contains("2x slower"))
+        #expect(warning.contains("env -u OPENBLAS_CORETYPE"))
+    }
+
+    @Test("no warning when the variable is unset, or names a kernel as wide as the CPU's")
+    func matchingCoreIsQuiet() {
+        #expect(BLAS.forcedCoreWarning(coreTypeVariable: nil, core: "Haswell", cpuFlags: avx512) == nil)
+        #expect(BLAS.forcedCoreWarning(coreTypeVariable: "", core: "Haswell", cpuFlags: avx512) == nil)
+        #expect(BLAS.forcedCoreWarning(coreTypeVariable: "SkylakeX", core: "SkylakeX", cpuFlags: avx512) == nil)
+        #expect(BLAS.forcedCoreWarning(coreTypeVariable: "Haswell", core: "Haswell", cpuFlags: avx2) == nil)
+        #expect(BLAS.forcedCoreWarning(coreTypeVariable: "Zen", core: "Zen", cpuFlags: avx2) == nil)
+    }
+
+    @Test("an SSE-era kernel on an AVX2 CPU warns")
+    func olderCoreOnAVX2Warns() {
+        #expect(BLAS.forcedCoreWarning(coreTypeVariable: "Nehalem", core: "Nehalem", cpuFlags: avx2)?.contains("2x slower") == true)
+    }
+}

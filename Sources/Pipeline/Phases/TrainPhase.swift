@@ -98,6 +98,9 @@ enum TrainPhase {
             + trainer.network.convolutionAlgorithms.map(\.rawValue).joined(separator: ","))
         context.say("data \(configuration.dataset): \(train.count) training / \(test.count) test images, \(configuration.labelCount) labels; "
             + "\(configuration.epochs) epochs, batch \(configuration.batchSize), lr \(configuration.learningRate), seed \(configuration.seed)")
+        if let core = request.provenance["openblas_core"], let threads = request.provenance["openblas_threads"] {
+            context.say("machine \(request.provenance["machine"] ?? "unknown"): OpenBLAS \(core) kernel, \(threads) threads")
+        }
         if let cursor = trainer.cursor {
             context.say("resuming epoch \(cursor.epoch + 1) after \(cursor.imagesDone) of \(train.count) images")
         } else if trainer.completedEpochs > 0 {

@@ -66,6 +66,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
+            warnOfForcedOpenBLASCore()
             let architecture = try Architecture(notation: notation ?? Preset.named(preset)!.notation)
             let algorithms = try ConvolutionPolicy(parsing: convolutionAlgorithm).algorithms(for: architecture, batch: batch)
             let result = EngineBenchmark.run(architecture: architecture, batch: batch, warmup: warmup, iterations: iterations,

@@ -1,3 +1,4 @@
+import BLAS
 import Analysis
 import Foundation
 import Pipeline
@@ -44,8 +45,14 @@ final class Console: PipelineObserver {
 extension PipelineContext {
     /// The command line's context: Ctrl-C and SIGTERM stop after the batch, the terminal observes, no faults.
     static func console() -> PipelineContext {
-        PipelineContext(stops: SignalStops(), observer: Console())
+        warnOfForcedOpenBLASCore()
+        return PipelineContext(stops: SignalStops(), observer: Console())
     }
+}
+
+/// Prints `BLAS.forcedCoreWarning` on standard error when `OPENBLAS_CORETYPE` slows this machine's matrix products.
+func warnOfForcedOpenBLASCore() {
+    if let warning = BLAS.forcedCoreWarningForThisProcess { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
 }
 
 /// Prints a line to standard output and flushes it (so logs show it at once).
