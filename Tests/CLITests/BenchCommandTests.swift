@@ -46,6 +46,21 @@ struct BenchCommandTests {
         #expect(object["analysis_images"] as? Int == 50)
     }
 
+    @Test("a forced OpenBLAS kernel narrower than the CPU's is warned of on standard error, once; none when unset")
+    func forcedCoreWarning() throws {
+        let quick = ["bench", "--preset", "tiny", "--batch", "4", "--warmup", "0", "--iterations", "1", "--analysis-images", "0"]
+        let cpuFlags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let forced = cpuFlags.contains(" avx512f") ? "Haswell" : "Nehalem"   // one step below this CPU's vectors
+        let warned = try runFilterLens(quick, in: FileManager.default.temporaryDirectory,
+                                       environment: ["OPENBLAS_CORETYPE": forced])
+        #expect(warned.status == 0, "\(warned.errors)")
+        #expect(warned.output.contains("\"\(forced)\""), "the kernel in use is printed: \(warned.output)")
+        let warnings = warned.errors.split(separator: "\n").filter { $0.hasPrefix("warning: OPENBLAS_CORETYPE=\(forced)") }
+        #expect(warnings.count == 1, "\(warned.errors)")
+        let plain = try runFilterLens(quick, in: FileManager.default.temporaryDirectory)
+        #expect(plain.status == 0 && !plain.errors.contains("OPENBLAS_CORETYPE"), "\(plain.errors)")
+    }
+
     @Test("text output has the per-layer and analysis tables; --analysis-images 0 skips the analysis")
     func textOutput() throws {
         let text = try runFilterLens(Self.arguments, in: FileManager.default.temporaryDirectory)

@@ -20,14 +20,16 @@ struct CommandResult {
     var errors: String
 }
 
-/// The environment of a `filterlens` child: this process's with `extra` merged in, less `OPENBLAS_NUM_THREADS`.
-/// scripts/test.sh sets that to 1 for the test process, whose tests run side by side and would otherwise change
-/// OpenBLAS's process-wide thread count under each other (it rounds differently at 1 and 2 threads); a child runs
-/// at OpenBLAS's own count, as for a user.
+/// The environment of a `filterlens` child: this process's less `OPENBLAS_NUM_THREADS` and `OPENBLAS_CORETYPE`, with
+/// `extra` merged in. scripts/test.sh sets the thread count to 1 for the test process, whose tests run side by side
+/// and would otherwise change OpenBLAS's process-wide thread count under each other (it rounds differently at 1 and
+/// 2 threads); a child runs at OpenBLAS's own count and kernel, as for a user, and its standard error does not
+/// carry the forced-kernel warning of machines that preset `OPENBLAS_CORETYPE` (tests that count error lines).
 func cliEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
-    var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
+    var environment = ProcessInfo.processInfo.environment
     environment["OPENBLAS_NUM_THREADS"] = nil
-    return environment
+    environment["OPENBLAS_CORETYPE"] = nil
+    return environment.merging(extra) { $1 }
 }
 
 /// Runs `filterlens` with `arguments` in `directory`.
