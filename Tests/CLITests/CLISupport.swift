@@ -18,18 +18,23 @@ struct CommandResult {
     var status: Int32
     var output: String
     var errors: String
+
+    /// Standard error's lines less the warning of a forced OpenBLAS kernel (`BLAS.forcedCoreWarning`), which
+    /// machines that preset `OPENBLAS_CORETYPE` add to every computing command.
+    var errorLines: [Substring] {
+        errors.split(separator: "\n").filter { !$0.hasPrefix("warning: OPENBLAS_CORETYPE=") }
+    }
 }
 
-/// The environment of a `filterlens` child: this process's less `OPENBLAS_NUM_THREADS` and `OPENBLAS_CORETYPE`, with
-/// `extra` merged in. scripts/test.sh sets the thread count to 1 for the test process, whose tests run side by side
-/// and would otherwise change OpenBLAS's process-wide thread count under each other (it rounds differently at 1 and
-/// 2 threads); a child runs at OpenBLAS's own count and kernel, as for a user, and its standard error does not
-/// carry the forced-kernel warning of machines that preset `OPENBLAS_CORETYPE` (tests that count error lines).
+/// The environment of a `filterlens` child: this process's with `extra` merged in, less `OPENBLAS_NUM_THREADS`.
+/// scripts/test.sh sets that to 1 for the test process, whose tests run side by side and would otherwise change
+/// OpenBLAS's process-wide thread count under each other (it rounds differently at 1 and 2 threads); a child runs
+/// at OpenBLAS's own count, as for a user. `OPENBLAS_CORETYPE` stays: tests compare a child's numbers with this
+/// process's, which need the same kernel.
 func cliEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
-    var environment = ProcessInfo.processInfo.environment
+    var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
     environment["OPENBLAS_NUM_THREADS"] = nil
-    environment["OPENBLAS_CORETYPE"] = nil
-    return environment.merging(extra) { $1 }
+    return environment
 }
 
 /// Runs `filterlens` with `arguments` in `directory`.

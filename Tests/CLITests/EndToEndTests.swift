@@ -158,7 +158,7 @@ struct EndToEndTests {
         let foreign = try runFilterLens(["analyze", "foreign"], in: root)
         #expect(foreign.status != 0)
         #expect(foreign.errors.contains("foreign/run.h5") && foreign.errors.contains("not an HDF5 file"))
-        #expect(foreign.errors.split(separator: "\n").count == 1)
+        #expect(foreign.errorLines.count == 1, "\(foreign.errors)")
 
         let common = ["train", "--preset", "tiny", "--data", "data", "--subset", "100", "--test-subset", "20", "--out", "r"]
         #expect(try runFilterLens(common, in: root).status == 0)

@@ -82,8 +82,7 @@ struct ForeignRunTests {
         let result = try runFilterLens(["probe", root.path], in: root, environment: ["FILTERLENS_HDF5_TIMEOUT": "1"])
         #expect(result.status == 1)
         #expect(Date().timeIntervalSince(started) < 30)
-        let lines = result.errors.split(separator: "\n")
-        #expect(lines.count == 1, "\(result.errors)")
+        #expect(result.errorLines.count == 1, "\(result.errors)")
         #expect(result.errors.contains("run.h5: the HDF5 library spent"), "\(result.errors)")
         #expect(result.errors.contains("damaged"), "\(result.errors)")
     }
