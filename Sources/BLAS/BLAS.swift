@@ -72,10 +72,15 @@ public enum BLAS {
 
     /// `forcedCoreWarning` for this process: its environment, the kernel in use and this machine's CPU flags.
     public static var forcedCoreWarningForThisProcess: String? {
-        let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
-            .split(separator: "\n").first(where: { $0.hasPrefix("flags") })?.split(separator: " ").map(String.init) ?? []
-        return forcedCoreWarning(coreTypeVariable: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"], core: coreName,
-                                 cpuFlags: Set(flags))
+        forcedCoreWarning(coreTypeVariable: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"], core: coreName,
+                          cpuFlags: Set(cpuFlags ?? []))
+    }
+
+    /// The CPU's feature flags in /proc/cpuinfo's order (e.g. "fma", "avx2", "avx512f"); nil where it cannot be read.
+    public static var cpuFlags: [String]? {
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
+        return line.split(separator: " ").map(String.init)
     }
 
     /// The OpenBLAS build configuration string (version and options).

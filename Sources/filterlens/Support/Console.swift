@@ -50,10 +50,15 @@ extension PipelineContext {
     }
 }
 
-/// Prints `BLAS.forcedCoreWarning` on standard error when `OPENBLAS_CORETYPE` slows this machine's matrix products.
-func warnOfForcedOpenBLASCore() {
-    if let warning = BLAS.forcedCoreWarningForThisProcess { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
-}
+/// Prints `BLAS.forcedCoreWarning` on standard error when `OPENBLAS_CORETYPE` slows this machine's matrix products:
+/// once per process, however many pipelines it runs (`sweep-labels` runs one per label count).
+func warnOfForcedOpenBLASCore() { _ = forcedCoreWarningPrinted }
+
+private let forcedCoreWarningPrinted: Bool = {
+    guard let warning = BLAS.forcedCoreWarningForThisProcess else { return false }
+    FileHandle.standardError.write(Data((warning + "\n").utf8))
+    return true
+}()
 
 /// Prints a line to standard output and flushes it (so logs show it at once).
 func say(_ line: String) { printLine(line) }

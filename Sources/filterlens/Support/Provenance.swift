@@ -60,9 +60,7 @@ enum Provenance {
     /// The CPU's vector-instruction flags that decide OpenBLAS's kernel and the engine's speed, e.g.
     /// "avx2 fma avx512f avx512_bf16" (from /proc/cpuinfo; "unknown" elsewhere).
     static func vectorFlags() -> String {
-        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return "unknown" }
-        let flags = line.split(separator: " ").map(String.init)
+        guard let flags = BLAS.cpuFlags else { return "unknown" }
         let vector = flags.filter { $0 == "avx" || $0 == "avx2" || $0 == "fma" || $0.hasPrefix("avx512") || $0 == "amx_bf16" }
         return vector.isEmpty ? "none" : vector.joined(separator: " ")
     }
