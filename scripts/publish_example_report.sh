@@ -10,15 +10,26 @@
 # the others are dead in the copy, which DIR/README.md says. The copy is staged beside DIR and moved into place at
 # the end, so an interrupted publish leaves the previous DIR as it was.
 #
-# Usage: bash scripts/publish_example_report.sh [--out DIR] RUN [RUN ...]
+# Usage: bash scripts/publish_example_report.sh [--out DIR] [--keep-published] RUN [RUN ...]
 #   RUN: a run folder with report.html (`filterlens report RUN` writes it); DIR: default docs/example-report.
+#   --keep-published: the run folders already in DIR that are not among the RUNs are carried over as they are and
+#   listed apart (a run whose HDF5 files are gone, e.g. with an earlier machine, cannot be compared again); the
+#   comparison covers the RUNs only.
 #   FILTERLENS=PATH selects the binary (default .build/release/filterlens).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+invocation="$*"
 out=docs/example-report
-if [ "${1:-}" = "--out" ]; then out=${2:?"--out needs a folder"}; shift 2; fi
+keep_published=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --out) out=${2:?"--out needs a folder"}; shift 2 ;;
+        --keep-published) keep_published=1; shift ;;
+        *) break ;;
+    esac
+done
 if [ $# -eq 0 ]; then
-    echo "publish_example_report.sh: no run given; usage: bash scripts/publish_example_report.sh [--out DIR] RUN [RUN ...]" >&2
+    echo "publish_example_report.sh: no run given; usage: bash scripts/publish_example_report.sh [--out DIR] [--keep-published] RUN [RUN ...]" >&2
     exit 64
 fi
 binary=${FILTERLENS:-.build/release/filterlens}
@@ -60,22 +71,41 @@ for run in "$@"; do
 done
 find "$stage/comparison" -name '*.h5' -delete
 
+# Earlier published runs carried over (--keep-published): every folder of DIR with a report.html whose name is not
+# one of this call's runs.
+kept=()
+if [ "$keep_published" = 1 ] && [ -d "$out" ]; then
+    for folder in "$out"/*/; do
+        name=$(basename "$folder")
+        [ "$name" != comparison ] && [ -f "$folder/report.html" ] && [ ! -e "$stage/$name" ] || continue
+        cp -R "$folder" "$stage/$name"
+        kept+=("$name")
+    done
+fi
+
 {
     echo '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>FilterLens example report</title></head><body>'
     echo '<h1>FilterLens example report</h1>'
     echo '<p>Runs of <a href="https://arxiv.org/abs/2305.18078">the method</a> through <code>filterlens run</code>,'
     echo 'on CIFAR-10 (JPEG copy). The HDF5 files are not included (see README.md).</p><ul>'
-    echo '<li><a href="comparison/compare.html">Comparison of all runs</a> (SR and SNR per layer)</li>'
+    echo '<li><a href="comparison/compare.html">Comparison of the runs below</a> (SR and SNR per layer)</li>'
     for name in "${names[@]}"; do echo "<li><a href=\"$name/report.html\">$name</a>: report, figures, layers.csv</li>"; done
+    for name in "${kept[@]}"; do
+        echo "<li><a href=\"$name/report.html\">$name</a>: report, figures, layers.csv (published earlier and carried over; not in the comparison)</li>"
+    done
     echo '</ul></body></html>'
 } > "$stage/index.html"
 {
     echo "# FilterLens example report"
     echo
-    echo "Open index.html in a browser (offline). Made by \`bash scripts/publish_example_report.sh $*\` on $(date -u +%Y-%m-%d)."
+    echo "Open index.html in a browser (offline). Made by \`bash scripts/publish_example_report.sh $invocation\` on $(date -u +%Y-%m-%d)."
     echo
     echo "- comparison/: \`filterlens compare\` of the runs below."
     for name in "${names[@]}"; do echo "- $name/: that run's report.html, figures/ (PDF, PNG, CSV) and layers.csv."; done
+    for name in "${kept[@]}"; do
+        echo "- $name/: the same, published earlier and carried over (\`--keep-published\`); not in comparison/:"
+        echo "  \`filterlens compare\` reads a run's HDF5 files, which a published copy lacks."
+    done
     echo
     echo "The HDF5 files (run.h5, activations.h5, analysis.h5, ...) are left out: they are large. The reports' links"
     echo "to them are therefore dead here; rerun the command in docs/findings.md to make them. The per-filter matrix"

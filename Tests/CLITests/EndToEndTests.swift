@@ -40,20 +40,11 @@ struct EndToEndTests {
 
     /// scripts/publish_example_report.sh copies the run without HDF5 files, gzips the per-filter CSVs, relinks them
     /// and checks every local link of the copy.
+    /// Then, with `--keep-published`, a run published earlier (here: the copy renamed) is carried over and listed
+    /// apart, and without it, it is dropped.
     func publishExampleReport(of run: String, in root: URL) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["bash", scriptsFolder.appendingPathComponent("publish_example_report.sh").path,
-                             "--out", root.appendingPathComponent("published").path, root.appendingPathComponent(run).path]
-        process.environment = cliEnvironment(["FILTERLENS": filterlensBinary.path])
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(message)")
         let copy = root.appendingPathComponent("published")
+        try publish([root.appendingPathComponent(run).path], to: copy)
         let name = URL(fileURLWithPath: run).lastPathComponent
         for path in ["index.html", "README.md", "comparison/compare.html", "\(name)/report.html",
                      "\(name)/figures/layer01_filters.csv.gz", "\(name)/figures/layer01_filters.png"] {
@@ -63,6 +54,33 @@ struct EndToEndTests {
         #expect(!files.contains { $0.hasSuffix(".h5") }, "no HDF5 file is copied: \(files)")
         let report = try String(contentsOf: copy.appendingPathComponent("\(name)/report.html"), encoding: .utf8)
         #expect(report.contains("href=\"figures/layer01_filters.csv.gz\"") && !report.contains("layer01_filters.csv\""))
+
+        try FileManager.default.moveItem(at: copy.appendingPathComponent(name), to: copy.appendingPathComponent("earlier"))
+        try publish(["--keep-published", root.appendingPathComponent(run).path], to: copy)
+        for path in ["\(name)/report.html", "earlier/report.html", "earlier/figures/layer01_filters.csv.gz"] {
+            #expect(FileManager.default.fileExists(atPath: copy.appendingPathComponent(path).path), "\(path) missing")
+        }
+        let index = try String(contentsOf: copy.appendingPathComponent("index.html"), encoding: .utf8)
+        #expect(index.contains("href=\"earlier/report.html\"") && index.contains("not in the comparison"), "\(index)")
+        try publish([root.appendingPathComponent(run).path], to: copy)
+        #expect(!FileManager.default.fileExists(atPath: copy.appendingPathComponent("earlier").path),
+                "without --keep-published only the runs given are published")
+    }
+
+    /// Runs scripts/publish_example_report.sh with `arguments` into `folder`; expects exit 0.
+    func publish(_ arguments: [String], to folder: URL) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["bash", scriptsFolder.appendingPathComponent("publish_example_report.sh").path,
+                             "--out", folder.path] + arguments
+        process.environment = cliEnvironment(["FILTERLENS": filterlensBinary.path])
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(message)")
     }
 
     /// The repository's scripts folder.
