@@ -6,7 +6,7 @@
 #   and, as the step vgg16-16, VGG-16 for 16 epochs cosine (outputs/vgg16-cosine16): what one 3-hour session fits
 #   through all three phases on a 2-core Zen 4 EPYC (about 400 s per epoch), for sessions whose machine is not kept;
 #   and, as the step avgg16-24, AVGG-16 for 24 epochs cosine (outputs/avgg16-cosine24): what one session fits on a
-#   2-core Zen 5 EPYC (about 225 s per epoch).
+#   2-core Zen 5 EPYC (230-320 s per epoch: 1 h 57 min of phase 1).
 # After each run: `analysis_reference.py --run` (outputs/findings/<run>.reference.txt) and `findings_tables.py`
 # (outputs/findings/<run>.tables.md). Then, as the step `prune`: `filterlens prune` of VGG-16 and AVGG-16 (the last
 # layer, and the last two), which the findings do not need, so it comes last.
