@@ -91,13 +91,13 @@ prune() {
     echo "    pruned: $dir/prune.h5"
 }
 
+# The steps, named once: the check below and its message read this list; the dispatch after it runs them.
+steps=(vgg16 avgg16 vgg6 vgg16-16 avgg16-24 prune)
 selected=("$@")
 [ ${#selected[@]} -gt 0 ] || selected=(vgg16 avgg16 vgg6 prune)
 for which in "${selected[@]}"; do
-    case "$which" in
-        vgg16|avgg16|vgg6|vgg16-16|avgg16-24|prune) ;;
-        *) echo "findings_runs.sh: unknown step $which; choose vgg16, avgg16, vgg6, vgg16-16, avgg16-24 or prune" >&2; exit 64 ;;
-    esac
+    [[ " ${steps[*]} " == *" $which "* ]] \
+        || { echo "findings_runs.sh: unknown step $which; choose one of: ${steps[*]}" >&2; exit 64; }
 done
 for which in "${selected[@]}"; do
     case "$which" in
