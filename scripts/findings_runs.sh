@@ -6,7 +6,8 @@
 #   and, as the step vgg16-16, VGG-16 for 16 epochs cosine (outputs/vgg16-cosine16): what one 3-hour session fits
 #   through all three phases on a 2-core Zen 4 EPYC (about 400 s per epoch), for sessions whose machine is not kept;
 #   and, as the step avgg16-24, AVGG-16 for 24 epochs cosine (outputs/avgg16-cosine24): what one session fits on a
-#   2-core Zen 5 EPYC (230-320 s per epoch: 1 h 57 min of phase 1).
+#   2-core Zen 5 EPYC (230-320 s per epoch: 1 h 57 min of phase 1); and, as the step vgg16-20, VGG-16 for 20 epochs
+#   cosine (outputs/vgg16-cosine20): what one session fits for VGG-16 on that Zen 5.
 # After each run: `analysis_reference.py --run` (outputs/findings/<run>.reference.txt) and `findings_tables.py`
 # (outputs/findings/<run>.tables.md). Then, as the step `prune`: `filterlens prune` of VGG-16 and AVGG-16 (the last
 # layer, and the last two), which the findings do not need, so it comes last.
@@ -17,7 +18,7 @@
 # it stopped. At 80-90 VGG-16 training images/s (2-core Zen 3) the three runs take about 25 hours; at 200-240 (2-core
 # AVX-512 EPYC, OpenBLAS core Cooperlake) about 10.
 #
-# Usage: bash scripts/findings_runs.sh [STEP ...]    STEP: vgg16, avgg16, vgg6, vgg16-16, avgg16-24, prune (default: vgg16,
+# Usage: bash scripts/findings_runs.sh [STEP ...]    STEP: vgg16, avgg16, vgg6, vgg16-16, vgg16-20, avgg16-24, prune (default: vgg16,
 #   avgg16, vgg6, prune, in that order; prune prunes those of VGG-16 and AVGG-16 whose runs are complete). FILTERLENS=PATH selects the binary
 #   (default .build/release/filterlens); logs go to outputs/findings/. To finish a run with the binary that started
 #   it and the rest with a newer one, give the steps in two calls, e.g.
@@ -92,7 +93,7 @@ prune() {
 }
 
 # The steps, named once: the check below and its message read this list; the dispatch after it runs them.
-steps=(vgg16 avgg16 vgg6 vgg16-16 avgg16-24 prune)
+steps=(vgg16 avgg16 vgg6 vgg16-16 vgg16-20 avgg16-24 prune)
 selected=("$@")
 [ ${#selected[@]} -gt 0 ] || selected=(vgg16 avgg16 vgg6 prune)
 for which in "${selected[@]}"; do
@@ -105,6 +106,7 @@ for which in "${selected[@]}"; do
         avgg16) run avgg16-cosine40 avgg16 40 "$vgg16_probe_lr" ;;
         vgg6) run vgg6-cosine60 vgg6 60 "$vgg6_probe_lr" ;;
         vgg16-16) run vgg16-cosine16 vgg16 16 "$vgg16_probe_lr" ;;
+        vgg16-20) run vgg16-cosine20 vgg16 20 "$vgg16_probe_lr" ;;
         avgg16-24) run avgg16-cosine24 avgg16 24 "$vgg16_probe_lr" ;;
         prune)
             prune vgg16-cosine40 13 12,13
