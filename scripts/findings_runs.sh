@@ -7,7 +7,9 @@
 #   through all three phases on a 2-core Zen 4 EPYC (about 400 s per epoch), for sessions whose machine is not kept;
 #   and, as the step avgg16-24, AVGG-16 for 24 epochs cosine (outputs/avgg16-cosine24): what one session fits on a
 #   2-core Zen 5 EPYC (230-320 s per epoch: 1 h 57 min of phase 1); and, as the step vgg16-20, VGG-16 for 20 epochs
-#   cosine (outputs/vgg16-cosine20): what one session fits for VGG-16 on that Zen 5.
+#   cosine (outputs/vgg16-cosine20): what one session fits for VGG-16 on that Zen 5; and, as the step vgg6-wd1e-3,
+#   VGG-6 for 30 epochs cosine with weight decay 1e-3 instead of 5e-4 (outputs/vgg6-cosine30-wd1e-3): the 30-epoch
+#   VGG-6 run with one recipe change, lr x weight decay matched to the customary lr 0.1 x 5e-4.
 # After each run: `analysis_reference.py --run` (outputs/findings/<run>.reference.txt) and `findings_tables.py`
 # (outputs/findings/<run>.tables.md). Then, as the step `prune`: `filterlens prune` of VGG-16 and AVGG-16 (the last
 # layer, and the last two), which the findings do not need, so it comes last.
@@ -18,7 +20,7 @@
 # it stopped. At 80-90 VGG-16 training images/s (2-core Zen 3) the three runs take about 25 hours; at 200-240 (2-core
 # AVX-512 EPYC, OpenBLAS core Cooperlake) about 10.
 #
-# Usage: bash scripts/findings_runs.sh [STEP ...]    STEP: vgg16, avgg16, vgg6, vgg16-16, vgg16-20, avgg16-24, prune (default: vgg16,
+# Usage: bash scripts/findings_runs.sh [STEP ...]    STEP: vgg16, avgg16, vgg6, vgg16-16, vgg16-20, avgg16-24, vgg6-wd1e-3, prune (default: vgg16,
 #   avgg16, vgg6, prune, in that order; prune prunes those of VGG-16 and AVGG-16 whose runs are complete). FILTERLENS=PATH selects the binary
 #   (default .build/release/filterlens); logs go to outputs/findings/. To finish a run with the binary that started
 #   it and the rest with a newer one, give the steps in two calls, e.g.
@@ -47,9 +49,11 @@ stopped() {
     exit "$1"
 }
 
-# run NAME PRESET EPOCHS PROBE_LR: one run through all phases and its checks.
+# run NAME PRESET EPOCHS PROBE_LR [FLAG ...]: one run through all phases and its checks; FLAGs (recipe changes) go
+# to the first `filterlens run` (a resumed run keeps the recipe recorded in its run.h5).
 run() {
     local name=$1 preset=$2 epochs=$3 probe_lr=$4
+    shift 4
     local dir=outputs/$name
     local phase2=(--probe-epochs 10 --probe-lr "$probe_lr")
     echo "=== $name: $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -57,7 +61,7 @@ run() {
     if [ -d "$dir" ]; then
         "$binary" run --resume --out "$dir" "${phase2[@]}" >> "$logs/$name.log" 2>&1 || status=$?
     else
-        "$binary" run --preset "$preset" --epochs "$epochs" --schedule cosine "${phase2[@]}" --out "$dir" \
+        "$binary" run --preset "$preset" --epochs "$epochs" --schedule cosine "$@" "${phase2[@]}" --out "$dir" \
             >> "$logs/$name.log" 2>&1 || status=$?
     fi
     stopped "$status" "$logs/$name.log"
@@ -93,7 +97,7 @@ prune() {
 }
 
 # The steps, named once: the check below and its message read this list; the dispatch after it runs them.
-steps=(vgg16 avgg16 vgg6 vgg16-16 vgg16-20 avgg16-24 prune)
+steps=(vgg16 avgg16 vgg6 vgg16-16 vgg16-20 avgg16-24 vgg6-wd1e-3 prune)
 selected=("$@")
 [ ${#selected[@]} -gt 0 ] || selected=(vgg16 avgg16 vgg6 prune)
 for which in "${selected[@]}"; do
@@ -108,6 +112,7 @@ for which in "${selected[@]}"; do
         vgg16-16) run vgg16-cosine16 vgg16 16 "$vgg16_probe_lr" ;;
         vgg16-20) run vgg16-cosine20 vgg16 20 "$vgg16_probe_lr" ;;
         avgg16-24) run avgg16-cosine24 avgg16 24 "$vgg16_probe_lr" ;;
+        vgg6-wd1e-3) run vgg6-cosine30-wd1e-3 vgg6 30 "$vgg6_probe_lr" --weight-decay 0.001 ;;
         prune)
             prune vgg16-cosine40 13 12,13
             prune avgg16-cosine40 13 12,13
