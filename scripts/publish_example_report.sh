@@ -3,18 +3,21 @@
 #   DIR/index.html            links to everything below
 #   DIR/comparison/           `filterlens compare` of all the runs (compare.html, figures)
 #   DIR/<run>/report.html     each run's report, with figures/ (PDF, PNG, CSV) and layers.csv
+#   DIR/<run>/*.h5            the published copies of run.h5, probe.h5 and analysis.h5: the layout less the bulk
+#                             (scripts/publish_hdf5.py; docs/hdf5-layout.md "Published copies"), enough for
+#                             `filterlens compare` and h5py
 # The per-filter matrix CSVs (figures/layerNN_filters.csv, most of a run's size: about 40 MB for VGG-16) are
 # stored gzipped as layerNN_filters.csv.gz (pandas.read_csv and `zcat` read them as they are), and the copied
 # report.html links the .gz. Every local link of the copy is checked at the end; only HDF5 links may be dead.
-# No HDF5 file is copied (a run's activations.h5 alone is gigabytes): the reports' links to run.h5, analysis.h5 and
-# the others are dead in the copy, which DIR/README.md says. The copy is staged beside DIR and moved into place at
-# the end, so an interrupted publish leaves the previous DIR as it was.
+# activations.h5 (gigabytes), the weights (run.h5 /weights, the probes' /layerNN/weight) and the other files are left
+# out: the reports' links to activations.h5 and the others are dead in the copy, which DIR/README.md says. The copy
+# is staged beside DIR and moved into place at the end, so an interrupted publish leaves the previous DIR as it was.
 #
 # Usage: bash scripts/publish_example_report.sh [--out DIR] [--keep-published] RUN [RUN ...]
 #   RUN: a run folder with report.html (`filterlens report RUN` writes it); DIR: default docs/example-report.
-#   --keep-published: the run folders already in DIR that are not among the RUNs are carried over as they are and
-#   listed apart (a run whose HDF5 files are gone, e.g. with an earlier machine, cannot be compared again); the
-#   comparison covers the RUNs only.
+#   --keep-published: the run folders already in DIR that are not among the RUNs are carried over as they are; those
+#   published with their HDF5 copies join the comparison (so runs made on different machines, whose run folders are
+#   gone, can still be compared), the others (published before the copies existed) are listed apart.
 #   FILTERLENS=PATH selects the binary (default .build/release/filterlens).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,7 +54,6 @@ stage="$(dirname "$out")/.$(basename "$out").tmp-$$"
 rm -rf "$stage"
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage"
-"$binary" compare "$@" --out "$stage/comparison" > /dev/null
 
 names=()
 for run in "$@"; do
@@ -61,6 +63,7 @@ for run in "$@"; do
     [ -f "$run/layers.csv" ] && cp "$run/layers.csv" "$stage/$name/"
     find "$run/figures" -maxdepth 1 -type f \( -name '*.png' -o -name '*.pdf' -o -name '*.csv' \) ! -name '.*' \
         -exec cp {} "$stage/$name/figures/" \;
+    python3 scripts/publish_hdf5.py "$run" "$stage/$name"
     for csv in "$stage/$name"/figures/layer*_filters.csv; do
         [ -f "$csv" ] || continue
         gzip -9 -n "$csv"
@@ -69,29 +72,36 @@ for run in "$@"; do
     done
     names+=("$name")
 done
-find "$stage/comparison" -name '*.h5' -delete
-
 # Earlier published runs carried over (--keep-published): every folder of DIR with a report.html whose name is not
-# one of this call's runs.
-kept=()
+# one of this call's runs; those with their HDF5 copies (kept_compared) join the comparison, the others (kept_apart)
+# are listed apart.
+kept_compared=()
+kept_apart=()
 if [ "$keep_published" = 1 ] && [ -d "$out" ]; then
     for folder in "$out"/*/; do
         name=$(basename "$folder")
         [ "$name" != comparison ] && [ -f "$folder/report.html" ] && [ ! -e "$stage/$name" ] || continue
         cp -R "$folder" "$stage/$name"
-        kept+=("$name")
+        if [ -f "$folder/run.h5" ] && [ -f "$folder/analysis.h5" ]; then kept_compared+=("$name"); else kept_apart+=("$name"); fi
     done
 fi
+compared=("$@")
+for name in "${kept_compared[@]}"; do compared+=("$stage/$name"); done
+"$binary" compare "${compared[@]}" --out "$stage/comparison" > /dev/null
+find "$stage/comparison" -name '*.h5' -delete
 
 {
     echo '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>FilterLens example report</title></head><body>'
     echo '<h1>FilterLens example report</h1>'
     echo '<p>Runs of <a href="https://arxiv.org/abs/2305.18078">the method</a> through <code>filterlens run</code>,'
-    echo 'on CIFAR-10 (JPEG copy). The HDF5 files are not included (see README.md).</p><ul>'
+    echo 'on CIFAR-10 (JPEG copy). The HDF5 files come as published copies, less activations and weights (see README.md).</p><ul>'
     echo '<li><a href="comparison/compare.html">Comparison of the runs below</a> (SR and SNR per layer)</li>'
-    for name in "${names[@]}"; do echo "<li><a href=\"$name/report.html\">$name</a>: report, figures, layers.csv</li>"; done
-    for name in "${kept[@]}"; do
-        echo "<li><a href=\"$name/report.html\">$name</a>: report, figures, layers.csv (published earlier and carried over; not in the comparison)</li>"
+    for name in "${names[@]}"; do echo "<li><a href=\"$name/report.html\">$name</a>: report, figures, layers.csv, HDF5 copies</li>"; done
+    for name in "${kept_compared[@]}"; do
+        echo "<li><a href=\"$name/report.html\">$name</a>: report, figures, layers.csv, HDF5 copies (published earlier and carried over)</li>"
+    done
+    for name in "${kept_apart[@]}"; do
+        echo "<li><a href=\"$name/report.html\">$name</a>: report, figures, layers.csv (published earlier, without HDF5 copies, and carried over; not in the comparison)</li>"
     done
     echo '</ul></body></html>'
 } > "$stage/index.html"
@@ -101,15 +111,21 @@ fi
     echo "Open index.html in a browser (offline). Made by \`bash scripts/publish_example_report.sh $invocation\` on $(date -u +%Y-%m-%d)."
     echo
     echo "- comparison/: \`filterlens compare\` of the runs below."
-    for name in "${names[@]}"; do echo "- $name/: that run's report.html, figures/ (PDF, PNG, CSV) and layers.csv."; done
-    for name in "${kept[@]}"; do
-        echo "- $name/: the same, published earlier and carried over (\`--keep-published\`); not in comparison/:"
-        echo "  \`filterlens compare\` reads a run's HDF5 files, which a published copy lacks."
+    for name in "${names[@]}"; do
+        echo "- $name/: that run's report.html, figures/ (PDF, PNG, CSV), layers.csv and HDF5 copies (run.h5, probe.h5, analysis.h5)."
+    done
+    for name in "${kept_compared[@]}"; do echo "- $name/: the same, published earlier and carried over (\`--keep-published\`)."; done
+    for name in "${kept_apart[@]}"; do
+        echo "- $name/: report, figures and layers.csv, published earlier and carried over (\`--keep-published\`); not in"
+        echo "  comparison/: it was published before the HDF5 copies were, and \`filterlens compare\` reads them."
     done
     echo
-    echo "The HDF5 files (run.h5, activations.h5, analysis.h5, ...) are left out: they are large. The reports' links"
-    echo "to them are therefore dead here; rerun the command in docs/findings.md to make them. The per-filter matrix"
-    echo "CSVs are gzipped (figures/layerNN_filters.csv.gz): \`zcat\` or pandas.read_csv read them as they are."
+    echo "The HDF5 files are published copies (docs/hdf5-layout.md, \"Published copies\"): run.h5 without /weights,"
+    echo "probe.h5 without the probes' weights, analysis.h5 whole (every filter's matrices and measures). They open in"
+    echo "h5py, h5dump and HDFView, and \`filterlens compare\` reads them, so a later run can be compared with these."
+    echo "activations.h5 (gigabytes), fields.h5, prune.h5 and the checkpoints are left out: the reports' links to them"
+    echo "are dead here; rerun the command in docs/findings.md to make them. The per-filter matrix CSVs are gzipped"
+    echo "(figures/layerNN_filters.csv.gz): \`zcat\` or pandas.read_csv read them as they are."
 } > "$stage/README.md"
 
 # Every local href/src of the copy must name a file in it, except the HDF5 files left out.

@@ -189,7 +189,8 @@ public final class ProbeSource {
     }
 
     /// The probe of `layer` for `labelCount` labels, its weight checked against its stored C x H x W; with
-    /// `readingWeight` false its `weight` is left empty (its shape is still checked).
+    /// `readingWeight` false its `weight` is left empty (its shape is still checked where the dataset is there: a
+    /// published copy of probe.h5 has none, docs/hdf5-layout.md "Published copies").
     public func probe(layer: Int, labelCount: Int, readingWeight: Bool = true) throws(RunStoreError) -> ProbeHead {
         let name = layerPrefix + RunLayout.layerName(layer)
         let fix = self.fix
@@ -199,8 +200,11 @@ public final class ProbeSource {
         let (channels, height, width) = try accessing(fix: fix) { () throws(HDF5Error) in
             (try group.intAttribute("channels"), try group.intAttribute("height"), try group.intAttribute("width"))
         }
-        let weightSet = try openChecked(group, "weight", file: path, shape: [labelCount, channels * height * width])
-        let weight = readingWeight ? try accessing(fix: fix) { () throws(HDF5Error) in try weightSet.read(as: Float.self) } : []
+        var weight: [Float] = []
+        if readingWeight || group.contains("weight") {
+            let weightSet = try openChecked(group, "weight", file: path, shape: [labelCount, channels * height * width])
+            if readingWeight { weight = try accessing(fix: fix) { () throws(HDF5Error) in try weightSet.read(as: Float.self) } }
+        }
         var epochs: [ProbeEpoch] = []
         if group.contains("test_sr") {
             let srSet = try openChecked(group, "test_sr", file: path, shape: [nil])

@@ -38,10 +38,11 @@ struct EndToEndTests {
         try publishExampleReport(of: "runs/tiny", in: root)
     }
 
-    /// scripts/publish_example_report.sh copies the run without HDF5 files, gzips the per-filter CSVs, relinks them
+    /// scripts/publish_example_report.sh copies the run with its HDF5 files less their bulk (run.h5 without
+    /// /weights, probe.h5 without the probes' weights, analysis.h5 whole), gzips the per-filter CSVs, relinks them
     /// and checks every local link of the copy.
-    /// Then, with `--keep-published`, a run published earlier (here: the copy renamed) is carried over and listed
-    /// apart, and without it, it is dropped.
+    /// Then, with `--keep-published`, a run published earlier (here: the copy renamed) is carried over and compared
+    /// again from its HDF5 copies; one published without them is listed apart; without the flag, it is dropped.
     func publishExampleReport(of run: String, in root: URL) throws {
         let copy = root.appendingPathComponent("published")
         try publish([root.appendingPathComponent(run).path], to: copy)
@@ -51,7 +52,15 @@ struct EndToEndTests {
             #expect(FileManager.default.fileExists(atPath: copy.appendingPathComponent(path).path), "\(path) missing")
         }
         let files = FileManager.default.enumerator(atPath: copy.path)?.compactMap { $0 as? String } ?? []
-        #expect(!files.contains { $0.hasSuffix(".h5") }, "no HDF5 file is copied: \(files)")
+        #expect(Set(files.filter { $0.hasSuffix(".h5") }) == ["\(name)/run.h5", "\(name)/probe.h5", "\(name)/analysis.h5"],
+                "the three published HDF5 copies, and no activations: \(files)")
+        let publishedRun = try H5File.open(copy.appendingPathComponent("\(name)/run.h5").path)
+        #expect(!publishedRun.root.contains("weights") && publishedRun.root.contains("training/test_sr"))
+        let publishedProbe = try H5File.open(copy.appendingPathComponent("\(name)/probe.h5").path)
+        #expect(!publishedProbe.root.contains("layer01/weight") && publishedProbe.root.contains("layer01/test_sr"))
+        let refused = try runFilterLens(["analyze", copy.appendingPathComponent(name).path], in: root)
+        #expect(refused.status != 0 && refused.errors.contains("activations.h5"),
+                "a published copy has no activations to analyse: \(refused.errors)")
         let report = try String(contentsOf: copy.appendingPathComponent("\(name)/report.html"), encoding: .utf8)
         #expect(report.contains("href=\"figures/layer01_filters.csv.gz\"") && !report.contains("layer01_filters.csv\""))
 
@@ -61,7 +70,17 @@ struct EndToEndTests {
             #expect(FileManager.default.fileExists(atPath: copy.appendingPathComponent(path).path), "\(path) missing")
         }
         let index = try String(contentsOf: copy.appendingPathComponent("index.html"), encoding: .utf8)
-        #expect(index.contains("href=\"earlier/report.html\"") && index.contains("not in the comparison"), "\(index)")
+        #expect(index.contains("href=\"earlier/report.html\"") && !index.contains("not in the comparison"), "\(index)")
+        let comparison = try String(contentsOf: copy.appendingPathComponent("comparison/compare.html"), encoding: .utf8)
+        #expect(comparison.contains(">earlier<") && comparison.contains(">\(name)<"),
+                "the run carried over is compared again from its HDF5 copies")
+
+        for file in ["run.h5", "probe.h5", "analysis.h5"] {   // as published before the copies existed
+            try FileManager.default.removeItem(at: copy.appendingPathComponent("earlier/\(file)"))
+        }
+        try publish(["--keep-published", root.appendingPathComponent(run).path], to: copy)
+        let apart = try String(contentsOf: copy.appendingPathComponent("index.html"), encoding: .utf8)
+        #expect(apart.contains("href=\"earlier/report.html\"") && apart.contains("not in the comparison"), "\(apart)")
         try publish([root.appendingPathComponent(run).path], to: copy)
         #expect(!FileManager.default.fileExists(atPath: copy.appendingPathComponent("earlier").path),
                 "without --keep-published only the runs given are published")

@@ -121,4 +121,21 @@ struct ProbeSourceTests {
         let none = #expect(throws: RunStoreError.self) { try ProbeSource.open(for: bare) }
         #expect(none?.description.contains("bare/probe.h5: file not found: the run has no phase 2 probes; run `filterlens probe ") == true)
     }
+
+    @Test("a published probe.h5 (its weights left out) reads without its weight; reading the weight names the dataset")
+    func publishedCopyWithoutWeights() throws {
+        let folder = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try writeRun(in: folder)
+        try writeProbes(in: folder, runID: run.identity, probe(startingAt: 0))
+        do {   // as scripts/publish_hdf5.py leaves it
+            let file = try H5File.open(folder.appendingPathComponent(RunLayout.probeFile).path, writable: true)
+            try file.root.openGroup("layer01").remove("weight")
+        }
+        let source = try #require(try ProbeSource.find(for: run))
+        let head = try source.probe(layer: 1, labelCount: 2, readingWeight: false)
+        #expect(head.weight.isEmpty && head.finalSR == 0.75 && head.lossFlag == "ok" && head.channels == 1)
+        let error = #expect(throws: RunStoreError.self) { try source.probe(layer: 1, labelCount: 2) }
+        #expect(error?.description.contains("probe.h5 [/layer01/weight]: missing dataset") == true, "\(String(describing: error))")
+    }
 }
