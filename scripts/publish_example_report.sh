@@ -17,7 +17,8 @@
 #   RUN: a run folder with report.html (`filterlens report RUN` writes it); DIR: default docs/example-report.
 #   --keep-published: the run folders already in DIR that are not among the RUNs are carried over as they are; those
 #   published with their HDF5 copies join the comparison (so runs made on different machines, whose run folders are
-#   gone, can still be compared), the others (published before the copies existed) are listed apart.
+#   gone, can still be compared), the others (published before the copies existed) are listed apart, and the
+#   comparison that held them is kept as DIR/comparison-earlier/ (the one already there under that name, if any).
 #   FILTERLENS=PATH selects the binary (default .build/release/filterlens).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -80,9 +81,21 @@ kept_apart=()
 if [ "$keep_published" = 1 ] && [ -d "$out" ]; then
     for folder in "$out"/*/; do
         name=$(basename "$folder")
-        [ "$name" != comparison ] && [ -f "$folder/report.html" ] && [ ! -e "$stage/$name" ] || continue
+        [ "$name" != comparison ] && [ "$name" != comparison-earlier ] && [ -f "$folder/report.html" ] \
+            && [ ! -e "$stage/$name" ] || continue
         cp -R "$folder" "$stage/$name"
         if [ -f "$folder/run.h5" ] && [ -f "$folder/analysis.h5" ]; then kept_compared+=("$name"); else kept_apart+=("$name"); fi
+    done
+fi
+# The comparison of the runs listed apart can't be made again: the earlier one is kept.
+earlier_comparison=""
+if ((${#kept_apart[@]})); then
+    for folder in "$out/comparison-earlier" "$out/comparison"; do
+        if [ -f "$folder/compare.html" ]; then
+            cp -R "$folder" "$stage/comparison-earlier"
+            earlier_comparison=$(grep -o '<tr><td>[^<]*</td>' "$folder/compare.html" | sed -E 's/<\/?t[rd]>//g' | paste -sd, | sed 's/,/, /g')
+            break
+        fi
     done
 fi
 compared=("$@")
@@ -103,6 +116,9 @@ find "$stage/comparison" -name '*.h5' -delete
     for name in "${kept_apart[@]}"; do
         echo "<li><a href=\"$name/report.html\">$name</a>: report, figures, layers.csv (published earlier, without HDF5 copies, and carried over; not in the comparison)</li>"
     done
+    if [ -n "$earlier_comparison" ]; then
+        echo "<li><a href=\"comparison-earlier/compare.html\">The comparison published earlier</a> ($earlier_comparison), which holds runs listed apart above</li>"
+    fi
     echo '</ul></body></html>'
 } > "$stage/index.html"
 {
@@ -119,6 +135,9 @@ find "$stage/comparison" -name '*.h5' -delete
         echo "- $name/: report, figures and layers.csv, published earlier and carried over (\`--keep-published\`); not in"
         echo "  comparison/: it was published before the HDF5 copies were, and \`filterlens compare\` reads them."
     done
+    if [ -n "$earlier_comparison" ]; then
+        echo "- comparison-earlier/: the comparison published earlier ($earlier_comparison), kept for the runs listed apart."
+    fi
     echo
     echo "The HDF5 files are published copies (docs/hdf5-layout.md, \"Published copies\"): run.h5 without /weights,"
     echo "probe.h5 without the probes' weights, analysis.h5 whole (every filter's matrices and measures). They open in"

@@ -42,7 +42,8 @@ struct EndToEndTests {
     /// /weights, probe.h5 without the probes' weights, analysis.h5 whole), gzips the per-filter CSVs, relinks them
     /// and checks every local link of the copy.
     /// Then, with `--keep-published`, a run published earlier (here: the copy renamed) is carried over and compared
-    /// again from its HDF5 copies; one published without them is listed apart; without the flag, it is dropped.
+    /// again from its HDF5 copies; one published without them is listed apart, beside the earlier comparison that
+    /// held it (comparison-earlier/); without the flag, both are dropped.
     func publishExampleReport(of run: String, in root: URL) throws {
         let copy = root.appendingPathComponent("published")
         try publish([root.appendingPathComponent(run).path], to: copy)
@@ -81,7 +82,10 @@ struct EndToEndTests {
         try publish(["--keep-published", root.appendingPathComponent(run).path], to: copy)
         let apart = try String(contentsOf: copy.appendingPathComponent("index.html"), encoding: .utf8)
         #expect(apart.contains("href=\"earlier/report.html\"") && apart.contains("not in the comparison"), "\(apart)")
+        #expect(apart.contains("href=\"comparison-earlier/compare.html\"") && FileManager.default.fileExists(
+            atPath: copy.appendingPathComponent("comparison-earlier/compare.html").path), "the comparison that held it is kept")
         try publish([root.appendingPathComponent(run).path], to: copy)
+        #expect(!FileManager.default.fileExists(atPath: copy.appendingPathComponent("comparison-earlier").path))
         #expect(!FileManager.default.fileExists(atPath: copy.appendingPathComponent("earlier").path),
                 "without --keep-published only the runs given are published")
     }
