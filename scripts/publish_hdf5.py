@@ -16,7 +16,10 @@ import os
 import shutil
 import sys
 
-import h5py
+try:
+    import h5py
+except ImportError:
+    raise SystemExit("publish_hdf5.py: needs h5py; install it with `bash scripts/setup.sh`")
 
 # The bulk left out of each file, as paths relative to its root ("*" stands for any layer group).
 DROPPED = {
