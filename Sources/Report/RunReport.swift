@@ -87,7 +87,7 @@ public enum RunReport {
             let probe = run.probeRecipe ?? config.probe   // what the probes were trained with; the train-time default before phase 2
             metadata += [
                 ("architecture", "\(config.preset): \(config.notation)" + (config.head.isEmpty ? "" : " + FC \(config.head)")),
-                ("phase 1 recipe", "\(config.epochs) epochs, batch \(config.batchSize), lr \(config.learningRate) " + ((config.learningRateSchedule ?? .step) == .step ? "x\(config.learningRateDecayFactor) every \(config.learningRateDecayEvery) epochs" : "\(config.learningRateSchedule!.rawValue) down to 0") + ", warm-up \(config.warmupBatches) batches, momentum \(config.momentum) (Nesterov), weight decay \(config.weightDecay), augmentation \(config.augment ? "flip + shift 4" : "none")"),
+                ("phase 1 recipe", config.recipeDescription),
                 ("phase 2 recipe", "\(probe.epochs) epochs, lr \(probe.startingRatesDescription) x\(probe.learningRateDecay) per epoch, momentum \(probe.momentum), weight decay \(probe.weightDecay)"),
                 ("images", "\(config.trainImages) training, \(config.testImages) test"),
                 ("labels", "\(run.labelNames.count): " + zip(config.sourceLabels, run.labelNames).map { "\($1) (\($0))" }.joined(separator: ", ")

@@ -86,6 +86,15 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
         self.convolutionAlgorithms = convolutionAlgorithms
     }
 
+    /// Phase 1's recipe in words, as the report and the training log show it: "30 epochs, batch 100, lr 0.05 cosine
+    /// down to 0, warm-up 500 batches, momentum 0.9 (Nesterov), weight decay 0.0005, augmentation flip + shift 4".
+    public var recipeDescription: String {
+        let schedule = (learningRateSchedule ?? .step) == .step ? "x\(learningRateDecayFactor) every \(learningRateDecayEvery) epochs"
+            : "\(learningRateSchedule!.rawValue) down to 0"
+        return "\(epochs) epochs, batch \(batchSize), lr \(learningRate) \(schedule), warm-up \(warmupBatches) batches, "
+            + "momentum \(momentum) (Nesterov), weight decay \(weightDecay), augmentation \(augment ? "flip + shift 4" : "none")"
+    }
+
     /// The data-set labels the run uses, in order (all `labelCount` when `labels` is nil).
     public var sourceLabels: [Int] { labels ?? Array(0..<labelCount) }
 

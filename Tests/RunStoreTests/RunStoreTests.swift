@@ -83,6 +83,18 @@ struct RunFileTests {
         #expect(try config.stringAttribute("data_md5") == "03b5dce01913d631647c71ecec9e9cb8")
     }
 
+    @Test("the phase 1 recipe in words names the schedule and every rate (the report and the training log show it)")
+    func recipeDescription() {
+        var cosine = RunConfiguration(preset: "vgg6", notation: "64 M", epochs: 30, weightDecay: 0.001)
+        cosine.learningRateSchedule = .cosine
+        #expect(cosine.recipeDescription == "30 epochs, batch 100, lr 0.05 cosine down to 0, warm-up 500 batches, "
+                + "momentum 0.9 (Nesterov), weight decay 0.001, augmentation flip + shift 4")
+        var step = RunConfiguration(preset: "vgg6", notation: "64 M", epochs: 12, learningRateDecayEvery: 2, augment: false)
+        step.learningRateSchedule = nil   // a run.h5 written before schedules existed: the step schedule
+        #expect(step.recipeDescription.hasPrefix("12 epochs, batch 100, lr 0.05 x0.6 every 2 epochs, "))
+        #expect(step.recipeDescription.hasSuffix("weight decay 0.0005, augmentation none"))
+    }
+
     @Test("a configuration written before label subsets reads as all labels of CIFAR-10")
     func olderConfiguration() throws {
         var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(configuration)) as! [String: Any]

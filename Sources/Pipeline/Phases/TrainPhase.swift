@@ -97,7 +97,7 @@ enum TrainPhase {
             + "\(trainer.network.parameters.buffer.count) parameters; convolutions "
             + trainer.network.convolutionAlgorithms.map(\.rawValue).joined(separator: ","))
         context.say("data \(configuration.dataset): \(train.count) training / \(test.count) test images, \(configuration.labelCount) labels; "
-            + "\(configuration.epochs) epochs, batch \(configuration.batchSize), lr \(configuration.learningRate), seed \(configuration.seed)")
+            + "\(configuration.recipeDescription), seed \(configuration.seed)")
         if let core = request.provenance["openblas_core"], let threads = request.provenance["openblas_threads"] {
             context.say("machine \(request.provenance["machine"] ?? "unknown"): OpenBLAS \(core) kernel, \(threads) threads")
         }
