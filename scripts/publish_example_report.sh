@@ -108,7 +108,7 @@ find "$stage/comparison" -name '*.h5' -delete
     echo '<h1>FilterLens example report</h1>'
     echo '<p>Runs of <a href="https://arxiv.org/abs/2305.18078">the method</a> through <code>filterlens run</code>,'
     echo 'on CIFAR-10 (JPEG copy). The HDF5 files come as published copies, less activations and weights (see README.md).</p><ul>'
-    echo '<li><a href="comparison/compare.html">Comparison of the runs below</a> (SR and SNR per layer)</li>'
+    echo '<li><a href="comparison/compare.html">Comparison of the runs below that come with HDF5 copies</a> (SR and SNR per layer)</li>'
     for name in "${names[@]}"; do echo "<li><a href=\"$name/report.html\">$name</a>: report, figures, layers.csv, HDF5 copies</li>"; done
     for name in "${kept_compared[@]}"; do
         echo "<li><a href=\"$name/report.html\">$name</a>: report, figures, layers.csv, HDF5 copies (published earlier and carried over)</li>"
@@ -126,7 +126,7 @@ find "$stage/comparison" -name '*.h5' -delete
     echo
     echo "Open index.html in a browser (offline). Made by \`bash scripts/publish_example_report.sh $invocation\` on $(date -u +%Y-%m-%d)."
     echo
-    echo "- comparison/: \`filterlens compare\` of the runs below."
+    echo "- comparison/: \`filterlens compare\` of the runs below that come with HDF5 copies."
     for name in "${names[@]}"; do
         echo "- $name/: that run's report.html, figures/ (PDF, PNG, CSV), layers.csv and HDF5 copies (run.h5, probe.h5, analysis.h5)."
     done
