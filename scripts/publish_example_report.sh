@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Publishes analysed runs as an example report that opens offline (no server, no network):
 #   DIR/index.html            links to everything below
-#   DIR/comparison/           `filterlens compare` of all the runs (compare.html, figures)
+#   DIR/comparison/           `filterlens compare` of the runs with HDF5 copies (compare.html, figures)
 #   DIR/<run>/report.html     each run's report, with figures/ (PDF, PNG, CSV) and layers.csv
 #   DIR/<run>/*.h5            the published copies of run.h5, probe.h5 and analysis.h5: the layout less the bulk
 #                             (scripts/publish_hdf5.py; docs/hdf5-layout.md "Published copies"), enough for
