@@ -3,14 +3,16 @@
 
     python3 scripts/publish_hdf5.py RUN DEST
 
-RUN: an analysed run folder (run.h5, probe.h5, analysis.h5). DEST: an existing folder. Writes
-  DEST/run.h5       run.h5 without /weights (identity, configuration, provenance, phase 1 metrics)
-  DEST/probe.h5     probe.h5 without /layerNN/weight (recipe, per-epoch history, SR(l), loss flags)
+RUN: an analysed run folder (run.h5, probe.h5, analysis.h5; a run of layout version 1 has its probes in run.h5's
+/probe and no probe.h5). DEST: an existing folder. Writes
+  DEST/run.h5       run.h5 without /weights (identity, configuration, provenance, phase 1 metrics), and for version 1
+                    without /probe/layerNN/weight
+  DEST/probe.h5     probe.h5 without /layerNN/weight (recipe, per-epoch history, SR(l), loss flags), where RUN has one
   DEST/analysis.h5  analysis.h5 whole (phase 3: every filter's matrices and measures, the per-layer summary)
 Every group, dataset and attribute kept is copied as it is (datasets with their chunking and compression), so the
 copies open in h5py, h5dump and HDFView like the originals, and `filterlens compare` and `filterlens report` read
 them; `filterlens analyze` refuses them (no weights). Needs h5py (scripts/setup.sh installs it).
-One error line and exit 1 when RUN lacks a file or a file is not HDF5.
+One error line and exit 1 when RUN lacks run.h5 or analysis.h5 or a file is not HDF5.
 """
 import os
 import shutil
@@ -23,10 +25,12 @@ except ImportError:
 
 # The bulk left out of each file, as paths relative to its root ("*" stands for any layer group).
 DROPPED = {
-    "run.h5": ["weights"],
+    "run.h5": ["weights", "probe/*/weight"],
     "probe.h5": ["*/weight"],
     "analysis.h5": [],
 }
+# Files a run may lack: probe.h5 before layout version 2.
+OPTIONAL = {"probe.h5"}
 
 
 def dropped(path: str, patterns: list[str]) -> bool:
@@ -58,6 +62,8 @@ def publish(run: str, dest: str) -> None:
     for name, patterns in DROPPED.items():
         source_path, target_path = os.path.join(run, name), os.path.join(dest, name)
         if not os.path.isfile(source_path):
+            if name in OPTIONAL:
+                continue
             raise SystemExit(f"publish_hdf5.py: {source_path} is missing; run `filterlens run --resume --out {run}` first")
         if not patterns:
             shutil.copyfile(source_path, target_path)
@@ -65,7 +71,7 @@ def publish(run: str, dest: str) -> None:
         try:
             with h5py.File(source_path, "r") as source, h5py.File(target_path, "w") as target:
                 copy_group(source, target, patterns)
-        except OSError as error:
+        except (OSError, KeyError) as error:   # KeyError: a link that leads nowhere
             raise SystemExit(f"publish_hdf5.py: {source_path} could not be copied ({error}); check that it is a FilterLens HDF5 file")
 
 

@@ -75,6 +75,7 @@ struct Version1RunTests {
         #expect(compare.status == 0, "\(compare.errors)")
         let page = try Self.text(root.appendingPathComponent("cmp/compare.html"))
         #expect(page.contains("<td>0.375</td>") && page.contains("<td>0.175</td>"), "SR(1) and SR(L) of the run")
+        try publishedCopyCompares(run, in: root)
 
         let analyze = try runFilterLens(["analyze", "v1-run"], in: root)
         #expect(analyze.status == 0, "\(analyze.errors)")
@@ -84,6 +85,28 @@ struct Version1RunTests {
         #expect(!analysis.contains("summary/sr_probe_final"), "SR(l) is not copied into a version 2 analysis.h5")
         #expect(try Data(contentsOf: runFile) == before)
         #expect(!FileManager.default.fileExists(atPath: run.appendingPathComponent("probe.h5").path))
+    }
+
+    /// scripts/publish_hdf5.py copies a version 1 run (no probe.h5) without its weights, the probes' in run.h5's
+    /// `/probe` included; `compare` reads the copy to the same SR(l).
+    func publishedCopyCompares(_ run: URL, in root: URL) throws {
+        let published = root.appendingPathComponent("published/v1-run")
+        try FileManager.default.createDirectory(at: published, withIntermediateDirectories: true)
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts/publish_hdf5.py")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script.path, run.path, published.path]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let copy = try H5File.open(published.appendingPathComponent("run.h5").path).root
+        #expect(!copy.contains("weights") && !copy.contains("probe/layer01/weight") && copy.contains("probe/layer01/test_sr"))
+        #expect(!FileManager.default.fileExists(atPath: published.appendingPathComponent("probe.h5").path))
+        let compare = try runFilterLens(["compare", "published/v1-run", "--out", "cmp-published"], in: root)
+        #expect(compare.status == 0, "\(compare.errors)")
+        let page = try Self.text(root.appendingPathComponent("cmp-published/compare.html"))
+        #expect(page.contains("<td>0.375</td>") && page.contains("<td>0.175</td>"), "SR(1) and SR(L) from the copy")
     }
 
     @Test("prune retrains from run.h5's /probe: the unpruned head's SR before retraining is SR(l_k)")
