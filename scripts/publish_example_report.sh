@@ -99,7 +99,7 @@ if ((${#kept_apart[@]})); then
     done
 fi
 compared=("$@")
-for name in "${kept_compared[@]}"; do compared+=("$stage/$name"); done
+for name in "${kept_compared[@]}"; do compared+=("$out/$name"); done   # the published folder: errors name it
 "$binary" compare "${compared[@]}" --out "$stage/comparison" > /dev/null
 find "$stage/comparison" -name '*.h5' -delete
 

@@ -48,10 +48,13 @@ def copy_group(source: h5py.Group, target: h5py.Group, patterns: list[str], pref
     for key in source.attrs:
         stored = source.attrs.get_id(key)   # its own type and shape: a string keeps its encoding, a scalar stays one
         target.attrs.create(key, source.attrs[key], shape=stored.shape, dtype=stored.dtype)
-    for name, member in source.items():
+    for name in source:
         path = prefix + name
         if dropped(path, patterns):
             continue
+        member = source.get(name)
+        if member is None:
+            raise ValueError(f"/{path} is a link that leads nowhere")
         if isinstance(member, h5py.Group):
             copy_group(member, target.create_group(name), patterns, path + "/")
         else:
@@ -71,7 +74,7 @@ def publish(run: str, dest: str) -> None:
         try:
             with h5py.File(source_path, "r") as source, h5py.File(target_path, "w") as target:
                 copy_group(source, target, patterns)
-        except (OSError, KeyError) as error:   # KeyError: a link that leads nowhere
+        except (OSError, KeyError, ValueError) as error:
             raise SystemExit(f"publish_hdf5.py: {source_path} could not be copied ({error}); check that it is a FilterLens HDF5 file")
 
 
