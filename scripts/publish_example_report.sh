@@ -8,10 +8,11 @@
 #                             `filterlens compare` and h5py
 # The per-filter matrix CSVs (figures/layerNN_filters.csv, most of a run's size: about 40 MB for VGG-16) are
 # stored gzipped as layerNN_filters.csv.gz (pandas.read_csv and `zcat` read them as they are), and the copied
-# report.html links the .gz. Every local link of the copy is checked at the end; only HDF5 links may be dead.
-# activations.h5 (gigabytes), the weights (run.h5 /weights, the probes' /layerNN/weight) and the other files are left
-# out: the reports' links to activations.h5 and the others are dead in the copy, which DIR/README.md says. The copy
-# is staged beside DIR and moved into place at the end, so an interrupted publish leaves the previous DIR as it was.
+# report.html links the .gz. activations.h5 (gigabytes), the weights (run.h5 /weights, the probes' /layerNN/weight) and
+# the other files are left out: scripts/publish_report_html.py points each copied report's Files section at what its
+# folder holds (the files left out named without a link). Every local link of the copy is checked at the end. The
+# copy is staged beside DIR and moved into place at the end, so an interrupted publish leaves the previous DIR as it
+# was.
 #
 # Usage: bash scripts/publish_example_report.sh [--out DIR] [--keep-published] RUN [RUN ...]
 #   RUN: a run folder with report.html (`filterlens report RUN` writes it); DIR: default docs/example-report.
@@ -71,6 +72,7 @@ for run in "$@"; do
         file=$(basename "$csv")
         sed -i "s|href=\"figures/$file\"|href=\"figures/$file.gz\"|g" "$stage/$name/report.html"
     done
+    python3 scripts/publish_report_html.py "$stage/$name"
     names+=("$name")
 done
 # Earlier published runs carried over (--keep-published): every folder of DIR with a report.html whose name is not
@@ -84,6 +86,7 @@ if [ "$keep_published" = 1 ] && [ -d "$out" ]; then
         [ "$name" != comparison ] && [ "$name" != comparison-earlier ] && [ -f "$folder/report.html" ] \
             && [ ! -e "$stage/$name" ] || continue
         cp -R "$folder" "$stage/$name"
+        python3 scripts/publish_report_html.py "$stage/$name"   # published before it existed: its links too
         if [ -f "$folder/run.h5" ] && [ -f "$folder/analysis.h5" ]; then kept_compared+=("$name"); else kept_apart+=("$name"); fi
     done
 fi
@@ -142,17 +145,17 @@ find "$stage/comparison" -name '*.h5' -delete
     echo "The HDF5 files are published copies (docs/hdf5-layout.md, \"Published copies\"): run.h5 without /weights,"
     echo "probe.h5 without the probes' weights, analysis.h5 whole (every filter's matrices and measures). They open in"
     echo "h5py, h5dump and HDFView, and \`filterlens compare\` reads them, so a later run can be compared with these."
-    echo "activations.h5 (gigabytes), fields.h5, prune.h5 and the checkpoints are left out: the reports' links to them"
-    echo "are dead here; rerun the command in docs/findings.md to make them. The per-filter matrix CSVs are gzipped"
-    echo "(figures/layerNN_filters.csv.gz): \`zcat\` or pandas.read_csv read them as they are."
+    echo "activations.h5 (gigabytes), fields.h5, prune.h5 and the checkpoints are left out: each report's Files section"
+    echo "names them without a link; rerun the command in docs/findings.md to make them. The per-filter matrix CSVs"
+    echo "are gzipped (figures/layerNN_filters.csv.gz): \`zcat\` or pandas.read_csv read them as they are."
 } > "$stage/README.md"
 
-# Every local href/src of the copy must name a file in it, except the HDF5 files left out.
+# Every local href/src of the copy must name a file in it.
 dead=0
 while IFS= read -r html; do
     dir=$(dirname "$html")
     while IFS= read -r link; do
-        case "$link" in *://*|\#*|mailto:*|*.h5) continue ;; esac
+        case "$link" in *://*|\#*|mailto:*) continue ;; esac
         if [ ! -e "$dir/${link%%#*}" ]; then
             echo "publish_example_report.sh: ${html#"$stage"/} links $link, which is not in the copy" >&2
             dead=1

@@ -39,8 +39,8 @@ struct EndToEndTests {
     }
 
     /// scripts/publish_example_report.sh copies the run with its HDF5 files less their bulk (run.h5 without
-    /// /weights, probe.h5 without the probes' weights, analysis.h5 whole), gzips the per-filter CSVs, relinks them
-    /// and checks every local link of the copy.
+    /// /weights, probe.h5 without the probes' weights, analysis.h5 whole), gzips the per-filter CSVs, relinks them,
+    /// names the files left out without a link, and checks every local link of the copy.
     /// Then, with `--keep-published`, a run published earlier (here: the copy renamed) is carried over and compared
     /// again from its HDF5 copies; one published without them is listed apart, beside the earlier comparison that
     /// held it (comparison-earlier/); without the flag, both are dropped.
@@ -64,6 +64,11 @@ struct EndToEndTests {
                 "a published copy has no activations to analyse: \(refused.errors)")
         let report = try String(contentsOf: copy.appendingPathComponent("\(name)/report.html"), encoding: .utf8)
         #expect(report.contains("href=\"figures/layer01_filters.csv.gz\"") && !report.contains("layer01_filters.csv\""))
+        #expect(report.contains("<li>activations.h5 (") && !report.contains("href=\"activations.h5\""),
+                "a file left out is named without a link (scripts/publish_report_html.py)")
+        #expect(report.contains("<a href=\"run.h5\">run.h5</a>") && report.contains("published copy: "),
+                "a published copy keeps its link and gives its size")
+        #expect(report.contains("h5py.File(&quot;analysis.h5&quot;)"), "the h5py example opens the folder's copy")
 
         try FileManager.default.moveItem(at: copy.appendingPathComponent(name), to: copy.appendingPathComponent("earlier"))
         try publish(["--keep-published", root.appendingPathComponent(run).path], to: copy)
@@ -81,6 +86,9 @@ struct EndToEndTests {
         }
         try publish(["--keep-published", root.appendingPathComponent(run).path], to: copy)
         let apart = try String(contentsOf: copy.appendingPathComponent("index.html"), encoding: .utf8)
+        let apartReport = try String(contentsOf: copy.appendingPathComponent("earlier/report.html"), encoding: .utf8)
+        #expect(!apartReport.contains("href=\"run.h5\"") && apartReport.contains("<li>run.h5 ("),
+                "the report of a run carried over without copies links none")
         #expect(apart.contains("href=\"earlier/report.html\"") && apart.contains("not in the comparison"), "\(apart)")
         #expect(apart.contains("href=\"comparison-earlier/compare.html\"") && FileManager.default.fileExists(
             atPath: copy.appendingPathComponent("comparison-earlier/compare.html").path), "the comparison that held it is kept")
