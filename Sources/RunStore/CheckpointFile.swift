@@ -68,12 +68,13 @@ public enum CheckpointFile {
                            documents: documents, buffers: buffers)
     }
 
-    /// Reads the checkpoint at `url`.
-    public static func load(from url: URL) throws(RunStoreError) -> Checkpoint {
+    /// Reads the checkpoint at `url`; with `readingBuffers` false its `buffers` stay empty (the progress alone,
+    /// without reading the network's state: `filterlens status`).
+    public static func load(from url: URL, readingBuffers: Bool = true) throws(RunStoreError) -> Checkpoint {
         let fix = "the checkpoint is damaged: start the run again without --resume"
         let state = try StateFile.load(from: url, format: format, producer: "filterlens train", fix: fix,
                                        integers: ["completed_epochs"], documents: ["config_json", "metrics_json"],
-                                       optionalDocuments: ["cursor_json", "provenance_json"])
+                                       optionalDocuments: ["cursor_json", "provenance_json"], readingBuffers: readingBuffers)
         return Checkpoint(
             configuration: try state.decode(RunConfiguration.self, "config_json"), completedEpochs: state.integers["completed_epochs"]!,
             metrics: try state.decode([EpochMetrics].self, "metrics_json"), buffers: state.buffers,
@@ -124,11 +125,12 @@ public enum ProbeCheckpointFile {
         try StateFile.save(to: url, format: format, integers: [], documents: documents, buffers: buffers)
     }
 
-    /// Reads the checkpoint at `url`.
-    public static func load(from url: URL) throws(RunStoreError) -> ProbeCheckpoint {
+    /// Reads the checkpoint at `url`; with `readingBuffers` false its `buffers` stay empty.
+    public static func load(from url: URL, readingBuffers: Bool = true) throws(RunStoreError) -> ProbeCheckpoint {
         let fix = "the phase 2 checkpoint is damaged: delete it and run `filterlens probe` again"
         let state = try StateFile.load(from: url, format: format, producer: "filterlens probe", fix: fix, integers: [],
-                                       documents: ["progress_json"], optionalDocuments: ["cursor_json"])
+                                       documents: ["progress_json"], optionalDocuments: ["cursor_json"],
+                                       readingBuffers: readingBuffers)
         return ProbeCheckpoint(progress: try state.decode(ProbeCheckpoint.Progress.self, "progress_json"), buffers: state.buffers,
                                cursor: try state.decodeIfPresent(EpochCursor.self, "cursor_json"))
     }
@@ -181,9 +183,10 @@ enum StateFile {
         try staged.commit()
     }
 
-    /// Reads a state file; a missing required attribute or an unreadable dataset is a `RunStoreError` with `fix`.
+    /// Reads a state file (its datasets only where `readingBuffers`); a missing required attribute or an unreadable
+    /// dataset is a `RunStoreError` with `fix`.
     static func load(from url: URL, format: String, producer: String, fix: String, integers: [String], documents: [String],
-                     optionalDocuments: [String]) throws(RunStoreError) -> StateFileContents {
+                     optionalDocuments: [String], readingBuffers: Bool = true) throws(RunStoreError) -> StateFileContents {
         let file = try openValidated(url.path, format: format, producer: producer)
         let root = file.root
         var contents = StateFileContents(path: url.path, fix: fix, integers: [:], documents: [:], buffers: [:])
@@ -193,7 +196,7 @@ enum StateFile {
             for name in optionalDocuments where root.hasAttribute(name) { contents.documents[name] = try root.stringAttribute(name) }
             return try root.memberNames()
         }
-        for name in names {
+        for name in names where readingBuffers {
             contents.buffers[name] = try accessing(fix: fix) { () throws(HDF5Error) in try root.openDataset(name).read(as: Float.self) }
         }
         return contents

@@ -20,6 +20,6 @@ struct FilterLens: ParsableCommand {
         version: RunLayout.toolVersion,
         subcommands: [RunCommand.self, DataCommand.self, TrainCommand.self, ProbeCommand.self, AnalyzeCommand.self,
                       ReportCommand.self, CompareCommand.self, SweepLabelsCommand.self, BenchCommand.self,
-                      PruneCommand.self]
+                      PruneCommand.self, StatusCommand.self]
     )
 }

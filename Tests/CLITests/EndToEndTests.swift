@@ -31,6 +31,12 @@ struct EndToEndTests {
             }
         }
         try crossCheckWithNumPy(run)
+        let status = try runFilterLens(["status", "runs/tiny"], in: root)
+        #expect(status.status == 0 && status.output.contains("2 epochs") && status.output.contains("2 probes, ")
+                && status.output.contains("2 layers at threshold 0.3") && status.output.contains("every phase and the report are done"),
+                "\(status.output)\(status.errors)")
+        let nothing = try runFilterLens(["status", "data"], in: root)
+        #expect(nothing.status == 1 && nothing.errors.contains("data: no run here"), "one line naming the folder: \(nothing.errors)")
         let compare = try runFilterLens(["compare", "runs/tiny", "runs/tiny", "--out", "cmp"], in: root)
         #expect(compare.status == 0, "\(compare.errors)")
         #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("cmp/compare.html").path))

@@ -72,6 +72,11 @@ struct ResumeTests {
         let cursor = try saved.root.stringAttribute("cursor_json")
         #expect(cursor.contains("\"imagesDone\""), "the checkpoint holds the position inside the epoch: \(cursor)")
         #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("stopped/run.h5").path))
+        let status = try runFilterLens(["status", "stopped"], in: root)
+        #expect(status.status == 0 && status.output.contains("phase 1 train   in progress")
+                && status.output.contains("0 of 2 epochs done") && status.output.contains("epoch 1 ")
+                && status.output.contains("% done") && status.output.contains("phase 2 probe   not started")
+                && status.output.contains("next: filterlens run --resume --out"), "\(status.output)\(status.errors)")
 
         let resumed = try runFilterLens(["train", "--resume", "--out", "stopped"], in: root)
         #expect(resumed.status == 0, "\(resumed.errors)")
@@ -102,6 +107,10 @@ struct ResumeTests {
         #expect(waitFor(probeCheckpoint))
         kill(victim.processIdentifier, SIGKILL)
         victim.waitUntilExit()
+        let probing = try runFilterLens(["status", "killed"], in: root)
+        #expect(probing.status == 0 && probing.output.contains("phase 1 train   complete")
+                && probing.output.contains("phase 2 probe   in progress") && probing.output.contains("of 2 epochs done (2 probes)"),
+                "\(probing.output)\(probing.errors)")
         let otherFlags = try runFilterLens(["probe", "--resume", "killed", "--probe-epochs", "3", "--checkpoint-minutes", "0.002"],
                                            in: root)
         #expect(otherFlags.status == 1, "\(otherFlags.errors)")
@@ -121,6 +130,9 @@ struct ResumeTests {
         #expect(killed.status != 0)
         #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("killed/analysis-checkpoint.h5").path))
         #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("killed/analysis.h5").path))
+        let analysing = try runFilterLens(["status", "killed"], in: root)
+        #expect(analysing.output.contains("phase 2 probe   complete") && analysing.output.contains("phase 3 analyze in progress")
+                && analysing.output.contains("1 of 2 layers done"), "\(analysing.output)\(analysing.errors)")
         let resumed = try runFilterLens(["analyze", "--resume", "killed"], in: root)
         #expect(resumed.status == 0, "\(resumed.errors)")
         #expect(resumed.output.contains("analyze layer 1/2: taken from analysis-checkpoint.h5"), "\(resumed.output)")

@@ -115,3 +115,18 @@ struct PipelineTests {
         #expect(trainer.cursor?.imagesDone == 2 && trainer.completedEpochs == 1)
     }
 }
+
+@Suite("run status")
+struct RunStatusTests {
+    @Test("the SR curve's slope is the least-squares slope per epoch")
+    func slope() {
+        #expect(RunStatus.slope([0.80, 0.81, 0.82, 0.83, 0.84]).isApproximately(0.01))
+        #expect(RunStatus.slope([0.85, 0.88, 0.85]).isApproximately(0), "a rise and an equal fall cancel")
+        #expect(RunStatus.slope([0.9]) == 0 && RunStatus.slope([]) == 0)
+        #expect(RunStatus.slope([0.50, 0.70, 0.72, 0.73]).isApproximately(0.071), "(-1.5 x -0.1625 + ...) / 5")
+    }
+}
+
+private extension Double {
+    func isApproximately(_ other: Double) -> Bool { abs(self - other) < 1e-12 }
+}

@@ -1,0 +1,215 @@
+import Engine
+import Foundation
+import RunStore
+import Tensor
+
+/// Where a run stands, read from its folder's files without writing anything (`filterlens status`): for each phase
+/// and the report its state and the numbers behind it, and the command that continues the run.
+public struct RunStatus: Sendable {
+    /// A phase's state.
+    public enum State: String, Sendable {
+        case notStarted = "not started"
+        case inProgress = "in progress"
+        case complete
+    }
+
+    /// One phase, or the report, and what its files say.
+    public struct Entry: Sendable {
+        /// "phase 1 train", "phase 2 probe", "phase 3 analyze" or "report".
+        public var name: String
+        public var state: State
+        /// The numbers behind the state, a line each.
+        public var details: [String]
+    }
+
+    /// The run folder.
+    public var path: String
+    /// What was run: preset, architecture, phase 1 recipe and data.
+    public var summary: String
+    /// Phases 1-3 and the report, in order.
+    public var entries: [Entry]
+    /// The command that continues the run; nil when every phase and the report are done.
+    public var next: String?
+
+    /// The status as `filterlens status` prints it.
+    public var text: String {
+        var lines = ["\(path): \(summary)"]
+        for entry in entries {
+            lines.append(entry.name.padding(toLength: 16, withPad: " ", startingAt: 0) + entry.state.rawValue)
+            lines += entry.details.map { String(repeating: " ", count: 18) + $0 }
+        }
+        lines.append(next.map { "next: \($0)" } ?? "every phase and the report are done")
+        return lines.joined(separator: "\n")
+    }
+
+    /// Reads the status of the run in `directory`; `now` dates the checkpoints' age. A folder with neither run.h5 nor
+    /// checkpoint.h5 is an error naming it; a damaged file is the file's own error.
+    public static func read(_ directory: RunDirectory, now: Date = Date()) throws -> RunStatus {
+        let hasRun = directory.exists(RunLayout.runFile), hasCheckpoint = directory.exists(RunLayout.checkpointFile)
+        guard hasRun || hasCheckpoint else {
+            throw PipelineError("\(directory.path): no run here (neither \(RunLayout.runFile) nor \(RunLayout.checkpointFile)); "
+                + "start one with `filterlens run --preset P --out \(directory.path)`")
+        }
+        let run = hasRun ? try RunFileReader(directory.file(RunLayout.runFile)) : nil
+        let checkpoint = hasCheckpoint
+            ? try CheckpointFile.load(from: directory.file(RunLayout.checkpointFile), readingBuffers: false) : nil
+        guard let configuration = try checkpoint?.configuration ?? run?.configuration() else {
+            throw PipelineError("\(directory.file(RunLayout.runFile).path): no training configuration (/config@json); "
+                + "status reads runs made by `filterlens run` or the filterlens-torch package")
+        }
+        let layers = try Architecture(notation: configuration.notation, hiddenWidths: configuration.head,
+                                      labelCount: configuration.labelCount).convolutionCount
+        let training = try trainingEntry(directory, configuration: configuration, checkpoint: checkpoint, run: run, now: now)
+        let probing = try probingEntry(directory, configuration: configuration, layers: layers, run: run,
+                                       trained: training.state == .complete, now: now)
+        let analysis = try analysisEntry(directory, layers: layers, probed: probing.state == .complete)
+        let report = reportEntry(directory)
+        let entries = [training, probing, analysis, report]
+        let summary = "\(configuration.preset) [\(configuration.notation)], \(configuration.recipeDescription); "
+            + "\(configuration.dataset), \(configuration.trainImages) training / \(configuration.testImages) test images, seed \(configuration.seed)"
+        let next: String?
+        if entries.allSatisfy({ $0.state == .complete }) {
+            next = nil
+        } else if analysis.state == .complete {
+            next = "filterlens report \(directory.path)"
+        } else {
+            next = "filterlens run --resume --out \(directory.path)"
+        }
+        return RunStatus(path: directory.path, summary: summary, entries: entries, next: next)
+    }
+
+    // MARK: - Phases
+
+    private static func trainingEntry(_ directory: RunDirectory, configuration: RunConfiguration, checkpoint: Checkpoint?,
+                                      run: RunFileReader?, now: Date) throws -> Entry {
+        let name = "phase 1 train"
+        let metrics = try checkpoint?.metrics ?? run?.metrics() ?? []
+        var details = curve(metrics)
+        // A run.h5 without a checkpoint was written whole (by filterlens-torch, or its checkpoint was removed).
+        let complete = checkpoint.map { directory.trainingComplete($0, epochs: configuration.epochs) } ?? (run != nil)
+        if complete {
+            details.insert("\(metrics.count) epochs", at: 0)
+            return Entry(name: name, state: .complete, details: details)
+        }
+        let done = checkpoint?.completedEpochs ?? 0
+        details.insert("\(done) of \(configuration.epochs) epochs done", at: 0)
+        if done < configuration.epochs {
+            let epochSeconds = Statistics.median(metrics.map(\.seconds))
+            let inside = checkpoint?.cursor.map { cursor in
+                (fraction: Double(cursor.imagesDone) / Double(max(configuration.trainImages, 1)), seconds: cursor.seconds)
+            }
+            let left = Double(configuration.epochs - done) * epochSeconds - (inside?.seconds ?? 0)
+            var pace = metrics.isEmpty ? "no epoch finished yet"
+                : String(format: "epochs take %.0f s (median): about %@ left", epochSeconds, Elapsed.text(left))
+            if let inside { pace += String(format: "; epoch %d %.0f%% done", done + 1, 100 * inside.fraction) }
+            details.append(pace)
+        } else {
+            details.append("every epoch trained; \(RunLayout.runFile) and \(RunLayout.activationsFile) not written yet")
+        }
+        details.append(age(of: directory.file(RunLayout.checkpointFile), "checkpoint", now: now))
+        return Entry(name: name, state: .inProgress, details: details)
+    }
+
+    private static func probingEntry(_ directory: RunDirectory, configuration: RunConfiguration, layers: Int,
+                                     run: RunFileReader?, trained: Bool, now: Date) throws -> Entry {
+        let name = "phase 2 probe"
+        if trained, let run, let probes = try ProbeSource.find(for: run), try directory.probingComplete(probes, layers: layers) {
+            let heads = try probes.layers().map { layer in
+                try probes.probe(layer: layer, labelCount: configuration.labelCount, readingWeight: false)
+            }
+            var details = ["\(heads.count) probes, \(probes.recipe()?.epochs ?? heads.first?.epochs.count ?? 0) epochs each; "
+                + "SR(l) " + srRange(heads.map { ($0.layer, $0.epochs.last?.testSR ?? .nan) })]
+            let flagged = heads.filter { $0.lossFlag != "ok" }.map { "layer \($0.layer) \"\($0.lossFlag)\"" }
+            details.append(flagged.isEmpty ? "every probe's loss settled (flag \"ok\")" : "flagged: " + flagged.joined(separator: ", "))
+            return Entry(name: name, state: .complete, details: details)
+        }
+        let checkpointURL = directory.file(RunLayout.probeCheckpointFile)
+        guard trained, directory.exists(RunLayout.probeCheckpointFile) else {
+            return Entry(name: name, state: .notStarted, details: [])
+        }
+        let checkpoint = try ProbeCheckpointFile.load(from: checkpointURL, readingBuffers: false)
+        let history = checkpoint.progress.history
+        let done = history.map(\.count).min() ?? 0
+        var details = ["\(done) of \(checkpoint.progress.recipe.epochs) epochs done (\(history.count) probes)"]
+        if done > 0 {
+            details.append("SR(l) after epoch \(done): "
+                + srRange(history.enumerated().map { ($0.offset + 1, $0.element[done - 1].testSR) }))
+        }
+        if let cursor = checkpoint.cursor {
+            details.append(String(format: "epoch %d %.0f%% done", done + 1,
+                                  100 * Double(cursor.imagesDone) / Double(max(configuration.trainImages, 1))))
+        }
+        details.append(age(of: checkpointURL, "checkpoint", now: now))
+        return Entry(name: name, state: .inProgress, details: details)
+    }
+
+    private static func analysisEntry(_ directory: RunDirectory, layers: Int, probed: Bool) throws -> Entry {
+        let name = "phase 3 analyze"
+        if directory.exists(RunLayout.analysisFile) {
+            let analysis = try AnalysisFileReader(directory.file(RunLayout.analysisFile))
+            let threshold = analysis.number("threshold").map { String(format: "%g", $0) } ?? "?"
+            return Entry(name: name, state: .complete,
+                         details: ["\(try analysis.layers().count) layers at threshold \(threshold), "
+                                   + "\(analysis.string("normalization") ?? "?") normalization"])
+        }
+        guard probed else { return Entry(name: name, state: .notStarted, details: []) }
+        var details: [String] = []
+        if directory.exists(RunLayout.analysisCheckpointFile) {
+            let done = try AnalysisCheckpointFile.load(from: directory.file(RunLayout.analysisCheckpointFile)).layers.count
+            details.append("\(done) of \(layers) layers done")
+        }
+        if !directory.exists(RunLayout.activationsFile) && !directory.exists(RunLayout.fieldsFile) {
+            details.append("needs \(RunLayout.activationsFile) or \(RunLayout.fieldsFile), and the folder has neither")
+        }
+        return Entry(name: name, state: details.isEmpty ? .notStarted : .inProgress, details: details)
+    }
+
+    private static func reportEntry(_ directory: RunDirectory) -> Entry {
+        let report = directory.file("report.html")
+        guard directory.exists("report.html") else { return Entry(name: "report", state: .notStarted, details: []) }
+        return Entry(name: "report", state: .complete, details: [report.path])
+    }
+
+    // MARK: - Numbers
+
+    /// The test SR curve of phase 1: the last and the best epoch, the train SR, and the least-squares slope of the
+    /// last 5 epochs (of 3 or more) in SR per epoch.
+    private static func curve(_ metrics: [EpochMetrics]) -> [String] {
+        guard let last = metrics.last, let best = metrics.max(by: { $0.testSR < $1.testSR }) else { return [] }
+        var line = String(format: "test SR %.4f after epoch %d (best %.4f, epoch %d); train SR %.4f", last.testSR, last.epoch,
+                          best.testSR, best.epoch, last.trainSR)
+        let tail = metrics.suffix(5).map(\.testSR)
+        if tail.count >= 3 {
+            line += String(format: "; slope of the last %d epochs %+.4f per epoch", tail.count, slope(tail))
+        }
+        return [line]
+    }
+
+    /// Least-squares slope of `values` against 0, 1, 2, ... (per step; 0 for fewer than 2 values).
+    public static func slope(_ values: [Double]) -> Double {
+        let count = Double(values.count), meanX = (count - 1) / 2, meanY = values.reduce(0, +) / count
+        let covariance = values.enumerated().reduce(0) { $0 + (Double($1.offset) - meanX) * ($1.element - meanY) }
+        let variance = (0..<values.count).reduce(0) { $0 + (Double($1) - meanX) * (Double($1) - meanX) }
+        return variance > 0 ? covariance / variance : 0
+    }
+
+    /// "layer 1 0.5176 ... layer 13 0.8896" (every layer where there are 4 or fewer).
+    private static func srRange(_ values: [(layer: Int, sr: Double)]) -> String {
+        let shown = values.count <= 4 ? values : [values.first!, values.last!]
+        return shown.map { String(format: "layer %d %.4f", $0.layer, $0.sr) }.joined(separator: values.count <= 4 ? ", " : " ... ")
+    }
+
+    private static func modified(_ url: URL) -> Date {
+        ((try? FileManager.default.attributesOfItem(atPath: url.path))?[.modificationDate] as? Date) ?? .distantPast
+    }
+
+    /// "checkpoint written 2026-12-06 22:31 UTC, 3m05s ago".
+    private static func age(of url: URL, _ what: String, now: Date) -> String {
+        let written = modified(url)
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
+        return "\(what) written \(formatter.string(from: written)), \(Elapsed.text(now.timeIntervalSince(written))) ago"
+    }
+}
