@@ -17,7 +17,7 @@
 # Every step is resumable: a run folder that exists is continued with `filterlens run --resume` (which keeps the
 # phases already complete), a check whose output file exists is skipped, and prune resumes from its checkpoint. So
 # the script can be killed at any time (a session's end) and started again with the same command; it picks up where
-# it stopped. At 80-90 VGG-16 training images/s (2-core Zen 3) the three runs take about 25 hours; at 200-240 (2-core
+# it stopped (`filterlens status outputs/<run>` says where a run stands and how long it has left). At 80-90 VGG-16 training images/s (2-core Zen 3) the three runs take about 25 hours; at 200-240 (2-core
 # AVX-512 EPYC, OpenBLAS core Cooperlake) about 10.
 #
 # Usage: bash scripts/findings_runs.sh [STEP ...]    STEP: vgg16, avgg16, vgg6, vgg16-16, vgg16-20, avgg16-24, vgg6-wd1e-3, prune (default: vgg16,
