@@ -107,3 +107,13 @@ def test_sums_for_other_labels_are_refused_naming_the_dataset(run_directory, tmp
     result = filterlens("analyze", str(wrong))
     assert result.returncode != 0
     assert "fields.h5 [/images_per_label]" in result.stderr and "3 labels" in result.stderr, result.stderr
+
+
+def test_status_says_where_a_package_run_stands(run_directory, analysed):
+    before = filterlens("status", str(run_directory))
+    assert before.returncode == 0, before.stderr
+    assert "run.h5 without a training configuration" in before.stdout
+    assert "phase 2 probe   complete" in before.stdout and "phase 3 analyze not started" in before.stdout
+    assert "next: filterlens analyze %s && filterlens report" % run_directory in before.stdout, before.stdout
+    after = filterlens("status", str(analysed[1]))
+    assert after.returncode == 0 and "phase 3 analyze complete" in after.stdout, after.stdout + after.stderr

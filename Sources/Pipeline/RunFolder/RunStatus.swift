@@ -53,49 +53,63 @@ public struct RunStatus: Sendable {
         let run = hasRun ? try RunFileReader(directory.file(RunLayout.runFile)) : nil
         let checkpoint = hasCheckpoint
             ? try CheckpointFile.load(from: directory.file(RunLayout.checkpointFile), readingBuffers: false) : nil
-        guard let configuration = try checkpoint?.configuration ?? run?.configuration() else {
-            throw PipelineError("\(directory.file(RunLayout.runFile).path): no training configuration (/config@json); "
-                + "status reads runs made by `filterlens run` or the filterlens-torch package")
-        }
-        let layers = try Architecture(notation: configuration.notation, hiddenWidths: configuration.head,
-                                      labelCount: configuration.labelCount).convolutionCount
+        // A run.h5 of another tool (the filterlens-torch package) has no configuration: its probes give the layers.
+        let configuration = try checkpoint?.configuration ?? run?.configuration()
+        let probes = try run.flatMap { run throws in try ProbeSource.find(for: run) }
+        let layers = try configuration.map { configuration throws in
+            try Architecture(notation: configuration.notation, hiddenWidths: configuration.head,
+                             labelCount: configuration.labelCount).convolutionCount
+        } ?? probes?.layers().count ?? 0
+        let labelCount = try configuration?.labelCount ?? run?.labelNames().count ?? 0
         let training = try trainingEntry(directory, configuration: configuration, checkpoint: checkpoint, run: run, now: now)
-        let probing = try probingEntry(directory, configuration: configuration, layers: layers, run: run,
+        let probing = try probingEntry(directory, probes: training.state == .complete ? probes : nil, layers: layers,
+                                       labelCount: labelCount, trainImages: configuration?.trainImages,
                                        trained: training.state == .complete, now: now)
         let analysis = try analysisEntry(directory, layers: layers, probed: probing.state == .complete)
         let report = reportEntry(directory)
         let entries = [training, probing, analysis, report]
-        let summary = "\(configuration.preset) [\(configuration.notation)], \(configuration.recipeDescription); "
-            + "\(configuration.dataset), \(configuration.trainImages) training / \(configuration.testImages) test images, seed \(configuration.seed)"
+        let summary = configuration.map { configuration in
+            "\(configuration.preset) [\(configuration.notation)], \(configuration.recipeDescription); \(configuration.dataset), "
+                + "\(configuration.trainImages) training / \(configuration.testImages) test images, seed \(configuration.seed)"
+        } ?? "run.h5 without a training configuration (written by another tool, e.g. the filterlens-torch package); data: "
+            + (run?.datasetName() ?? "unknown")
         let next: String?
         if entries.allSatisfy({ $0.state == .complete }) {
             next = nil
         } else if analysis.state == .complete {
             next = "filterlens report \(directory.path)"
-        } else {
+        } else if configuration != nil {
             next = "filterlens run --resume --out \(directory.path)"
+        } else if probing.state == .complete {
+            next = "filterlens analyze \(directory.path) && filterlens report \(directory.path)"
+        } else {
+            next = "write probe.h5 with the filterlens-torch package (python/README.md), then filterlens analyze \(directory.path)"
         }
         return RunStatus(path: directory.path, summary: summary, entries: entries, next: next)
     }
 
     // MARK: - Phases
 
-    private static func trainingEntry(_ directory: RunDirectory, configuration: RunConfiguration, checkpoint: Checkpoint?,
+    private static func trainingEntry(_ directory: RunDirectory, configuration: RunConfiguration?, checkpoint: Checkpoint?,
                                       run: RunFileReader?, now: Date) throws -> Entry {
         let name = "phase 1 train"
         let metrics = try checkpoint?.metrics ?? run?.metrics() ?? []
         var details = curve(metrics)
-        // A run.h5 without a checkpoint was written whole (by filterlens-torch, or its checkpoint was removed).
-        let complete = checkpoint.map { directory.trainingComplete($0, epochs: configuration.epochs) } ?? (run != nil)
-        if complete {
-            details.insert("\(metrics.count) epochs", at: 0)
+        // The checkpoint carries the configuration; a run.h5 without one was written whole (by filterlens-torch, or its
+        // checkpoint was removed).
+        guard let checkpoint, let configuration else {
+            details.insert(metrics.isEmpty ? "run.h5 holds no phase 1 metrics" : epochs(metrics.count), at: 0)
             return Entry(name: name, state: .complete, details: details)
         }
-        let done = checkpoint?.completedEpochs ?? 0
+        if directory.trainingComplete(checkpoint, epochs: configuration.epochs) {
+            details.insert(epochs(metrics.count), at: 0)
+            return Entry(name: name, state: .complete, details: details)
+        }
+        let done = checkpoint.completedEpochs
         details.insert("\(done) of \(configuration.epochs) epochs done", at: 0)
         if done < configuration.epochs {
             let epochSeconds = Statistics.median(metrics.map(\.seconds))
-            let inside = checkpoint?.cursor.map { cursor in
+            let inside = checkpoint.cursor.map { cursor in
                 (fraction: Double(cursor.imagesDone) / Double(max(configuration.trainImages, 1)), seconds: cursor.seconds)
             }
             let left = Double(configuration.epochs - done) * epochSeconds - (inside?.seconds ?? 0)
@@ -110,14 +124,14 @@ public struct RunStatus: Sendable {
         return Entry(name: name, state: .inProgress, details: details)
     }
 
-    private static func probingEntry(_ directory: RunDirectory, configuration: RunConfiguration, layers: Int,
-                                     run: RunFileReader?, trained: Bool, now: Date) throws -> Entry {
+    private static func probingEntry(_ directory: RunDirectory, probes: ProbeSource?, layers: Int, labelCount: Int,
+                                     trainImages: Int?, trained: Bool, now: Date) throws -> Entry {
         let name = "phase 2 probe"
-        if trained, let run, let probes = try ProbeSource.find(for: run), try directory.probingComplete(probes, layers: layers) {
+        if let probes, try directory.probingComplete(probes, layers: layers) {
             let heads = try probes.layers().map { layer in
-                try probes.probe(layer: layer, labelCount: configuration.labelCount, readingWeight: false)
+                try probes.probe(layer: layer, labelCount: labelCount, readingWeight: false)
             }
-            var details = ["\(heads.count) probes, \(probes.recipe()?.epochs ?? heads.first?.epochs.count ?? 0) epochs each; "
+            var details = ["\(heads.count) probes, \(epochs(probes.recipe()?.epochs ?? heads.first?.epochs.count ?? 0)) each; "
                 + "SR(l) " + srRange(heads.map { ($0.layer, $0.epochs.last?.testSR ?? .nan) })]
             let flagged = heads.filter { $0.lossFlag != "ok" }.map { "layer \($0.layer) \"\($0.lossFlag)\"" }
             details.append(flagged.isEmpty ? "every probe's loss settled (flag \"ok\")" : "flagged: " + flagged.joined(separator: ", "))
@@ -135,9 +149,8 @@ public struct RunStatus: Sendable {
             details.append("SR(l) after epoch \(done): "
                 + srRange(history.enumerated().map { ($0.offset + 1, $0.element[done - 1].testSR) }))
         }
-        if let cursor = checkpoint.cursor {
-            details.append(String(format: "epoch %d %.0f%% done", done + 1,
-                                  100 * Double(cursor.imagesDone) / Double(max(configuration.trainImages, 1))))
+        if let cursor = checkpoint.cursor, let trainImages {
+            details.append(String(format: "epoch %d %.0f%% done", done + 1, 100 * Double(cursor.imagesDone) / Double(max(trainImages, 1))))
         }
         details.append(age(of: checkpointURL, "checkpoint", now: now))
         return Entry(name: name, state: .inProgress, details: details)
@@ -176,14 +189,17 @@ public struct RunStatus: Sendable {
     /// last 5 epochs (of 3 or more) in SR per epoch.
     private static func curve(_ metrics: [EpochMetrics]) -> [String] {
         guard let last = metrics.last, let best = metrics.max(by: { $0.testSR < $1.testSR }) else { return [] }
-        var line = String(format: "test SR %.4f after epoch %d (best %.4f, epoch %d); train SR %.4f", last.testSR, last.epoch,
-                          best.testSR, best.epoch, last.trainSR)
+        var line = String(format: "test SR %.4f after epoch %d (best %.4f, epoch %d)", last.testSR, last.epoch, best.testSR, best.epoch)
+        if last.trainSR.isFinite { line += String(format: "; train SR %.4f", last.trainSR) }
         let tail = metrics.suffix(5).map(\.testSR)
         if tail.count >= 3 {
             line += String(format: "; slope of the last %d epochs %+.4f per epoch", tail.count, slope(tail))
         }
         return [line]
     }
+
+    /// "1 epoch", "30 epochs".
+    private static func epochs(_ count: Int) -> String { count == 1 ? "1 epoch" : "\(count) epochs" }
 
     /// Least-squares slope of `values` against 0, 1, 2, ... (per step; 0 for fewer than 2 values).
     public static func slope(_ values: [Double]) -> Double {
