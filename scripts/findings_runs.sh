@@ -14,7 +14,7 @@
 # (outputs/findings/<run>.tables.md). Then, as the step `prune`: `filterlens prune` of VGG-16 and AVGG-16 (the last
 # layer, and the last two), which the findings do not need, so it comes last.
 #
-# Every step is resumable: a run folder that exists is continued with `filterlens run --resume` (which keeps the
+# Every step is resumable: a run folder with run.h5 or a checkpoint is continued with `filterlens run --resume` (which keeps the
 # phases already complete), a check whose output file exists is skipped, and prune resumes from its checkpoint. So
 # the script can be killed at any time (a session's end) and started again with the same command; it picks up where
 # it stopped (`filterlens status outputs/<run>` says where a run stands and how long it has left). At 80-90 VGG-16 training images/s (2-core Zen 3) the three runs take about 25 hours; at 200-240 (2-core
@@ -58,7 +58,9 @@ run() {
     local phase2=(--probe-epochs 10 --probe-lr "$probe_lr")
     echo "=== $name: $(date -u '+%Y-%m-%d %H:%M UTC')"
     local status=0
-    if [ -d "$dir" ]; then
+    # A folder with neither run.h5 nor a checkpoint holds nothing to resume (a run stopped in its first minutes, before
+    # its first checkpoint): it is started again, as new.
+    if [ -f "$dir/run.h5" ] || [ -f "$dir/checkpoint.h5" ]; then
         "$binary" run --resume --out "$dir" "${phase2[@]}" >> "$logs/$name.log" 2>&1 || status=$?
     else
         "$binary" run --preset "$preset" --epochs "$epochs" --schedule cosine "$@" "${phase2[@]}" --out "$dir" \

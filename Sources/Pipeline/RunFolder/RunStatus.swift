@@ -48,7 +48,8 @@ public struct RunStatus: Sendable {
         let hasRun = directory.exists(RunLayout.runFile), hasCheckpoint = directory.exists(RunLayout.checkpointFile)
         guard hasRun || hasCheckpoint else {
             throw PipelineError("\(directory.path): no run here (neither \(RunLayout.runFile) nor \(RunLayout.checkpointFile)); "
-                + "start one with `filterlens run --preset P --out \(directory.path)`")
+                + "a run writes \(RunLayout.checkpointFile) after its first epoch or --checkpoint-minutes (default 10) into it, so one started "
+                + "here in the last minutes has none yet; else start one with `filterlens run --preset P --out \(directory.path)`")
         }
         let run = hasRun ? try RunFileReader(directory.file(RunLayout.runFile)) : nil
         let checkpoint = hasCheckpoint
