@@ -29,6 +29,9 @@ public enum RunLayout {
     public static let checkpointFile = "checkpoint.h5"
     public static let probeCheckpointFile = "probe-checkpoint.h5"
     public static let analysisCheckpointFile = "analysis-checkpoint.h5"
+    /// The lock a command writing the run holds (flock(2)), with its pid, command and start in it: two writers of one
+    /// run are refused, and `filterlens status` names the one at work. Not part of the HDF5 layout.
+    public static let lockFile = ".filterlens.lock"
 
     /// Group and dataset name of convolutional layer `layer` (1-based): "layer01", "layer02", ...
     public static func layerName(_ layer: Int) -> String {

@@ -65,7 +65,16 @@ struct ResumeTests {
         let victim = try launch(["train"] + Self.training + ["--out", "stopped"], in: root)
         let checkpoint = root.appendingPathComponent("stopped/checkpoint.h5")
         #expect(waitFor(checkpoint), "a checkpoint appears inside epoch 1")
+        // Frozen (it keeps its run lock), the victim is the run's writer: a second writer is refused, status names it.
+        kill(victim.processIdentifier, SIGSTOP)
+        let holder = "filterlens train (pid \(victim.processIdentifier))"
+        let second = try runFilterLens(["train", "--resume", "--out", "stopped"], in: root)
+        #expect(second.status == 1 && second.errors.contains("stopped: in use by \(holder) since "), "\(second.errors)")
+        let atWork = try runFilterLens(["status", "stopped"], in: root)
+        #expect(atWork.status == 0 && atWork.output.contains("at work now: \(holder)")
+                && atWork.output.contains("next, should it stop: filterlens run --resume"), "\(atWork.output)\(atWork.errors)")
         kill(victim.processIdentifier, SIGINT)
+        kill(victim.processIdentifier, SIGCONT)
         victim.waitUntilExit()
         #expect(victim.terminationStatus == 130)
         let saved = try H5File.open(checkpoint.path)

@@ -116,6 +116,36 @@ struct PipelineTests {
     }
 }
 
+@Suite("run lock")
+struct RunLockTests {
+    @Test("one writer at a time: a second is refused naming the first, status names it, the lock goes with its holder")
+    func oneWriter() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("filterlens-lock-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let directory = RunDirectory(folder)
+        #expect(RunLock.holder(of: directory) == nil)
+        try RunLock.holding(directory, command: "filterlens probe", creating: false) {
+            #expect(!FileManager.default.fileExists(atPath: folder.path), "a missing folder is not created for a phase that reads it")
+        }
+        try RunLock.holding(directory, command: "filterlens run", creating: true) {
+            let holder = try #require(RunLock.holder(of: directory))
+            #expect(holder.hasPrefix("filterlens run (pid \(getpid())) since 20"), "\(holder)")
+            let refused = #expect(throws: PipelineError.self) {
+                try RunLock.holding(directory, command: "filterlens report", creating: false) {}
+            }
+            #expect(refused?.description.hasPrefix("\(folder.path): in use by filterlens run (pid \(getpid()))") == true,
+                    "\(refused?.description ?? "")")
+            let early = #expect(throws: PipelineError.self) { try RunStatus.read(directory) }
+            #expect(early?.description.contains("filterlens run (pid \(getpid()))") == true
+                    && early?.description.contains("has saved nothing yet") == true, "\(early?.description ?? "")")
+        }
+        #expect(RunLock.holder(of: directory) == nil, "released when its holder returns")
+        try RunLock.holding(directory, command: "filterlens report", creating: false) {
+            #expect(RunLock.holder(of: directory)?.hasPrefix("filterlens report") == true, "the next writer takes it")
+        }
+    }
+}
+
 @Suite("run status")
 struct RunStatusTests {
     @Test("the SR curve's slope is the least-squares slope per epoch")

@@ -30,15 +30,19 @@ public struct RunStatus: Sendable {
     public var entries: [Entry]
     /// The command that continues the run; nil when every phase and the report are done.
     public var next: String?
+    /// The command writing the run now ("filterlens run (pid 1234) since ..."), from its lock; nil when none is.
+    public var workingCommand: String?
 
     /// The status as `filterlens status` prints it.
     public var text: String {
         var lines = ["\(path): \(summary)"]
+        if let workingCommand { lines.append("at work now: \(workingCommand)") }
         for entry in entries {
             lines.append(entry.name.padding(toLength: 16, withPad: " ", startingAt: 0) + entry.state.rawValue)
             lines += entry.details.map { String(repeating: " ", count: 18) + $0 }
         }
-        lines.append(next.map { "next: \($0)" } ?? "every phase and the report are done")
+        let nextLine = next.map { workingCommand == nil ? "next: \($0)" : "next, should it stop: \($0)" }
+        lines.append(nextLine ?? "every phase and the report are done")
         return lines.joined(separator: "\n")
     }
 
@@ -46,10 +50,14 @@ public struct RunStatus: Sendable {
     /// checkpoint.h5 is an error naming it; a damaged file is the file's own error.
     public static func read(_ directory: RunDirectory, now: Date = Date()) throws -> RunStatus {
         let hasRun = directory.exists(RunLayout.runFile), hasCheckpoint = directory.exists(RunLayout.checkpointFile)
+        let workingCommand = RunLock.holder(of: directory)
+        if !(hasRun || hasCheckpoint), let workingCommand {
+            throw PipelineError("\(directory.path): \(workingCommand) is writing this run and has saved nothing yet; "
+                + "its first checkpoint comes after epoch 1 or --checkpoint-minutes (default 10) into it")
+        }
         guard hasRun || hasCheckpoint else {
             throw PipelineError("\(directory.path): no run here (neither \(RunLayout.runFile) nor \(RunLayout.checkpointFile)); "
-                + "a run writes \(RunLayout.checkpointFile) after its first epoch or --checkpoint-minutes (default 10) into it, so one started "
-                + "here in the last minutes has none yet; else start one with `filterlens run --preset P --out \(directory.path)`")
+                + "start one with `filterlens run --preset P --out \(directory.path)`")
         }
         let run = hasRun ? try RunFileReader(directory.file(RunLayout.runFile)) : nil
         let checkpoint = hasCheckpoint
@@ -86,7 +94,8 @@ public struct RunStatus: Sendable {
         } else {
             next = "write probe.h5 with the filterlens-torch package (python/README.md), then filterlens analyze \(directory.path)"
         }
-        return RunStatus(path: directory.path, summary: summary, entries: entries, next: next)
+        return RunStatus(path: directory.path, summary: summary, entries: entries, next: next,
+                         workingCommand: workingCommand)
     }
 
     // MARK: - Phases

@@ -19,7 +19,10 @@ struct AnalyzeCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            try Pipeline.analyze(try analysis.request(directory: URL(fileURLWithPath: runDirectory), resume: resume), .console())
+            let directory = URL(fileURLWithPath: runDirectory)
+            try RunLock.holding(RunDirectory(directory), command: "filterlens analyze", creating: false) {
+                try Pipeline.analyze(try analysis.request(directory: directory, resume: resume), .console())
+            }
         }
     }
 }

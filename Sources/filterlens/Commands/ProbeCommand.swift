@@ -19,8 +19,11 @@ struct ProbeCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let request = try probe.request(directory: URL(fileURLWithPath: runDirectory), checkpoints: checkpoints, resume: resume)
-            try Pipeline.probe(request, .console())
+            let directory = URL(fileURLWithPath: runDirectory)
+            try RunLock.holding(RunDirectory(directory), command: "filterlens probe", creating: false) {
+                let request = try probe.request(directory: directory, checkpoints: checkpoints, resume: resume)
+                try Pipeline.probe(request, .console())
+            }
         }
     }
 }

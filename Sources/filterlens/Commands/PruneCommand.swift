@@ -98,7 +98,11 @@ struct PruneCommand: ParsableCommand {
     }
 
     func run() throws {
-        try reportingFailures { try PruneWiring.run(self) }
+        try reportingFailures {
+            try RunLock.holding(RunDirectory(URL(fileURLWithPath: runDirectory)), command: "filterlens prune", creating: false) {
+                try PruneWiring.run(self)
+            }
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Pipeline
 import Report
 
 /// `filterlens report`: figures and the HTML report of a run.
@@ -16,8 +17,11 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let report = try ReportWiring.run(directory: URL(fileURLWithPath: runDirectory), templates: templates)
-            say("report: \(report.path)")
+            let directory = URL(fileURLWithPath: runDirectory)
+            try RunLock.holding(RunDirectory(directory), command: "filterlens report", creating: false) {
+                let report = try ReportWiring.run(directory: directory, templates: templates)
+                say("report: \(report.path)")
+            }
         }
     }
 }

@@ -27,12 +27,15 @@ struct RunCommand: ParsableCommand {
         try reportingFailures {
             let directory = training.directory(out)
             let context = PipelineContext.console()
-            try Pipeline.run(train: try training.request(directory: directory, checkpoints: checkpoints, resume: resume, force: force),
-                             probe: try probe.request(directory: directory, checkpoints: checkpoints, resume: resume),
-                             analysis: try analysis.request(directory: directory, resume: resume, keepsMatchingAnalysis: true),
-                             context) { "stopped after \($0); \(context.stops.resumeHint(phase: .train, directory: directory))" }
-            let report = try ReportWiring.run(directory: directory)
-            say("report: \(report.path)")
+            let train = try training.request(directory: directory, checkpoints: checkpoints, resume: resume, force: force)
+            try RunLock.holding(RunDirectory(directory), command: "filterlens run", creating: !resume) {
+                try Pipeline.run(train: train,
+                                 probe: try probe.request(directory: directory, checkpoints: checkpoints, resume: resume),
+                                 analysis: try analysis.request(directory: directory, resume: resume, keepsMatchingAnalysis: true),
+                                 context) { "stopped after \($0); \(context.stops.resumeHint(phase: .train, directory: directory))" }
+                let report = try ReportWiring.run(directory: directory)
+                say("report: \(report.path)")
+            }
         }
     }
 }

@@ -22,8 +22,11 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let request = try training.request(directory: training.directory(out), checkpoints: checkpoints, resume: resume, force: force)
-            try Pipeline.train(request, .console())
+            let directory = training.directory(out)
+            let request = try training.request(directory: directory, checkpoints: checkpoints, resume: resume, force: force)
+            try RunLock.holding(RunDirectory(directory), command: "filterlens train", creating: !resume) {
+                try Pipeline.train(request, .console())
+            }
         }
     }
 }
