@@ -79,11 +79,14 @@ struct SweepLabelsCommand: ParsableCommand {
                 let started = FileManager.default.fileExists(atPath: directory.appendingPathComponent(RunLayout.checkpointFile).path)
                 let continuing = resume && started
                 say("sweep \(index + 1)/\(counts.count): \(count) labels in \(directory.path)" + (continuing ? " (resuming)" : ""))
-                try Pipeline.run(train: try options.request(directory: directory, checkpoints: checkpoints, resume: continuing, force: force),
-                                 probe: try probe.request(directory: directory, checkpoints: checkpoints, resume: continuing),
-                                 analysis: try analysis.request(directory: directory, resume: continuing, keepsMatchingAnalysis: true),
-                                 .console()) { "stopped after \($0) of \(directory.path); continue with `filterlens sweep-labels --resume` and the same flags" }
-                say("report: \(try ReportWiring.run(directory: directory).path)")
+                let train = try options.request(directory: directory, checkpoints: checkpoints, resume: continuing, force: force)
+                try RunLock.holding(RunDirectory(directory), command: "filterlens sweep-labels", creating: true) {
+                    try Pipeline.run(train: train,
+                                     probe: try probe.request(directory: directory, checkpoints: checkpoints, resume: continuing),
+                                     analysis: try analysis.request(directory: directory, resume: continuing, keepsMatchingAnalysis: true),
+                                     .console()) { "stopped after \($0) of \(directory.path); continue with `filterlens sweep-labels --resume` and the same flags" }
+                    say("report: \(try ReportWiring.run(directory: directory).path)")
+                }
                 directories.append(directory)
             }
             let set = try TemplateSet(directory: TemplateSet.locate(explicit: nil))
