@@ -106,6 +106,12 @@ struct ResumeTests {
         let trained = try runFilterLens(["train"] + Self.training + ["--out", "whole"], in: root)
         #expect(trained.status == 0, "\(trained.errors)")
         try FileManager.default.copyItem(at: root.appendingPathComponent("whole"), to: root.appendingPathComponent("killed"))
+        // A writer at work on phase 2 before its first checkpoint: status calls phase 2 in progress, not "not started".
+        let early = RunDirectory(root.appendingPathComponent("killed"))
+        let atWork = try RunLock.holding(early, command: "filterlens probe", creating: false) { try RunStatus.read(early) }
+        #expect(atWork.entries.map(\.state) == [.complete, .inProgress, .notStarted, .notStarted]
+                && atWork.entries[1].details.first?.hasPrefix("at work, nothing saved yet") == true
+                && atWork.workingCommand?.hasPrefix("filterlens probe (pid ") == true, "\(atWork.text)")
         let probe = ["--probe-epochs", "2", "--checkpoint-minutes", "0.002"]
         #expect(try runFilterLens(["probe", "whole"] + probe, in: root).status == 0)
         #expect(try runFilterLens(["analyze", "whole"], in: root).status == 0)

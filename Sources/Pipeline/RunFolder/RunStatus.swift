@@ -76,7 +76,13 @@ public struct RunStatus: Sendable {
                                        trained: training.state == .complete, now: now)
         let analysis = try analysisEntry(directory, layers: layers, probed: probing.state == .complete)
         let report = reportEntry(directory)
-        let entries = [training, probing, analysis, report]
+        var entries = [training, probing, analysis, report]
+        // A command at work whose phase has saved nothing yet: the first phase not started after complete ones is its.
+        if workingCommand != nil, !entries.contains(where: { $0.state == .inProgress }),
+           let first = entries.firstIndex(where: { $0.state == .notStarted }) {
+            entries[first].state = .inProgress
+            entries[first].details.insert("at work, nothing saved yet (a phase saves after its first epoch or layer)", at: 0)
+        }
         let summary = configuration.map { configuration in
             "\(configuration.preset) [\(configuration.notation)], \(configuration.recipeDescription); \(configuration.dataset), "
                 + "\(configuration.trainImages) training / \(configuration.testImages) test images, seed \(configuration.seed)"
