@@ -41,7 +41,8 @@ public final class RunLock {
         guard descriptor >= 0 else {
             throw PipelineError("\(path): cannot open the run's lock file (\(String(cString: strerror(errno)))); make the folder writable")
         }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+        // EWOULDBLOCK: another process holds it. Any other failure (a file system without flock) runs unlocked.
+        if flock(descriptor, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK {
             let holder = Self.describe(contents: Self.read(descriptor))
             close(descriptor)
             throw PipelineError("\(directory.path): in use by \(holder), which is writing this run; wait for it to finish "
@@ -63,7 +64,7 @@ public final class RunLock {
             flock(descriptor, LOCK_UN)
             return nil
         }
-        return describe(contents: read(descriptor))
+        return errno == EWOULDBLOCK ? describe(contents: read(descriptor)) : nil
     }
 
     /// The lock file's text, read from its start.
