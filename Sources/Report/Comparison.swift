@@ -38,14 +38,15 @@ public enum Comparison {
         let figures = try (extraFigures(runs) + figures(runs)).map { try RunReport.save($0, in: figuresDirectory) }
         let rows: [[String: Any]] = runs.map { run in
             let sr = run.column(LayerColumns.probeFinalSR.name), snr = run.column(LayerColumns.snr.name)
-            return ["cells": [run.name, run.dataset, run.configuration?.notation ?? "?", RunReport.number(run.fullSR),
+            return ["cells": [run.name, run.dataset, run.configuration?.notation ?? "?",
+                              run.configuration.map { String($0.epochs) } ?? "?", RunReport.number(run.fullSR),
                               RunReport.number(sr.first ?? .nan), RunReport.number(sr.last ?? .nan),
                               RunReport.number(snr.first ?? .nan), RunReport.number(snr.last ?? .nan),
                               RunReport.number(run.threshold), run.normalization]]
         }
         let context: [String: Any] = [
             "title": title ?? "FilterLens comparison of \(runs.count) run(s)",
-            "header": ["run", "data set", "architecture", "full SR", "SR(1)", "SR(L)", "SNR(1)", "SNR(L)", "threshold", "normalization"],
+            "header": ["run", "data set", "architecture", "epochs", "full SR", "SR(1)", "SR(L)", "SNR(1)", "SNR(L)", "threshold", "normalization"],
             "rows": rows, "figures": figures, "version": RunLayout.toolVersion, "generated": RunLayout.timestamp(),
         ]
         let url = directory.appendingPathComponent("compare.html")

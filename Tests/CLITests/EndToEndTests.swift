@@ -39,7 +39,9 @@ struct EndToEndTests {
         #expect(nothing.status == 1 && nothing.errors.contains("data: no run here"), "one line naming the folder: \(nothing.errors)")
         let compare = try runFilterLens(["compare", "runs/tiny", "runs/tiny", "--out", "cmp"], in: root)
         #expect(compare.status == 0, "\(compare.errors)")
-        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("cmp/compare.html").path))
+        let comparison = try String(contentsOf: root.appendingPathComponent("cmp/compare.html"), encoding: .utf8)
+        #expect(comparison.contains("<th>epochs</th><th>full SR</th>") && comparison.contains("</td><td>2</td><td>"),
+                "each run's phase 1 epochs beside its SR")
         #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("cmp/figures/compare_snr.pdf").path))
         try publishExampleReport(of: "runs/tiny", in: root)
     }
