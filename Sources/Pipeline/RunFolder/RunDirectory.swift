@@ -31,11 +31,16 @@ public struct RunDirectory: Sendable {
         if (exists(RunLayout.runFile) || exists(RunLayout.checkpointFile)) && !force {
             throw PipelineError("\(path): a run exists here; pass --resume to continue it, --force to overwrite it, or another --out")
         }
+        try create()
+        if force {
+            for name in Self.phaseFiles { try? FileManager.default.removeItem(at: file(name)) }
+        }
+    }
+
+    /// Creates the folder (and its parents) if missing, or throws one line naming it.
+    func create() throws(PipelineError) {
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-            if force {
-                for name in Self.phaseFiles { try? FileManager.default.removeItem(at: file(name)) }
-            }
         } catch {
             throw PipelineError("\(path): cannot create the run directory (\(error.localizedDescription)); choose a writable --out")
         }

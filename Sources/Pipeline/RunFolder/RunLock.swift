@@ -24,11 +24,7 @@ public final class RunLock {
         var isFolder: ObjCBool = false
         if !FileManager.default.fileExists(atPath: directory.path, isDirectory: &isFolder) || !isFolder.boolValue {
             guard creating else { return try body() }
-            do {
-                try FileManager.default.createDirectory(at: directory.url, withIntermediateDirectories: true)
-            } catch {
-                throw PipelineError("\(directory.path): cannot create the run directory (\(error.localizedDescription)); choose a writable --out")
-            }
+            try directory.create()
         }
         let lock = try acquire(directory, command: command)
         return try withExtendedLifetime(lock) { try body() }
