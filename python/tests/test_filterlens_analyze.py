@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import synthetic
+from filterlens_torch.lock import RunFolderLock
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 BINARY = Path(os.environ.get("FILTERLENS_BINARY", REPOSITORY / ".build" / "release" / "filterlens"))
@@ -117,3 +118,16 @@ def test_status_says_where_a_package_run_stands(run_directory, analysed):
     assert "next: filterlens analyze %s && filterlens report" % run_directory in before.stdout, before.stdout
     after = filterlens("status", str(analysed[1]))
     assert after.returncode == 0 and "phase 3 analyze complete" in after.stdout, after.stdout + after.stderr
+
+
+def test_the_command_line_and_the_package_share_the_run_lock(run_directory, tmp_path):
+    held = tmp_path / "held"
+    shutil.copytree(run_directory, held)
+    with RunFolderLock(str(held), "a notebook's dissect"):
+        refused = filterlens("analyze", str(held))
+        status = filterlens("status", str(held))
+    assert refused.returncode != 0 and not (held / "analysis.h5").exists()
+    assert "in use by a notebook's dissect (pid %d)" % os.getpid() in refused.stderr, refused.stderr
+    assert "a notebook's dissect (pid %d)" % os.getpid() in status.stdout, status.stdout
+    analysed_after = filterlens("analyze", str(held))
+    assert analysed_after.returncode == 0, analysed_after.stderr

@@ -12,7 +12,8 @@ __version__ = "0.1.0"
 from .dissect import Dissection, dissect
 from .fields import FieldSumsAccumulator
 from .hooks import BlockOutputs
+from .lock import RunFolderInUse
 from .probe import ProbedHeads, ProbeEpoch, ProbeRecipe, probe
 
 __all__ = ["probe", "dissect", "ProbedHeads", "ProbeEpoch", "ProbeRecipe", "Dissection", "FieldSumsAccumulator",
-           "BlockOutputs", "__version__"]
+           "BlockOutputs", "RunFolderInUse", "__version__"]

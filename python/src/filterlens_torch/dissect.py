@@ -18,6 +18,7 @@ from torch import nn
 from .distributed import is_distributed, rank_and_world_size, sum_across_processes, wait_for_all
 from .fields import FieldSumsAccumulator
 from .hooks import BlockOutputs, unwrapped
+from .lock import RunFolderInUse, RunFolderLock
 from .layout import (ACTIVATIONS_FILE, FIELDS_FILE, PROBE_FILE, RUN_FILE, ActivationsWriter, HeadRecord, LayerFieldSums,
                      NetworkEvaluation, ProbeRecipeRecord, write_fields_file, write_probe_file, write_run_file)
 from .probe import Batches, ProbedHeads, block_shape
@@ -56,18 +57,32 @@ def dissect(model: nn.Module, layers: Sequence[str], heads: Mapping[str, nn.Line
     ``layers`` are the module names given to ``probe`` (layer l = ``layers[l-1]``, numbered from the input);
     ``heads`` maps each to its bias-free ``nn.Linear(C*H*W, labels)``, usually ``probe``'s result. Under
     torch.distributed each process passes its shard of the test set; sums, counts and SR counts are summed across
-    processes and rank 0 writes. ``out`` must not hold a run already unless ``overwrite``.
+    processes and rank 0 writes. ``out`` must not hold a run already unless ``overwrite``; while ``dissect`` works,
+    rank 0 holds ``out``'s lock (``.filterlens.lock``, shared with the ``filterlens`` command line), and a folder
+    another process is writing raises ``RunFolderInUse``.
     """
     rank, world_size = rank_and_world_size()
     names = list(layers)
-    label_count = len(label_names)
     missing = [name for name in names if name not in heads]
     if missing:
         raise KeyError("no head for layer(s) %s: pass probe()'s result as `heads`" % missing)
     if write_activations and is_distributed():
         raise ValueError("write_activations=True needs a single process: under torch.distributed the block outputs "
                          "stay on each rank; the field sums (fields.h5) are all `filterlens analyze` needs")
-    _prepare_directory(out, overwrite, write_activations, rank)
+    lock = _prepare_directory(out, overwrite, write_activations, rank)
+    try:
+        return _dissect_locked(model, names, heads, test_loader, out, label_names, write_activations, dataset, rank,
+                               world_size)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _dissect_locked(model: nn.Module, names: List[str], heads: Mapping[str, nn.Linear], test_loader: Batches, out: str,
+                    label_names: Sequence[str], write_activations: bool, dataset: str, rank: int,
+                    world_size: int) -> Dissection:
+    """``dissect`` once its output folder is prepared (and, on rank 0, locked)."""
+    label_count = len(label_names)
     network = unwrapped(model)
     device = next(network.parameters()).device
     accumulators: Dict[str, FieldSumsAccumulator] = {}
@@ -139,18 +154,30 @@ def dissect(model: nn.Module, layers: Sequence[str], heads: Mapping[str, nn.Line
     return result
 
 
-def _prepare_directory(out: str, overwrite: bool, write_activations: bool, rank: int) -> None:
-    """Rank 0 checks ``out`` (refusing an existing run unless ``overwrite``) and removes what an overwritten run
-    would leave stale; every process learns whether that succeeded, so none waits in a collective alone."""
+def _prepare_directory(out: str, overwrite: bool, write_activations: bool, rank: int) -> Optional[RunFolderLock]:
+    """Rank 0 takes ``out``'s lock, checks ``out`` (refusing an existing run unless ``overwrite``) and removes what
+    an overwritten run would leave stale; every process learns whether that succeeded, so none waits in a collective
+    alone. Returns rank 0's held lock (the caller releases it), None on the other ranks."""
     problem = torch.zeros(1, dtype=torch.int64)
     message = ""
+    failure: Optional[Exception] = None
+    lock: Optional[RunFolderLock] = None
     if rank == 0:
-        if os.path.exists(os.path.join(out, RUN_FILE)) and not overwrite:
+        os.makedirs(out, exist_ok=True)
+        try:
+            lock = RunFolderLock(out, "filterlens_torch.dissect").acquire()
+        except RunFolderInUse as error:
+            failure = error
+        if failure is None and os.path.exists(os.path.join(out, RUN_FILE)) and not overwrite:
+            failure = FileExistsError("%s already holds a run (%s): choose another `out` or pass overwrite=True"
+                                      % (out, os.path.join(out, RUN_FILE)))
+        if failure is not None:
             problem += 1
-            message = ("%s already holds a run (%s): choose another `out` or pass overwrite=True"
-                       % (out, os.path.join(out, RUN_FILE)))
+            message = str(failure)
+            if lock is not None:
+                lock.release()
+                lock = None
         else:
-            os.makedirs(out, exist_ok=True)
             stale = list(DERIVED_FILES) + ([] if write_activations else [ACTIVATIONS_FILE])
             for name in stale:
                 path = os.path.join(out, name)
@@ -162,7 +189,10 @@ def _prepare_directory(out: str, overwrite: bool, write_activations: bool, rank:
             problem = problem.cuda()
         sum_across_processes(problem)
     if int(problem.item()):
+        if failure is not None:
+            raise failure
         raise FileExistsError(message or "rank 0 refused the output directory %s (see its error)" % out)
+    return lock
 
 
 def _write_run(result: Dissection, names: List[str], heads: Mapping[str, nn.Linear],
