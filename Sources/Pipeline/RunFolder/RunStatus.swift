@@ -130,7 +130,7 @@ public struct RunStatus: Sendable {
             }
             let left = Double(configuration.epochs - done) * epochSeconds - (inside?.seconds ?? 0)
             var pace = metrics.isEmpty ? "no epoch finished yet"
-                : String(format: "epochs take %.0f s (median): about %@ left", epochSeconds, Elapsed.text(left))
+                : String(format: "epochs take %.0f s (median): about %@ left in phase 1", epochSeconds, Elapsed.text(left))
             if let inside { pace += String(format: "; epoch %d %.0f%% done", done + 1, 100 * inside.fraction) }
             details.append(pace)
         } else {
