@@ -71,7 +71,7 @@ public enum CheckpointFile {
     /// Reads the checkpoint at `url`; with `readingBuffers` false its `buffers` stay empty (the progress alone,
     /// without reading the network's state: `filterlens status`).
     public static func load(from url: URL, readingBuffers: Bool = true) throws(RunStoreError) -> Checkpoint {
-        let fix = "the checkpoint is damaged: start the run again without --resume"
+        let fix = "the checkpoint is damaged: restore it from a copy, or start the run again with --force (its epochs are lost)"
         let state = try StateFile.load(from: url, format: format, producer: "filterlens train", fix: fix,
                                        integers: ["completed_epochs"], documents: ["config_json", "metrics_json"],
                                        optionalDocuments: ["cursor_json", "provenance_json"], readingBuffers: readingBuffers)
@@ -187,7 +187,7 @@ enum StateFile {
     /// dataset is a `RunStoreError` with `fix`.
     static func load(from url: URL, format: String, producer: String, fix: String, integers: [String], documents: [String],
                      optionalDocuments: [String], readingBuffers: Bool = true) throws(RunStoreError) -> StateFileContents {
-        let file = try openValidated(url.path, format: format, producer: producer)
+        let file = try openValidated(url.path, format: format, producer: producer, damaged: fix)
         let root = file.root
         var contents = StateFileContents(path: url.path, fix: fix, integers: [:], documents: [:], buffers: [:])
         let names = try accessing(fix: fix) { () throws(HDF5Error) in
@@ -249,7 +249,7 @@ public enum AnalysisCheckpointFile {
     /// Reads the checkpoint at `url`.
     public static func load(from url: URL) throws(RunStoreError) -> AnalysisCheckpoint {
         let fix = "the phase 3 checkpoint is damaged: delete it and run `filterlens analyze` again"
-        let file = try openValidated(url.path, format: format, producer: "filterlens analyze")
+        let file = try openValidated(url.path, format: format, producer: "filterlens analyze", damaged: fix)
         let root = file.root
         let (sources, names) = try accessing(fix: fix) { () throws(HDF5Error) in
             (try root.stringAttribute("sources"), try root.memberNames())

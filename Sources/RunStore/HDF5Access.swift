@@ -37,16 +37,18 @@ func validateFormat(_ file: H5File, expected: String,
     return version
 }
 
-/// Opens a FilterLens file for reading, with one clear error for a missing, foreign or damaged file.
+/// Opens a FilterLens file for reading, with one clear error for a missing, foreign or damaged file. `damaged`: what
+/// to do about a damaged file, where rerunning `producer` is not the way (a checkpoint); nil: rerun `producer`.
 func openValidated(_ path: String, format: String, versions: ClosedRange<Int> = RunLayout.readableVersions,
-                   producer: String) throws(RunStoreError) -> H5File {
+                   producer: String, damaged: String? = nil) throws(RunStoreError) -> H5File {
     guard FileManager.default.fileExists(atPath: path) else {
         throw RunStoreError(path: path, problem: "file not found", fix: "run `\(producer)` first")
     }
+    let rewrite = damaged ?? "re-run `\(producer)` to rewrite it"
     guard H5File.isHDF5(path) else {
-        throw RunStoreError(path: path, problem: "not an HDF5 file (or truncated)", fix: "re-run `\(producer)` to rewrite it")
+        throw RunStoreError(path: path, problem: "not an HDF5 file (or truncated)", fix: rewrite)
     }
-    let file = try accessing(fix: "re-run `\(producer)` to rewrite it") { () throws(HDF5Error) in try H5File.open(path) }
+    let file = try accessing(fix: rewrite) { () throws(HDF5Error) in try H5File.open(path) }
     try validateFormat(file, expected: format, versions: versions)
     return file
 }

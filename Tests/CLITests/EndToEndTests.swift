@@ -222,6 +222,14 @@ struct EndToEndTests {
         let again = try runFilterLens(common, in: root)
         #expect(again.status != 0 && again.errors.contains("--force"))
         #expect(try runFilterLens(common + ["--force"], in: root).status == 0)
+
+        // A damaged checkpoint: one line naming it and the way out (--force; rerunning would only be refused).
+        let checkpoint = root.appendingPathComponent("damaged/checkpoint.h5")
+        try FileManager.default.createDirectory(at: checkpoint.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(repeating: 0x5A, count: 4096).write(to: checkpoint)
+        let damaged = try runFilterLens(["train", "--resume", "--out", "damaged"], in: root)
+        #expect(damaged.status != 0 && damaged.errorLines.count == 1, "\(damaged.errors)")
+        #expect(damaged.errors.contains("damaged/checkpoint.h5") && damaged.errors.contains("--force"), "\(damaged.errors)")
     }
 
     @Test("--help lists the commands")

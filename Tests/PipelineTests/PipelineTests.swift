@@ -144,6 +144,26 @@ struct RunLockTests {
             #expect(RunLock.holder(of: directory)?.hasPrefix("filterlens report") == true, "the next writer takes it")
         }
     }
+
+    @Test("a folder the lock created goes again when its command fails before writing; any other folder stays")
+    func failedStart() throws {
+        struct Refused: Error {}
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("filterlens-lock-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let directory = RunDirectory(folder)
+        #expect(throws: Refused.self) { try RunLock.holding(directory, command: "filterlens run", creating: true) { throw Refused() } }
+        #expect(!FileManager.default.fileExists(atPath: folder.path), "nothing written: no empty run folder left")
+        #expect(throws: Refused.self) {
+            try RunLock.holding(directory, command: "filterlens run", creating: true) {
+                try Data("partial".utf8).write(to: folder.appendingPathComponent("train.log"))
+                throw Refused()
+            }
+        }
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("train.log").path), "what was written stays")
+        try FileManager.default.removeItem(at: folder.appendingPathComponent("train.log"))
+        #expect(throws: Refused.self) { try RunLock.holding(directory, command: "filterlens run", creating: true) { throw Refused() } }
+        #expect(FileManager.default.fileExists(atPath: folder.path), "a folder that was there before stays")
+    }
 }
 
 @Suite("run status")

@@ -18,16 +18,31 @@ public final class RunLock {
     deinit { close(descriptor) }
 
     /// Runs `body` holding the lock of `directory` for `command` (e.g. "filterlens run"), or throws one line naming
-    /// the process that holds it and what to do. `creating`: a missing folder is created (a new run); else a missing
-    /// folder is left to `body` to report, unlocked.
+    /// the process that holds it and what to do. `creating`: a missing folder is created (a new run), and removed
+    /// again if `body` fails before writing anything into it (a wrong --data leaves no empty run folder behind); else
+    /// a missing folder is left to `body` to report, unlocked.
     public static func holding<T>(_ directory: RunDirectory, command: String, creating: Bool, _ body: () throws -> T) throws -> T {
         var isFolder: ObjCBool = false
+        var created = false
         if !FileManager.default.fileExists(atPath: directory.path, isDirectory: &isFolder) || !isFolder.boolValue {
             guard creating else { return try body() }
             try directory.create()
+            created = true
         }
         let lock = try acquire(directory, command: command)
-        return try withExtendedLifetime(lock) { try body() }
+        do {
+            return try withExtendedLifetime(lock) { try body() }
+        } catch {
+            if created { removeIfUnused(directory) }
+            throw error
+        }
+    }
+
+    /// Removes the folder this lock created when it holds nothing but the lock file.
+    private static func removeIfUnused(_ directory: RunDirectory) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path),
+              names == [RunLayout.lockFile] else { return }
+        try? FileManager.default.removeItem(atPath: directory.path)
     }
 
     /// Takes the lock of the existing folder `directory`.

@@ -98,7 +98,7 @@ public final class Trainer {
             guard let values = checkpoint.buffers[name], values.count == buffer.count else {
                 throw RunStoreError(path: RunLayout.checkpointFile, object: "/\(name)",
                                     problem: "missing or of the wrong size for this architecture",
-                                    fix: "start the run again without --resume")
+                                    fix: "start the run again with --force (its epochs are lost)")
             }
             values.withUnsafeBufferPointer { buffer.pointer.update(from: $0.baseAddress!, count: values.count) }
         }
