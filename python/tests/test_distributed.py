@@ -16,6 +16,7 @@ from torch.utils.data.distributed import DistributedSampler
 
 import synthetic
 from filterlens_torch import dissect, probe
+from filterlens_torch.lock import LOCK_FILE
 
 WORLD_SIZE = 2
 PER_PROCESS_BATCH = 16
@@ -80,4 +81,5 @@ def test_two_gloo_processes_equal_one(tmp_path):
     np.testing.assert_array_equal(counts_2, counts_1)
     assert counts_1.sum() == 128
     np.testing.assert_array_equal(sr_2, sr_1)
-    assert not any(name.startswith(".") for name in os.listdir(double)), "rank 0 alone writes, atomically"
+    assert not any(".tmp-" in name for name in os.listdir(double)), "rank 0 alone writes, atomically"
+    assert os.listdir(double).count(LOCK_FILE) == 1, "rank 0 held the run folder's lock"

@@ -8,6 +8,7 @@ import torch
 import synthetic
 from conftest import PROBE_EPOCHS, TEST_IMAGES
 from filterlens_torch import BlockOutputs
+from filterlens_torch.lock import LOCK_FILE
 
 
 def test_run_and_probe_files_hold_label_names_heads_and_network_sr(run_directory, heads):
@@ -74,4 +75,5 @@ def test_activations_file_holds_every_block_output_in_data_set_order(run_directo
 
 
 def test_no_temporary_file_is_left(run_directory):
-    assert sorted(p.name for p in run_directory.iterdir()) == ["activations.h5", "fields.h5", "probe.h5", "run.h5"]
+    assert sorted(p.name for p in run_directory.iterdir()) == [LOCK_FILE, "activations.h5", "fields.h5", "probe.h5",
+                                                               "run.h5"]

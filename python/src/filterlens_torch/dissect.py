@@ -159,7 +159,6 @@ def _prepare_directory(out: str, overwrite: bool, write_activations: bool, rank:
     an overwritten run would leave stale; every process learns whether that succeeded, so none waits in a collective
     alone. Returns rank 0's held lock (the caller releases it), None on the other ranks."""
     problem = torch.zeros(1, dtype=torch.int64)
-    message = ""
     failure: Optional[Exception] = None
     lock: Optional[RunFolderLock] = None
     if rank == 0:
@@ -173,7 +172,6 @@ def _prepare_directory(out: str, overwrite: bool, write_activations: bool, rank:
                                       % (out, os.path.join(out, RUN_FILE)))
         if failure is not None:
             problem += 1
-            message = str(failure)
             if lock is not None:
                 lock.release()
                 lock = None
@@ -191,7 +189,7 @@ def _prepare_directory(out: str, overwrite: bool, write_activations: bool, rank:
     if int(problem.item()):
         if failure is not None:
             raise failure
-        raise FileExistsError(message or "rank 0 refused the output directory %s (see its error)" % out)
+        raise FileExistsError("rank 0 refused the output directory %s (see its error)" % out)
     return lock
 
 
