@@ -1,4 +1,5 @@
 import Tensor
+import Training
 
 /// The clusters of one layer's filters, as phase 3 found them (`analysis.h5`, `/layers/layerNN/cluster_of_label`).
 public struct FilterClusters: Equatable, Sendable {
@@ -37,11 +38,11 @@ public struct FilterClusters: Equatable, Sendable {
     /// Random clusters of the same sizes: for every filter, a seeded random permutation of the labels is cut into
     /// clusters of the filter's own sizes (cluster 0 takes the first s_0 labels, cluster 1 the next s_1, ...).
     /// A filter keeps exactly as many cluster labels as it had; one with no cluster keeps none. Filter f draws from
-    /// stream f of `seed`, so the result does not depend on the other filters.
+    /// its own stream of `seed` (`SeedStream.controlClustersOfFilter`), so the result does not depend on the other filters.
     public func randomized(seed: UInt64) -> FilterClusters {
         var result = [Int32](repeating: -1, count: clusterOfLabel.count)
         for filter in 0..<filterCount {
-            var generator = SeededGenerator(seed: seed, stream: UInt64(filter))
+            var generator = SeededGenerator(seed: seed, stream: SeedStream.controlClustersOfFilter(filter))
             let order = Array(0..<labelCount).shuffled(using: &generator)
             var position = 0
             for (cluster, size) in clusterSizes(of: filter).enumerated() {
@@ -129,7 +130,7 @@ public enum AFCC {
         var edges: [(Int, Int)] = []
         for b in 0..<rows { for a in 0..<columns where keep[b * columns + a] == 1 { edges.append((b, a)) } }
         guard edges.count >= 2 else { return mask }
-        var generator = SeededGenerator(seed: seed, stream: 77)
+        var generator = SeededGenerator(seed: seed, stream: SeedStream.controlRewiring)
         for _ in 0..<(swapsPerEntry * edges.count) {
             let i = Int(generator.next() % UInt64(edges.count)), j = Int(generator.next() % UInt64(edges.count))
             let (b1, a1) = edges[i], (b2, a2) = edges[j]

@@ -19,13 +19,15 @@ public struct PruneMasks: Sendable {
                    clusters: clusters)
     }
 
-    /// The control of `afcc` drawn from `seed`: the head mask from random clusters of the same sizes (layer i of the
-    /// pruned layers draws stream i of `seed`), the kernel masks a degree-preserving rewiring of AFCC's.
+    /// The control of `afcc` drawn from `seed`: the head mask from random clusters of the same sizes, the kernel masks a
+    /// degree-preserving rewiring of AFCC's (each layer's seed: `SeedStream.controlClustersSeed`, `controlRewiringSeed`).
     public static func control(of afcc: PruneMasks, seed: UInt64, headHeight: Int, headWidth: Int) -> PruneMasks {
-        let random = afcc.clusters.enumerated().map { $0.element.randomized(seed: seed &* 1_000_003 &+ UInt64($0.offset)) }
+        let random = afcc.clusters.enumerated().map {
+            $0.element.randomized(seed: SeedStream.controlClustersSeed(controlSeed: seed, index: $0.offset))
+        }
         return PruneMasks(head: AFCC.headMask(random.last!, height: headHeight, width: headWidth),
                           convolutions: afcc.convolutions.enumerated().map {
-                              AFCC.rewired($0.element, seed: seed &* 1_000_003 &+ 500 &+ UInt64($0.offset))
+                              AFCC.rewired($0.element, seed: SeedStream.controlRewiringSeed(controlSeed: seed, index: $0.offset))
                           },
                           clusters: random)
     }
@@ -155,15 +157,15 @@ public final class PruneExperiment {
     }
 
     /// Retrains `model` for `recipe.epochs` epochs with its masks held; returns the mean training loss of each epoch.
-    /// Every model sees the same batches: the order of epoch e is stream 2e + 1 of `recipe.seed`, its augmentation
-    /// stream 2e + 2. `stop` is asked before every batch; when it says yes, `RetrainingStopped` is thrown.
+    /// Every model sees the same batches: epoch e's order and augmentation are streams
+    /// `SeedStream.retrainingOrder(epoch: e)` and `retrainingAugmentation(epoch: e)` of `recipe.seed`. `stop` is asked before every batch; when it says yes, `RetrainingStopped` is thrown.
     public func retrain(_ model: MaskedModel, phase: String, stop: () -> Bool = { false },
                         progress: (RetrainProgress) -> Void) throws(RetrainingStopped) -> [Double] {
         var losses: [Double] = []
         for epoch in 0..<recipe.epochs {
-            var generator = SeededGenerator(seed: recipe.seed, stream: UInt64(epoch) * 2 + 1)
+            var generator = SeededGenerator(seed: recipe.seed, stream: SeedStream.retrainingOrder(epoch: epoch))
             let order = Array(0..<train.count).shuffled(using: &generator)
-            let random: SeededGenerator? = recipe.augment ? SeededGenerator(seed: recipe.seed, stream: UInt64(epoch) * 2 + 2) : nil
+            let random: SeededGenerator? = recipe.augment ? SeededGenerator(seed: recipe.seed, stream: SeedStream.retrainingAugmentation(epoch: epoch)) : nil
             let rate = Float(recipe.learningRate * pow(recipe.learningRateDecay, Double(epoch)))
             let batches = BatchPrefetcher(images: train, order: order, batchSize: network.batchSize, start: 0, random: random)
             let start = Date()
