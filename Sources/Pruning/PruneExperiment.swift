@@ -65,6 +65,18 @@ public struct RetrainingStopped: Error, Sendable {
     public init() {}
 }
 
+/// A model's retraining loss became NaN or infinite; the model's work is dropped (the models finished before it stay
+/// in the checkpoint).
+public struct RetrainingDivergedError: Error, CustomStringConvertible, Sendable {
+    /// What was retraining ("retrain afcc", ...), its 1-based epoch and batch, the loss and the epoch's learning rate.
+    public var phase: String, epoch: Int, batch: Int
+    public var loss: Float, learningRate: Float
+    public var description: String {
+        "pruning's retraining diverged: \(phase) reached loss \(divergedLossText(loss)) at epoch \(epoch), batch \(batch) (learning "
+            + "rate \(learningRate)); lower --retrain-lr and run `filterlens prune` again without --resume"
+    }
+}
+
 /// Progress of one retraining epoch, handed to a caller's callback every 10 batches and at the epoch's end.
 public struct RetrainProgress: Sendable {
     /// E.g. "retrain afcc".
@@ -158,9 +170,10 @@ public final class PruneExperiment {
 
     /// Retrains `model` for `recipe.epochs` epochs with its masks held; returns the mean training loss of each epoch.
     /// Every model sees the same batches: epoch e's order and augmentation are streams
-    /// `SeedStream.retrainingOrder(epoch: e)` and `retrainingAugmentation(epoch: e)` of `recipe.seed`. `stop` is asked before every batch; when it says yes, `RetrainingStopped` is thrown.
+    /// `SeedStream.retrainingOrder(epoch: e)` and `retrainingAugmentation(epoch: e)` of `recipe.seed`. `stop` is asked before every batch; when it says yes,
+    /// `RetrainingStopped` is thrown. A loss that is not finite throws `RetrainingDivergedError`.
     public func retrain(_ model: MaskedModel, phase: String, stop: () -> Bool = { false },
-                        progress: (RetrainProgress) -> Void) throws(RetrainingStopped) -> [Double] {
+                        progress: (RetrainProgress) -> Void) throws -> [Double] {
         var losses: [Double] = []
         for epoch in 0..<recipe.epochs {
             var generator = SeededGenerator(seed: recipe.seed, stream: SeedStream.retrainingOrder(epoch: epoch))
@@ -173,6 +186,9 @@ public final class PruneExperiment {
             while let next = batches.next() {
                 if stop() { throw RetrainingStopped() }
                 let (loss, _) = model.step(next.input, labels: next.labels, batch: next.size, learningRate: rate)
+                guard loss.isFinite else {
+                    throw RetrainingDivergedError(phase: phase, epoch: epoch + 1, batch: count + 1, loss: loss, learningRate: rate)
+                }
                 lossSum += Double(loss) * Double(next.size)
                 seen += next.size
                 count += 1
@@ -191,7 +207,7 @@ public final class PruneExperiment {
     /// `measured` is told after the first SR measurement (the SR before retraining).
     public func measure(name: String, masks: PruneMasks?, controlSeed: UInt64? = nil, stop: () -> Bool = { false },
                         measured: (Double) -> Void = { _ in },
-                        progress: (RetrainProgress) -> Void) throws(RetrainingStopped) -> PrunedModelResult {
+                        progress: (RetrainProgress) -> Void) throws -> PrunedModelResult {
         let start = Date()
         let model = network.makeModel(recipe: recipe)
         if let masks { model.apply(head: masks.head, convolutions: masks.convolutions) }

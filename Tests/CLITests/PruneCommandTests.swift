@@ -92,4 +92,27 @@ struct PruneCommandTests {
         let twice = try runFilterLens(["prune", "runs/tiny", "--layers", "2", "--layers", "2"], in: root)
         #expect(twice.status != 0 && twice.errors.contains("--layers 2 is given twice"), "\(twice.errors)")
     }
+
+    @Test("a diverging probe or retraining stops with one line naming the layer or model; nothing half-written")
+    func divergence() throws {
+        let root = try makeTinyDataset()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let made = try runFilterLens(["run", "--preset", "tiny", "--data", "data", "--out", "runs/tiny", "--epochs", "1",
+                                      "--subset", "300", "--test-subset", "100"], in: root)
+        #expect(made.status == 0, "\(made.errors)")
+        let run = root.appendingPathComponent("runs/tiny")
+        let probeFile = run.appendingPathComponent("probe.h5")
+        let probes = try Data(contentsOf: probeFile)
+        // A rate near Float's largest value overflows the probes' weights, so their loss stops being finite.
+        let probe = try runFilterLens(["probe", "runs/tiny", "--probe-lr", "3e38"], in: root)
+        #expect(probe.status != 0 && probe.errorLines.count == 1, "\(probe.errors)")
+        #expect(probe.errors.contains("phase 2 diverged: the probe of layer") && probe.errors.contains("--probe-lr"), "\(probe.errors)")
+        #expect(try Data(contentsOf: probeFile) == probes, "the finished phase 2 is left as it was")
+
+        let prune = try runFilterLens(["prune", "runs/tiny", "--layers", "1,2", "--retrain-epochs", "1", "--control-seeds", "1",
+                                       "--retrain-lr", "3e38"], in: root)
+        #expect(prune.status != 0 && prune.errorLines.count == 1, "\(prune.errors)")
+        #expect(prune.errors.contains("retraining diverged: retrain unpruned") && prune.errors.contains("--retrain-lr"), "\(prune.errors)")
+        #expect(!FileManager.default.fileExists(atPath: run.appendingPathComponent("prune.h5").path))
+    }
 }

@@ -61,3 +61,22 @@ def test_an_output_changed_in_place_afterwards_is_refused(train_data):
         probe(model, ["1"], synthetic.loader(train_data, 64), synthetic.LABELS, epochs=1)
     heads = probe(model, ["2"], synthetic.loader(train_data, 64), synthetic.LABELS, epochs=1)
     assert heads["2"].weight.shape == (synthetic.LABELS, 4 * 8 * 8)
+
+
+def test_a_diverging_head_raises_naming_it(model, train_data):
+    with pytest.raises(FloatingPointError, match="probe diverged: the head of '%s'" % synthetic.BLOCKS[0]):
+        probe(model, synthetic.BLOCKS, synthetic.loader(train_data, 64), synthetic.LABELS, epochs=1,
+              learning_rate=1e38)
+
+
+def test_a_loss_that_is_not_finite_is_flagged_like_filterlens_does():
+    from filterlens_torch.layout import HeadRecord
+    import numpy as np
+
+    def flag(losses):
+        return HeadRecord(layer=1, module="m", weight=np.zeros((2, 1), np.float32), shape=(1, 1, 1),
+                          train_loss=losses, test_sr=[0.5] * len(losses)).loss_flag(10)
+    assert flag([0.8, math.nan]) == "loss not finite"
+    assert flag([0.8, math.inf]) == "loss not finite"
+    assert flag([math.nan]) == "unknown", "no loss recorded: heads trained elsewhere"
+    assert flag([0.9, 0.8]) == "ok" and flag([0.8, 0.9]) == "loss rising" and flag([3.0, 2.5]) == "loss high"

@@ -92,8 +92,9 @@ public final class Prober {
 
     /// Trains every head for one epoch (continuing it from `cursor` if it stopped inside), then measures each head's
     /// test success rate. `afterBatch` works as in `Trainer.trainEpoch`; a stopped epoch returns nil.
+    /// A head whose loss is not finite stops phase 2 with `ProbeDivergedError` (the last checkpoint is kept).
     public func trainEpoch(progress: (BatchProgress) -> Void,
-                           afterBatch: (EpochCursor) throws -> BatchDecision = { _ in .proceed }) rethrows -> [ProbeEpoch]? {
+                           afterBatch: (EpochCursor) throws -> BatchDecision = { _ in .proceed }) throws -> [ProbeEpoch]? {
         let epoch = completedEpochs
         var generator = SeededGenerator(seed: seed, stream: SeedStream.probeOrder(epoch: epoch))
         let order = Array(0..<train.count).shuffled(using: &generator)
@@ -112,6 +113,10 @@ public final class Prober {
                 let features = network.blockOutput(layer: index + 1).baseAddress!
                 let loss = head.trainStep(features: features, labels: next.labels, batch: batch,
                                           optimizer: &optimizers[index], learningRate: rates[index])
+                guard loss.isFinite else {
+                    throw ProbeDivergedError(layer: index + 1, epoch: epoch + 1, batch: from / recipe.batchSize + 1,
+                                             loss: loss, learningRate: rates[index])
+                }
                 lossSums[index] += Double(loss) * Double(batch)
             }
             from += batch
@@ -152,10 +157,12 @@ public final class Prober {
         return correct.map { Double($0) / Double(max(test.count, 1)) }
     }
 
-    /// Why a head's training looks unsettled: "loss rising" when the last epoch's loss exceeds the one before,
-    /// "loss high" when it stays above chance level (ln labels), else "ok".
+    /// Why a head's training looks unsettled: "loss not finite" when the last epoch's loss is NaN or infinite (a
+    /// probe.h5 written elsewhere; FilterLens's phase 2 stops instead), "loss rising" when the last epoch's loss
+    /// exceeds the one before, "loss high" when it stays above chance level (ln labels), else "ok".
     public static func lossFlag(_ epochs: [ProbeEpoch], labelCount: Int) -> String {
         guard let last = epochs.last else { return "not trained" }
+        if !last.trainLoss.isFinite { return "loss not finite" }
         if epochs.count >= 2 && last.trainLoss > epochs[epochs.count - 2].trainLoss { return "loss rising" }
         if last.trainLoss > log(Double(labelCount)) { return "loss high" }
         return "ok"

@@ -35,6 +35,9 @@ public struct BatchProgress: Sendable {
     }
 }
 
+/// A diverged loss as an error line prints it: "NaN" (whatever its sign bit), "inf", or the number.
+public func divergedLossText(_ loss: Float) -> String { loss.isNaN ? "NaN" : "\(loss)" }
+
 /// A numerical fault that stops training: the training loss of a batch, or the test loss after an epoch, became
 /// NaN or infinite.
 public struct TrainingDivergedError: Error, CustomStringConvertible, Sendable {
@@ -44,8 +47,22 @@ public struct TrainingDivergedError: Error, CustomStringConvertible, Sendable {
     public var batch: Int?
     public var loss: Float
     public var description: String {
-        let place = batch.map { "loss \(loss) at epoch \(epoch), batch \($0)" } ?? "test loss \(loss) after epoch \(epoch)"
+        let place = batch.map { "loss \(divergedLossText(loss)) at epoch \(epoch), batch \($0)" }
+            ?? "test loss \(divergedLossText(loss)) after epoch \(epoch)"
         return "training diverged: \(place); the last good checkpoint is kept — lower --lr or raise --warmup"
+    }
+}
+
+/// A phase 2 probe's training loss became NaN or infinite: phase 2 stops; its last checkpoint is kept.
+public struct ProbeDivergedError: Error, CustomStringConvertible, Sendable {
+    /// 1-based layer of the probe, epoch and batch.
+    public var layer: Int, epoch: Int, batch: Int
+    public var loss: Float
+    /// The probe's learning rate in that epoch.
+    public var learningRate: Float
+    public var description: String {
+        "phase 2 diverged: the probe of layer \(layer) reached loss \(divergedLossText(loss)) at epoch \(epoch), batch \(batch) (learning rate "
+            + "\(learningRate)); give that layer a lower rate (--probe-lr, one rate per layer) and run phase 2 again without --resume"
     }
 }
 

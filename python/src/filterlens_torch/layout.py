@@ -99,14 +99,16 @@ class HeadRecord:
     test_sr: Sequence[float]
 
     def loss_flag(self, label_count: int) -> str:
-        """FilterLens's flag (``Prober.lossFlag``): "loss rising" when the last epoch's loss exceeds the one before,
-        "loss high" when it is above ln(labels), "not trained" without epochs, "unknown" when no loss was recorded
-        (heads trained elsewhere), else "ok"."""
+        """FilterLens's flag (``Prober.lossFlag``): "loss not finite" when the last epoch's loss is NaN or infinite,
+        "loss rising" when the last epoch's loss exceeds the one before, "loss high" when it is above ln(labels),
+        "not trained" without epochs, "unknown" when no loss was recorded (heads trained elsewhere), else "ok"."""
         losses = list(self.train_loss)
         if not losses:
             return "not trained"
         if all(math.isnan(loss) for loss in losses):
             return "unknown"
+        if not math.isfinite(losses[-1]):
+            return "loss not finite"
         if len(losses) >= 2 and losses[-1] > losses[-2]:
             return "loss rising"
         if losses[-1] > math.log(label_count):

@@ -174,6 +174,10 @@ def probe(model: nn.Module, layers: Sequence[str], train_loader: Batches, num_la
                          else {name: math.nan for name in names})
                 for index, name in enumerate(names):
                     loss = float(loss_sums[index].item()) / max(int(images_seen.item()), 1)
+                    if not math.isfinite(loss):
+                        raise FloatingPointError("probe diverged: the head of %r reached mean loss %s in epoch %d "
+                                                 "(learning rate %g); give it a lower learning_rate"
+                                                 % (name, loss, epoch + 1, recipe.learning_rate_of(epoch)))
                     result.history[name].append(ProbeEpoch(epoch + 1, loss, rates[name]))
                 if progress is not None and rank == 0:
                     progress("probe epoch %d/%d: " % (epoch + 1, epochs) + ", ".join(
