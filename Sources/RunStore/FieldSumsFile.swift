@@ -104,6 +104,11 @@ public final class FieldSumsReader {
     /// The sums of layer `layer`: L x C x L, [input_label i][filter f][output_label j], row-major.
     public func sums(layer: Int) throws(RunStoreError) -> [Double] {
         let (dataset, _) = try dataset(layer)
-        return try accessing(fix: fix) { () throws(HDF5Error) in try dataset.read(as: Double.self) }
+        let sums = try accessing(fix: fix) { () throws(HDF5Error) in try dataset.read(as: Double.self) }
+        guard sums.allSatisfy(\.isFinite) else {
+            throw RunStoreError(path: path, object: "/" + RunLayout.layerName(layer), problem: "holds NaN or infinite sums",
+                                fix: "check the network and its probe of layer \(layer) for NaN weights, then dissect again")
+        }
+        return sums
     }
 }

@@ -204,6 +204,10 @@ public final class ProbeSource {
         if readingWeight || group.contains("weight") {
             let weightSet = try openChecked(group, "weight", file: path, shape: [labelCount, channels * height * width])
             if readingWeight { weight = try accessing(fix: fix) { () throws(HDF5Error) in try weightSet.read(as: Float.self) } }
+            guard weight.allSatisfy(\.isFinite) else {
+                throw RunStoreError(path: path, object: "/\(name)/weight", problem: "holds NaN or infinite weights: the probe diverged",
+                                    fix: "train phase 2 again with a lower learning rate for layer \(layer)")
+            }
         }
         var epochs: [ProbeEpoch] = []
         if group.contains("test_sr") {

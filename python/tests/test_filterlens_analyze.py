@@ -131,3 +131,21 @@ def test_the_command_line_and_the_package_share_the_run_lock(run_directory, tmp_
     assert "a notebook's dissect (pid %d)" % os.getpid() in status.stdout, status.stdout
     analysed_after = filterlens("analyze", str(held))
     assert analysed_after.returncode == 0, analysed_after.stderr
+
+
+@pytest.mark.parametrize("file, dataset, problem, unused", [
+    ("probe.h5", "layer02/weight", "NaN or infinite weights", "fields.h5"),   # the head multiplies activations.h5
+    ("fields.h5", "layer02", "NaN or infinite sums", "activations.h5"),
+])
+def test_nan_in_a_head_or_the_sums_is_one_clear_error(run_directory, tmp_path, file, dataset, problem, unused):
+    broken = tmp_path / "broken"
+    shutil.copytree(run_directory, broken)
+    (broken / unused).unlink()
+    with h5py.File(broken / file, "a") as data:
+        values = data[dataset][...]
+        values.flat[3] = np.nan
+        data[dataset][...] = values
+    result = filterlens("analyze", str(broken))
+    assert result.returncode != 0 and not (broken / "analysis.h5").exists()
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error")]
+    assert len(errors) == 1 and "%s [/%s]" % (file, dataset) in errors[0] and problem in errors[0], result.stderr
