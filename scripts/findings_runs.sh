@@ -10,8 +10,9 @@
 #   cosine (outputs/vgg16-cosine20): what one session fits for VGG-16 on that Zen 5; and, as the step vgg6-wd1e-3,
 #   VGG-6 for 30 epochs cosine with weight decay 1e-3 instead of 5e-4 (outputs/vgg6-cosine30-wd1e-3): the 30-epoch
 #   VGG-6 run with one recipe change, lr x weight decay matched to the customary lr 0.1 x 5e-4.
-# After each run: `analysis_reference.py --run` (outputs/findings/<run>.reference.txt) and `findings_tables.py`
-# (outputs/findings/<run>.tables.md). Then, as the step `prune`: `filterlens prune` of VGG-16 and AVGG-16 (the last
+# After each run: `analysis_reference.py --run` (outputs/findings/<run>.reference.txt), `findings_tables.py`
+# (outputs/findings/<run>.tables.md) and `normalization_check.sh` (phase 3 under column-centred normalization, beside
+# the run in outputs/normalization/). Then, as the step `prune`: `filterlens prune` of VGG-16 and AVGG-16 (the last
 # layer, and the last two), which the findings do not need, so it comes last.
 #
 # Every step is resumable: a run folder with run.h5 or a checkpoint is continued with `filterlens run --resume` (which keeps the
@@ -74,6 +75,10 @@ run() {
     echo "    reference check: $(tail -1 "$logs/$name.reference.txt")"
     [ -s "$logs/$name.tables.md" ] || python3 scripts/findings_tables.py "$dir" > "$logs/$name.tables.md"
     echo "    tables: $logs/$name.tables.md"
+    # Phase 3 again under the column-centred normalization, beside the run (docs/findings.md, "Does the
+    # normalization decide the trends?").
+    FILTERLENS="$binary" bash scripts/normalization_check.sh "$dir" >> "$logs/$name.log" 2>&1 || true
+    echo "    column-centred: outputs/normalization/$name-column-centred.tables.md"
 }
 
 # prune NAME LAYERS...: one level per LAYERS (e.g. 13 or 12,13), 2 retraining epochs, 3 control seeds; then the
