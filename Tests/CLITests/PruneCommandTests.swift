@@ -5,14 +5,19 @@ import Testing
 
 @Suite("filterlens prune", .serialized)
 struct PruneCommandTests {
-    @Test("prune writes prune.h5 for a tiny dissected run, leaves run.h5, probe.h5 and analysis.h5 alone, and the report shows it")
-    func pruneTinyRun() throws {
+    /// A tiny data set in a new folder (the root) and a run through all three phases in root/runs/tiny (the run).
+    static func makeDissectedRun() throws -> (root: URL, run: URL) {
         let root = try makeTinyDataset()
-        defer { try? FileManager.default.removeItem(at: root) }
         let made = try runFilterLens(["run", "--preset", "tiny", "--data", "data", "--out", "runs/tiny", "--epochs", "1",
                                       "--subset", "300", "--test-subset", "100"], in: root)
         #expect(made.status == 0, "\(made.errors)")
-        let run = root.appendingPathComponent("runs/tiny")
+        return (root, root.appendingPathComponent("runs/tiny"))
+    }
+
+    @Test("prune writes prune.h5 for a tiny dissected run, leaves run.h5, probe.h5 and analysis.h5 alone, and the report shows it")
+    func pruneTinyRun() throws {
+        let (root, run) = try Self.makeDissectedRun()
+        defer { try? FileManager.default.removeItem(at: root) }
         let sources = ["run.h5", "probe.h5", "analysis.h5"].map { run.appendingPathComponent($0) }
         let before = try sources.map { try Data(contentsOf: $0) }
         let result = try runFilterLens(["prune", "runs/tiny", "--layers", "1,2", "--layers", "2", "--retrain-epochs", "1",
@@ -95,12 +100,8 @@ struct PruneCommandTests {
 
     @Test("a diverging probe or retraining stops with one line naming the layer or model; nothing half-written")
     func divergence() throws {
-        let root = try makeTinyDataset()
+        let (root, run) = try Self.makeDissectedRun()
         defer { try? FileManager.default.removeItem(at: root) }
-        let made = try runFilterLens(["run", "--preset", "tiny", "--data", "data", "--out", "runs/tiny", "--epochs", "1",
-                                      "--subset", "300", "--test-subset", "100"], in: root)
-        #expect(made.status == 0, "\(made.errors)")
-        let run = root.appendingPathComponent("runs/tiny")
         let probeFile = run.appendingPathComponent("probe.h5")
         let probes = try Data(contentsOf: probeFile)
         // A rate near Float's largest value overflows the probes' weights, so their loss stops being finite.
