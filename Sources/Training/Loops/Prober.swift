@@ -4,6 +4,19 @@ import Foundation
 import RunStore
 import Tensor
 
+/// A phase 2 probe's training loss became NaN or infinite: phase 2 stops; its last checkpoint is kept.
+public struct ProbeDivergedError: Error, CustomStringConvertible, Sendable {
+    /// 1-based layer of the probe, epoch and batch.
+    public var layer: Int, epoch: Int, batch: Int
+    public var loss: Float
+    /// The probe's learning rate in that epoch.
+    public var learningRate: Float
+    public var description: String {
+        "phase 2 diverged: the probe of layer \(layer) reached loss \(divergedLossText(loss)) at epoch \(epoch), batch \(batch) (learning rate "
+            + "\(learningRate)); give that layer a lower rate (--probe-lr, one rate per layer) and run phase 2 again without --resume"
+    }
+}
+
 /// Phase 2: for every convolutional layer l, a bias-free FC head trained on the frozen network's block output of l.
 ///
 /// All heads train in one pass: each batch runs the frozen network once (inference mode: batch norm uses its

@@ -53,19 +53,6 @@ public struct TrainingDivergedError: Error, CustomStringConvertible, Sendable {
     }
 }
 
-/// A phase 2 probe's training loss became NaN or infinite: phase 2 stops; its last checkpoint is kept.
-public struct ProbeDivergedError: Error, CustomStringConvertible, Sendable {
-    /// 1-based layer of the probe, epoch and batch.
-    public var layer: Int, epoch: Int, batch: Int
-    public var loss: Float
-    /// The probe's learning rate in that epoch.
-    public var learningRate: Float
-    public var description: String {
-        "phase 2 diverged: the probe of layer \(layer) reached loss \(divergedLossText(loss)) at epoch \(epoch), batch \(batch) (learning rate "
-            + "\(learningRate)); give that layer a lower rate (--probe-lr, one rate per layer) and run phase 2 again without --resume"
-    }
-}
-
 /// What a training loop does after a batch: go on, or stop (the caller has saved a checkpoint).
 public enum BatchDecision: Sendable {
     case proceed, stop
