@@ -91,10 +91,14 @@ public struct ProbeCheckpoint: Sendable {
         public var seed: UInt64
         /// Per head (index 0 = layer 1), the epochs trained.
         public var history: [[ProbeEpoch]]
-        public init(recipe: ProbeConfiguration, seed: UInt64, history: [[ProbeEpoch]]) {
+        /// Wall-clock seconds of each epoch completed (all heads together), for `filterlens status`'s estimate; nil in
+        /// checkpoints written before it was recorded.
+        public var epochSeconds: [Double]?
+        public init(recipe: ProbeConfiguration, seed: UInt64, history: [[ProbeEpoch]], epochSeconds: [Double]? = nil) {
             self.recipe = recipe
             self.seed = seed
             self.history = history
+            self.epochSeconds = epochSeconds
         }
     }
 
@@ -112,7 +116,7 @@ public struct ProbeCheckpoint: Sendable {
 }
 
 /// Reads and writes `probe-checkpoint.h5`: root attributes `format` = "filterlens-probe-checkpoint", `format_version`,
-/// `progress_json` (recipe, seed, history) and, inside an epoch, `cursor_json`; one 1-D float32 dataset per buffer.
+/// `progress_json` (recipe, seed, history, epoch seconds) and, inside an epoch, `cursor_json`; one 1-D float32 dataset per buffer.
 public enum ProbeCheckpointFile {
     /// Root attribute `format` of a phase 2 checkpoint.
     public static let format = "filterlens-probe-checkpoint"

@@ -2,6 +2,7 @@ import Analysis
 import Foundation
 import HDF5
 import Pipeline
+import RunStore
 import Testing
 import Training
 
@@ -126,6 +127,20 @@ struct ResumeTests {
         #expect(probing.status == 0 && probing.output.contains("phase 1 train   complete")
                 && probing.output.contains("phase 2 probe   in progress") && probing.output.contains("of 2 epochs done (2 probes)"),
                 "\(probing.output)\(probing.errors)")
+        // With an epoch's time recorded, status estimates what is left of phase 2 (a copy whose checkpoint says: epoch 1
+        // of 2 took 100 s, epoch 2 stopped 40 s in; status reads no buffers).
+        let timed = root.appendingPathComponent("timed")
+        try FileManager.default.copyItem(at: root.appendingPathComponent("killed"), to: timed)
+        let timedURL = timed.appendingPathComponent(RunLayout.probeCheckpointFile)
+        var progress = try ProbeCheckpointFile.load(from: timedURL, readingBuffers: false).progress
+        progress.history = progress.history.map { _ in [ProbeEpoch(epoch: 1, trainLoss: 1, testSR: 0.5)] }
+        progress.epochSeconds = [100]
+        let cursor = EpochCursor(epoch: 1, imagesDone: 300, lossSums: progress.history.map { _ in 300 }, correct: 0, seconds: 40)
+        try ProbeCheckpointFile.save(progress, cursor: cursor, to: timedURL, buffers: [])
+        let estimate = try runFilterLens(["status", "timed"], in: root)
+        #expect(estimate.output.contains("1 of 2 epochs done")
+                && estimate.output.contains("epochs take 100 s (median): about 1m00s left in phase 2; epoch 2 "),
+                "\(estimate.output)\(estimate.errors)")
         let otherFlags = try runFilterLens(["probe", "--resume", "killed", "--probe-epochs", "3", "--checkpoint-minutes", "0.002"],
                                            in: root)
         #expect(otherFlags.status == 1, "\(otherFlags.errors)")

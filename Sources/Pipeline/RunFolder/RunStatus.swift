@@ -165,9 +165,16 @@ public struct RunStatus: Sendable {
             details.append("SR(l) after epoch \(done): "
                 + srRange(history.enumerated().map { ($0.offset + 1, $0.element[done - 1].testSR) }))
         }
-        if let cursor = checkpoint.cursor, let trainImages {
-            details.append(String(format: "epoch %d %.0f%% done", done + 1, 100 * Double(cursor.imagesDone) / Double(max(trainImages, 1))))
+        var pace: [String] = []
+        if let seconds = checkpoint.progress.epochSeconds, !seconds.isEmpty {
+            let epochSeconds = Statistics.median(seconds)
+            let left = Double(checkpoint.progress.recipe.epochs - done) * epochSeconds - (checkpoint.cursor?.seconds ?? 0)
+            pace.append(String(format: "epochs take %.0f s (median): about %@ left in phase 2", epochSeconds, Elapsed.text(max(left, 0))))
         }
+        if let cursor = checkpoint.cursor, let trainImages {
+            pace.append(String(format: "epoch %d %.0f%% done", done + 1, 100 * Double(cursor.imagesDone) / Double(max(trainImages, 1))))
+        }
+        if !pace.isEmpty { details.append(pace.joined(separator: "; ")) }
         details.append(age(of: checkpointURL, "checkpoint", now: now))
         return Entry(name: name, state: .inProgress, details: details)
     }

@@ -32,6 +32,8 @@ public final class Prober {
     public private(set) var history: [[ProbeEpoch]]
     /// Where the epoch in progress stopped (see `Trainer.cursor`); nil between epochs.
     public private(set) var cursor: EpochCursor?
+    /// Wall-clock seconds of each completed epoch (training and test pass, all heads together).
+    public private(set) var epochSeconds: [Double] = []
     /// The seed of head initialization, shuffling and augmentation.
     public let seed: UInt64
     private var optimizers: [SGD]
@@ -73,7 +75,7 @@ public final class Prober {
 
     /// What a checkpoint records besides the buffers.
     public var progressRecord: ProbeCheckpoint.Progress {
-        ProbeCheckpoint.Progress(recipe: recipe, seed: seed, history: history)
+        ProbeCheckpoint.Progress(recipe: recipe, seed: seed, history: history, epochSeconds: epochSeconds)
     }
 
     /// Restores a phase 2 checkpoint; it must come from the same recipe, seed and network.
@@ -95,6 +97,7 @@ public final class Prober {
             values.withUnsafeBufferPointer { buffer.pointer.update(from: $0.baseAddress!, count: values.count) }
         }
         history = checkpoint.progress.history
+        epochSeconds = checkpoint.progress.epochSeconds ?? []
         cursor = checkpoint.cursor
     }
 
@@ -155,6 +158,7 @@ public final class Prober {
             history[index].append(record)
             epochs.append(record)
         }
+        epochSeconds.append(Date().timeIntervalSince(start))
         return epochs
     }
 
