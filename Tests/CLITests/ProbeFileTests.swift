@@ -43,6 +43,22 @@ struct ProbeFileTests {
         #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("run/probe.h5").path))
     }
 
+    @Test("--probe-seed gives the heads another seed, recorded in probe.h5; the default is the run's seed + 7919")
+    func probeSeed() throws {
+        let root = try makeTinyDataset(trainPerFile: 40, test: 100)
+        defer { try? FileManager.default.removeItem(at: root) }
+        #expect(try runFilterLens(Self.training + ["--out", "run", "--seed", "3"], in: root).status == 0)
+        var weights: [[Float]] = []
+        for (flags, seed) in [([String](), 3 + 7919), (["--probe-seed", "5"], 5)] {
+            let probe = try runFilterLens(["probe", "run", "--probe-epochs", "1"] + flags, in: root)
+            #expect(probe.status == 0 && probe.output.contains("seed \(seed)"), "\(probe.output)\(probe.errors)")
+            let probes = try H5File.open(root.appendingPathComponent("run/probe.h5").path).root
+            #expect(try probes.openGroup("recipe").intAttribute("seed") == seed)
+            weights.append(try probes.openDataset("layer01/weight").read(as: Float.self))
+        }
+        #expect(weights[0].count == weights[1].count && weights[0] != weights[1], "another seed, other heads")
+    }
+
     @Test("a probe.h5 from another run.h5 is refused in one line naming it and the fix; probing again replaces it")
     func probesOfAnotherRun() throws {
         let root = try makeTinyDataset(trainPerFile: 40, test: 100)

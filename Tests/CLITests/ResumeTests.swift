@@ -146,6 +146,9 @@ struct ResumeTests {
         #expect(otherFlags.status == 1, "\(otherFlags.errors)")
         #expect(otherFlags.errors.contains("probe-checkpoint.h5") && otherFlags.errors.contains("epochs: 3 vs 2"),
                 "names the file and the setting that differs: \(otherFlags.errors)")
+        let otherSeed = try runFilterLens(["probe", "--resume", "killed", "--probe-seed", "99"] + probe, in: root)
+        #expect(otherSeed.status == 1 && otherSeed.errors.contains("probe seed is") && otherSeed.errors.contains("the flags give 99")
+                && otherSeed.errors.contains("resume with --probe-seed "), "\(otherSeed.errors)")
         #expect(FileManager.default.fileExists(atPath: probeCheckpoint.path), "a refused resume keeps the checkpoint")
         let resumedProbe = try runFilterLens(["probe", "--resume", "killed"] + probe, in: root)
         #expect(resumedProbe.status == 0, "\(resumedProbe.errors)")

@@ -17,9 +17,11 @@ public struct ProbeRequest: Sendable {
     public var checkpointMinutes: Double
     /// Continue from probe-checkpoint.h5; a complete phase 2 is kept.
     public var resume: Bool
+    /// Seed of the heads' initialization, shuffling and augmentation (nil: the run's seed + 7,919, `RunConfiguration.probeSeed`).
+    public var seed: UInt64?
 
     public init(directory: RunDirectory, epochs: Int?, learningRates: [Double], learningRateDecay: Double, momentum: Double,
-                weightDecay: Double, checkpointMinutes: Double, resume: Bool) {
+                weightDecay: Double, checkpointMinutes: Double, resume: Bool, seed: UInt64? = nil) {
         self.directory = directory
         self.epochs = epochs
         self.learningRates = learningRates
@@ -28,6 +30,7 @@ public struct ProbeRequest: Sendable {
         self.weightDecay = weightDecay
         self.checkpointMinutes = checkpointMinutes
         self.resume = resume
+        self.seed = seed
     }
 
     /// The recipe: these settings over the run's recorded `defaults`, at the run's batch size, for a network of
@@ -70,8 +73,9 @@ enum ProbePhase {
                                                                             for: architecture))
         try network.load(from: reader)
         let (train, test) = try RunData.load(try RunData.dataset(of: configuration), for: configuration)
-        let prober = Prober(network: network, recipe: recipe, train: train, test: test, seed: configuration.probeSeed)
-        context.say("probe \(directory.path): \(architecture.convolutionCount) heads, \(recipe.epochs) epochs, lr \(recipe.startingRatesDescription), momentum \(recipe.momentum)")
+        let seed = request.seed ?? configuration.probeSeed
+        let prober = Prober(network: network, recipe: recipe, train: train, test: test, seed: seed)
+        context.say("probe \(directory.path): \(architecture.convolutionCount) heads, \(recipe.epochs) epochs, lr \(recipe.startingRatesDescription), momentum \(recipe.momentum), seed \(seed)")
         if request.resume && hasCheckpoint {
             try prober.restore(try ProbeCheckpointFile.load(from: checkpointURL), path: checkpointURL.path)
             context.say("resuming phase 2 after \(prober.completedEpochs) epochs" + (prober.cursor.map { " and \($0.imagesDone) images" } ?? ""))
@@ -88,7 +92,7 @@ enum ProbePhase {
             context.say("probe epoch \(epochs[0].epoch)/\(recipe.epochs)  test SR per layer: " + cells.joined(separator: "  "))
         }
         let writer = try ProbeFileWriter(creating: probeURL, runID: reader.identity)
-        try writer.writeRecipe(recipe, seed: configuration.probeSeed)
+        try writer.writeRecipe(recipe, seed: seed)
         for probe in prober.probeHeads() {
             try writer.writeProbe(probe)
             if probe.lossFlag != "ok" {

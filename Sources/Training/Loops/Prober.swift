@@ -87,8 +87,13 @@ public final class Prober {
                                 problem: "the flags given differ from the checkpoint's recipe (given vs checkpoint: "
                                     + differences.joined(separator: ", ") + ")", fix: fix)
         }
-        guard checkpoint.progress.seed == seed, checkpoint.progress.history.count == heads.count else {
-            throw RunStoreError(path: path, object: "/@progress_json", problem: "seed or layer count differ from this run's", fix: fix)
+        guard checkpoint.progress.seed == seed else {
+            throw RunStoreError(path: path, object: "/@progress_json",
+                                problem: "the checkpoint's probe seed is \(checkpoint.progress.seed), the flags give \(seed)",
+                                fix: "resume with --probe-seed \(checkpoint.progress.seed), or delete the checkpoint")
+        }
+        guard checkpoint.progress.history.count == heads.count else {
+            throw RunStoreError(path: path, object: "/@progress_json", problem: "layer count differs from this run's", fix: fix)
         }
         for (name, buffer) in stateBuffers {
             guard let values = checkpoint.buffers[name], values.count == buffer.count else {

@@ -19,6 +19,9 @@ struct ProbeOptions: ParsableArguments {
     @Option(name: .customLong("probe-weight-decay"), help: "The probes' L2 weight decay.")
     var weightDecay = 1e-3
 
+    @Option(name: .customLong("probe-seed"), help: "Seed of the probes' initialization, shuffling and augmentation (default: the run's seed + 7919); another seed measures how much the heads' randomness moves SR(l) and phase 3.")
+    var seed: UInt64?
+
     func validate() throws {
         if let epochs, epochs < 1 { throw ValidationError("--probe-epochs must be at least 1") }
         _ = try parsedRates()
@@ -42,6 +45,6 @@ struct ProbeOptions: ParsableArguments {
     func request(directory: URL, checkpoints: CheckpointOptions, resume: Bool) throws -> ProbeRequest {
         ProbeRequest(directory: RunDirectory(directory), epochs: epochs, learningRates: try parsedRates(),
                      learningRateDecay: learningRateDecay, momentum: momentum, weightDecay: weightDecay,
-                     checkpointMinutes: checkpoints.checkpointMinutes, resume: resume)
+                     checkpointMinutes: checkpoints.checkpointMinutes, resume: resume, seed: seed)
     }
 }

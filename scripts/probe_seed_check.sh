@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Phases 2 and 3 of a finished run again with another seed for the heads (`filterlens probe --probe-seed`), beside
+# the run, never in it: outputs/probe-seed/<run>-probe-seed<S> holds hard links to the run's run.h5, activations.h5
+# (or fields.h5) and checkpoint.h5 (no copy of the gigabytes), then its own probe.h5 (the run's phase 2 recipe, read
+# from the run's probe.h5, with seed S), analysis.h5 (the run's threshold and normalization) and layers.csv; then the
+# reference check (<dir>.reference.txt), the tables (<dir>.tables.md) and the spread against the run's own seed
+# (<dir>.spread.md, scripts/seed_spread.py). docs/findings.md, "How much does the heads' seed move the measures?",
+# reads them.
+#
+# Usage: bash scripts/probe_seed_check.sh SEED RUN...     (e.g. 2 outputs/vgg6-cosine30-wd1e-3)
+#   FILTERLENS=PATH selects the binary (default .build/release/filterlens). Rerunning skips what exists.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+binary=${FILTERLENS:-.build/release/filterlens}
+[ "$#" -ge 2 ] || { echo "usage: bash scripts/probe_seed_check.sh SEED RUN..." >&2; exit 64; }
+seed=$1
+shift
+for run in "$@"; do
+    run=${run%/}
+    [ -f "$run/analysis.h5" ] || { echo "error: $run/analysis.h5 not found: finish the run first (filterlens run --resume --out $run)" >&2; exit 1; }
+    out="outputs/probe-seed/$(basename "$run")-probe-seed$seed"
+    mkdir -p "$out"
+    for file in run.h5 activations.h5 fields.h5 checkpoint.h5; do
+        if [ -f "$run/$file" ] && [ ! -e "$out/$file" ]; then
+            ln "$run/$file" "$out/$file" 2>/dev/null || cp "$run/$file" "$out/$file"
+        fi
+    done
+    # The run's phase 2 recipe and phase 3 settings, as flags.
+    read -r -a probe_flags <<< "$(python3 - "$run" <<'PY'
+import sys, h5py
+run = sys.argv[1]
+with h5py.File(f"{run}/probe.h5", "r") as probe:
+    recipe = probe["recipe"].attrs
+    rates = recipe.get("layer_learning_rates")
+    lr = ",".join(f"{x:g}" for x in rates) if rates is not None else f"{recipe['learning_rate']:g}"
+    print(f"--probe-epochs {int(recipe['epochs'])} --probe-lr {lr} --probe-lr-decay {recipe['lr_decay']:g}"
+          f" --probe-momentum {recipe['momentum']:g} --probe-weight-decay {recipe['weight_decay']:g}")
+PY
+)"
+    read -r -a analysis_flags <<< "$(python3 - "$run" <<'PY'
+import sys, h5py
+with h5py.File(f"{sys.argv[1]}/analysis.h5", "r") as analysis:
+    attrs = analysis.attrs
+    text = lambda v: v.decode() if isinstance(v, bytes) else str(v)
+    print(f"--threshold {float(attrs['threshold']):g} --normalization {text(attrs['normalization'])}")
+PY
+)"
+    [ -f "$out/probe.h5" ] || "$binary" probe "$out" --probe-seed "$seed" "${probe_flags[@]}"
+    [ -f "$out/analysis.h5" ] || "$binary" analyze "$out" "${analysis_flags[@]}"
+    [ -s "$out.reference.txt" ] || python3 scripts/analysis_reference.py --run "$out" > "$out.reference.txt"
+    python3 scripts/findings_tables.py "$out" > "$out.tables.md"
+    python3 scripts/seed_spread.py "$run" "$out" > "$out.spread.md"
+    echo "$out: $(tail -1 "$out.reference.txt"); tables $out.tables.md; spread $out.spread.md"
+done
