@@ -54,7 +54,12 @@ def main():
     for column in TREND_COLUMNS:
         if column not in a or column not in b:
             continue
-        differences = np.abs(np.asarray(a[column]) - np.asarray(b[column]))
+        x, y = np.asarray(a[column]), np.asarray(b[column])
+        with np.errstate(invalid="ignore"):
+            differences = np.where(x == y, 0.0, np.abs(x - y))  # equal infinities (zero noise) differ by 0
+        if np.all(np.isnan(differences)):
+            rows.append(f"| `{column}` | {trend(a[column])} | {trend(b[column])} | NaN |")
+            continue
         worst = int(np.nanargmax(differences))
         rows.append(f"| `{column}` | {trend(a[column])} | {trend(b[column])} | {number(differences[worst])} (layer {layers_a[worst]}) |")
     print(f"| measure | {os.path.basename(args.run_a.rstrip('/'))} | {os.path.basename(args.run_b.rstrip('/'))} | largest per-layer difference |")

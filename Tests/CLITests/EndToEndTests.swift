@@ -151,6 +151,10 @@ struct EndToEndTests {
         #expect(layerRows.count == 2, "one row per layer: \(tables.output)")
         #expect(tables.output.contains("`snr_cluster`") && tables.output.contains("Trends with depth"), "\(tables.output)")
         #expect(tables.output.contains("**Phase 1**: test SR per epoch") && tables.output.contains("| SR(2) |"), "\(tables.output)")
+        // scripts/seed_spread.py: a run against itself lies 0 apart in every measure.
+        let spread = try python(scripts.appendingPathComponent("seed_spread.py"), [run.path, run.path])
+        let rows = spread.output.split(separator: "\n").filter { $0.hasPrefix("| `") }
+        #expect(spread.status == 0 && rows.count >= 10 && rows.allSatisfy { $0.hasSuffix("| 0 (layer 1) |") }, "\(spread.output)")
     }
 
     /// Runs `script` with python3; its exit status and standard output.
