@@ -41,7 +41,7 @@ TREND_COLUMNS = ["sr_probe_final", "clusters_per_filter", "mean_cluster_size", "
 
 
 def fail(message):
-    print(f"findings_tables.py: {message}", file=sys.stderr)
+    print(f"{os.path.basename(sys.argv[0])}: {message}", file=sys.stderr)
     sys.exit(1)
 
 
@@ -117,6 +117,12 @@ def spearman(values):
     return float(np.corrcoef(a, b)[0, 1])
 
 
+def summary_columns(analysis):
+    """The per-layer columns of an open analysis.h5's /summary (its 1-D datasets), by name."""
+    return {name: np.asarray(analysis["/summary/" + name]) for name in analysis["/summary"]
+            if analysis["/summary/" + name].ndim == 1}
+
+
 def table(header, rows):
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -142,8 +148,7 @@ def main():
         with h5py.File(analysis_path, "r") as analysis:
             threshold = float(analysis.attrs["threshold"])
             normalization = text(analysis.attrs.get("normalization", "?"))
-            summary = {name: np.asarray(analysis["/summary/" + name]) for name in analysis["/summary"]
-                       if analysis["/summary/" + name].ndim == 1}
+            summary = summary_columns(analysis)
             sweep = {name: np.asarray(analysis["/sweep/" + name]) for name in analysis["/sweep"]}
     except (OSError, KeyError) as error:
         fail(f"{run_dir}: cannot read the run's HDF5 files ({error}); is it a finished FilterLens run?")

@@ -10,18 +10,13 @@
 #   FILTERLENS=PATH selects the binary (default .build/release/filterlens). Rerunning skips what exists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/beside_run.sh
 binary=${FILTERLENS:-.build/release/filterlens}
 [ "$#" -ge 1 ] || { echo "usage: bash scripts/normalization_check.sh RUN..." >&2; exit 64; }
 for run in "$@"; do
     run=${run%/}
-    [ -f "$run/analysis.h5" ] || { echo "error: $run/analysis.h5 not found: finish the run first (filterlens run --resume --out $run)" >&2; exit 1; }
     out="outputs/normalization/$(basename "$run")-column-centred"
-    mkdir -p "$out"
-    for file in run.h5 probe.h5 activations.h5 fields.h5 checkpoint.h5; do
-        if [ -f "$run/$file" ] && [ ! -e "$out/$file" ]; then
-            ln "$run/$file" "$out/$file" 2>/dev/null || cp "$run/$file" "$out/$file"
-        fi
-    done
+    beside_run "$run" "$out" run.h5 probe.h5 activations.h5 fields.h5 checkpoint.h5
     [ -f "$out/analysis.h5" ] || "$binary" analyze "$out" --normalization column-centred
     [ -s "$out.reference.txt" ] || python3 scripts/analysis_reference.py --run "$out" > "$out.reference.txt"
     python3 scripts/findings_tables.py "$out" > "$out.tables.md"

@@ -19,7 +19,7 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from findings_tables import TREND_COLUMNS, fail, number, probe_results, spearman  # noqa: E402
+from findings_tables import TREND_COLUMNS, fail, number, probe_results, spearman, summary_columns  # noqa: E402
 
 
 def per_layer(run_dir):
@@ -27,11 +27,13 @@ def per_layer(run_dir):
     path = os.path.join(run_dir, "analysis.h5")
     if not os.path.exists(path):
         fail(f"{path} not found: run `filterlens analyze {run_dir}` first")
-    with h5py.File(path, "r") as analysis:
-        summary = {name: np.asarray(analysis["/summary/" + name]) for name in analysis["/summary"]
-                   if analysis["/summary/" + name].ndim == 1}
+    try:
+        with h5py.File(path, "r") as analysis:
+            summary = summary_columns(analysis)
+        _, probes = probe_results(run_dir)
+    except (OSError, KeyError) as error:
+        fail(f"{run_dir}: cannot read the run's HDF5 files ({error}); is it an analysed FilterLens run?")
     layers = [int(x) for x in summary["layer"]]
-    _, probes = probe_results(run_dir)
     values = {"sr_probe_final": [probes[layer]["sr_probe_final"] for layer in layers]}
     values.update({column: [float(x) for x in summary[column]] for column in TREND_COLUMNS if column in summary})
     return layers, values

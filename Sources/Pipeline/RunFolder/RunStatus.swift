@@ -124,15 +124,12 @@ public struct RunStatus: Sendable {
         let done = checkpoint.completedEpochs
         details.insert("\(done) of \(configuration.epochs) epochs done", at: 0)
         if done < configuration.epochs {
-            let epochSeconds = Statistics.median(metrics.map(\.seconds))
-            let inside = checkpoint.cursor.map { cursor in
-                (fraction: Double(cursor.imagesDone) / Double(max(configuration.trainImages, 1)), seconds: cursor.seconds)
+            var pace = [timeLeft(epochSeconds: metrics.map(\.seconds), epochsLeft: configuration.epochs - done,
+                                 secondsInside: checkpoint.cursor?.seconds ?? 0, phase: 1) ?? "no epoch finished yet"]
+            if let cursor = checkpoint.cursor {
+                pace.append(inside(cursor, epoch: done + 1, trainImages: configuration.trainImages))
             }
-            let left = Double(configuration.epochs - done) * epochSeconds - (inside?.seconds ?? 0)
-            var pace = metrics.isEmpty ? "no epoch finished yet"
-                : String(format: "epochs take %.0f s (median): about %@ left in phase 1", epochSeconds, Elapsed.text(left))
-            if let inside { pace += String(format: "; epoch %d %.0f%% done", done + 1, 100 * inside.fraction) }
-            details.append(pace)
+            details.append(pace.joined(separator: "; "))
         } else {
             details.append("every epoch trained; \(RunLayout.runFile) and \(RunLayout.activationsFile) not written yet")
         }
@@ -166,14 +163,11 @@ public struct RunStatus: Sendable {
                 + srRange(history.enumerated().map { ($0.offset + 1, $0.element[done - 1].testSR) }))
         }
         var pace: [String] = []
-        if let seconds = checkpoint.progress.epochSeconds, !seconds.isEmpty {
-            let epochSeconds = Statistics.median(seconds)
-            let left = Double(checkpoint.progress.recipe.epochs - done) * epochSeconds - (checkpoint.cursor?.seconds ?? 0)
-            pace.append(String(format: "epochs take %.0f s (median): about %@ left in phase 2", epochSeconds, Elapsed.text(max(left, 0))))
+        if let left = timeLeft(epochSeconds: checkpoint.progress.epochSeconds ?? [], epochsLeft: checkpoint.progress.recipe.epochs - done,
+                               secondsInside: checkpoint.cursor?.seconds ?? 0, phase: 2) {
+            pace.append(left)
         }
-        if let cursor = checkpoint.cursor, let trainImages {
-            pace.append(String(format: "epoch %d %.0f%% done", done + 1, 100 * Double(cursor.imagesDone) / Double(max(trainImages, 1))))
-        }
+        if let cursor = checkpoint.cursor, let trainImages { pace.append(inside(cursor, epoch: done + 1, trainImages: trainImages)) }
         if !pace.isEmpty { details.append(pace.joined(separator: "; ")) }
         details.append(age(of: checkpointURL, "checkpoint", now: now))
         return Entry(name: name, state: .inProgress, details: details)
@@ -219,6 +213,20 @@ public struct RunStatus: Sendable {
             line += String(format: "; slope of the last %d epochs %+.4f per epoch", tail.count, slope(tail))
         }
         return [line]
+    }
+
+    /// "epochs take 300 s (median): about 25m00s left in phase 1": `epochsLeft` epochs at the median of `epochSeconds`,
+    /// less the `secondsInside` already spent on the epoch in progress; nil before the first epoch is timed.
+    private static func timeLeft(epochSeconds: [Double], epochsLeft: Int, secondsInside: Double, phase: Int) -> String? {
+        guard !epochSeconds.isEmpty else { return nil }
+        let median = Statistics.median(epochSeconds)
+        let left = Double(epochsLeft) * median - secondsInside
+        return String(format: "epochs take %.0f s (median): about %@ left in phase %d", median, Elapsed.text(left), phase)
+    }
+
+    /// "epoch 5 40% done": how far into `epoch` (1-based) a checkpoint's cursor stopped, of `trainImages`.
+    private static func inside(_ cursor: EpochCursor, epoch: Int, trainImages: Int) -> String {
+        String(format: "epoch %d %.0f%% done", epoch, 100 * Double(cursor.imagesDone) / Double(max(trainImages, 1)))
     }
 
     /// "1 epoch", "30 epochs".
