@@ -7,6 +7,9 @@ built in PyTorch with seeded weights (batch-norm weights and biases randomised t
   1. one forward in training mode, cross-entropy (mean), backward: logits, loss, every gradient, running stats;
   2. one step of torch.optim.SGD (lr 0.1, momentum 0.9, weight decay 5e-4, Nesterov): the stepped parameters;
   3. one forward in eval mode on the same input with the stepped parameters and updated statistics: eval logits.
+Then, drawn after all of the above (so the tensors above stay as they were), the weights of two fresh nn.Conv2d
+layers under PyTorch's default initialization, which [L] keeps and the engine's "pytorch-default" reproduces:
+init/conv1.weight (64 x 3 x 3 x 3) and init/conv2.weight (128 x 64 x 3 x 3), the first two convolutions of VGG-6.
 
 Names follow the engine: parameters/conv1.weight (F x C x 3 x 3), parameters/conv1.bn.weight, .bn.bias (F),
 statistics/conv1.bn.running_mean, .running_var (F; "statistics_before/..." the initial ones), parameters/fc1.weight
@@ -130,6 +133,10 @@ def main():
     blocks.eval()
     with torch.no_grad():
         tensors["eval_logits"] = network(x).numpy().copy()
+
+    # nn.Conv2d's own reset_parameters (kaiming-uniform, a = sqrt(5)), with the bias [L]'s layers have.
+    for index, (inputs, filters) in enumerate([(3, 64), (64, 128)], 1):
+        tensors[f"init/conv{index}.weight"] = nn.Conv2d(inputs, filters, 3, padding=1).weight.detach().numpy().copy()
 
     here = os.path.dirname(os.path.abspath(__file__))
     folder = os.path.join(here, "..", "Tests", "EngineTests", "Fixtures")

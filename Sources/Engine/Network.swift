@@ -10,8 +10,8 @@ public enum Mode: Sendable {
 /// A VGG-style CNN on the CPU: convolution blocks (3x3 conv, batch norm, ReLU, optional max-pool), flatten,
 /// a linear FC head. All activations and their gradients live in buffers preallocated for `maxBatch` images.
 ///
-/// Initialisation (seeded): convolutions He / kaiming normal with fan_in (std = sqrt(2 / (C*9))); batch-norm
-/// weight 1, bias 0, running mean 0, running var 1; FC weight and bias uniform in +-1/sqrt(inputs) (PyTorch's
+/// Initialisation (seeded): convolutions as `convolutionInitialization` says (PyTorch's default, uniform in
+/// +-1/sqrt(C*9), unless asked otherwise); batch-norm weight 1, bias 0, running mean 0, running var 1; FC weight and bias uniform in +-1/sqrt(inputs) (PyTorch's
 /// nn.Linear default).
 public final class Network {
     /// One convolution block's geometry, parameter names and buffers (activations are C x N x H x W).
@@ -49,6 +49,8 @@ public final class Network {
     public let gradients: ParameterSet
     /// Batch-norm running statistics "convL.bn.running_mean", "convL.bn.running_var" (F each); not trained.
     public let statistics: ParameterSet
+    /// How `initialize(seed:)` draws the convolution weights.
+    public let convolutionInitialization: ConvolutionInitialization
     /// Batch-norm epsilon and momentum.
     public var batchNorm = Layers.BatchNormConfiguration()
 
@@ -91,13 +93,16 @@ public final class Network {
     /// The convolution algorithm of each conv layer, in order (see `ConvolutionPolicy`).
     public var convolutionAlgorithms: [ConvolutionAlgorithm] { blocks.map(\.convolution.algorithm) }
 
-    /// Builds the network for batches of up to `maxBatch` images, parameters drawn from `seed`. `algorithms` gives
+    /// Builds the network for batches of up to `maxBatch` images, parameters drawn from `seed` (convolutions as
+    /// `convolutionInitialization` says). `algorithms` gives
     /// each conv layer's algorithm (default: `ConvolutionPolicy.automatic`'s choice; each must support its layer's
     /// map side). `colBudget` caps the im2col scratch and `tileBudget` each Winograd tile buffer, in Floats (both
     /// always hold at least one image of the largest layer); convolutions run over chunks of as many images as fit.
     public init(architecture: Architecture, maxBatch: Int, seed: UInt64, algorithms: [ConvolutionAlgorithm]? = nil,
+                convolutionInitialization: ConvolutionInitialization = .pytorchDefault,
                 colBudget: Int = Network.defaultColBudget, tileBudget: Int = Network.defaultTileBudget) {
         precondition(maxBatch >= 1, "maxBatch must be positive")
+        self.convolutionInitialization = convolutionInitialization
         let algorithms = algorithms ?? (try! ConvolutionPolicy.automatic.algorithms(for: architecture))
         precondition(algorithms.count == architecture.blocks.count,
                      "\(algorithms.count) convolution algorithms for \(architecture.blocks.count) conv layers")
@@ -157,9 +162,8 @@ public final class Network {
     public func initialize(seed: UInt64) {
         var generator = SeededGenerator(seed: seed)
         for block in blocks {
-            let weight = parameters[block.weight]
-            let std = (2.0 / Double(block.inChannels * 9)).squareRoot()
-            for i in weight.indices { weight[i] = Float(generator.nextGaussian() * std) }
+            let weight = parameters[block.weight], fanIn = block.inChannels * 9
+            for i in weight.indices { weight[i] = convolutionInitialization.draw(fanIn: fanIn, &generator) }
             parameters[block.gamma].update(repeating: 1)
             parameters[block.beta].update(repeating: 0)
             statistics[block.runningMean].update(repeating: 0)

@@ -92,7 +92,7 @@ public struct DissectedRun {
                 learningRateDecay: overrides.learningRateDecay ?? probeRecipe.learningRateDecay,
                 momentum: overrides.momentum ?? probeRecipe.momentum, weightDecay: overrides.weightDecay ?? probeRecipe.weightDecay,
                 batchSize: configuration.batchSize, augment: probeRecipe.augment && !overrides.noAugment,
-                seed: overrides.seed ?? configuration.seed))
+                seed: overrides.seed ?? configuration.seed, shiftFill: configuration.shiftFillUsed))
         }
     }
 

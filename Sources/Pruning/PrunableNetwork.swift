@@ -169,9 +169,12 @@ public struct RetrainRecipe: Sendable, Equatable {
     public var augment: Bool
     /// Seed of the batch order and augmentation: every model sees the same batches.
     public var seed: UInt64
+    /// What the shift puts in uncovered pixels: the run's, as in its phases 1 and 2.
+    public var shiftFill: ShiftFill
 
     public init(epochs: Int, learningRate: Double, learningRateDecay: Double, momentum: Double, weightDecay: Double,
-                batchSize: Int, augment: Bool, seed: UInt64) {
+                batchSize: Int, augment: Bool, seed: UInt64, shiftFill: ShiftFill = .zero) {
+        self.shiftFill = shiftFill
         self.epochs = epochs
         self.learningRate = learningRate
         self.learningRateDecay = learningRateDecay

@@ -159,7 +159,7 @@ public final class PruneExperiment {
     private func forEachTestBatch(_ body: (Int, Int) -> Void) {
         var from = 0
         var none: SeededGenerator? = nil
-        let assembler = BatchAssembler()
+        let assembler = BatchAssembler.unaugmented
         while from < test.count {
             let batch = min(network.batchSize, test.count - from)
             assembler.fill(input: input.pointer, labels: labels.pointer, from: test, indices: from..<(from + batch), random: &none)
@@ -180,7 +180,8 @@ public final class PruneExperiment {
             let order = Array(0..<train.count).shuffled(using: &generator)
             let random: SeededGenerator? = recipe.augment ? SeededGenerator(seed: recipe.seed, stream: SeedStream.retrainingAugmentation(epoch: epoch)) : nil
             let rate = Float(recipe.learningRate * pow(recipe.learningRateDecay, Double(epoch)))
-            let batches = BatchPrefetcher(images: train, order: order, batchSize: network.batchSize, start: 0, random: random)
+            let batches = BatchPrefetcher(images: train, order: order, batchSize: network.batchSize, start: 0, random: random,
+                                          shiftFill: recipe.shiftFill)
             let start = Date()
             var seen = 0, lossSum = 0.0, count = 0
             while let next = batches.next() {

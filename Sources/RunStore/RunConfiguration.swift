@@ -57,13 +57,21 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
     /// The convolution algorithm of each conv layer ("im2col", "winograd-f2", "winograd-f4"), as trained; nil in
     /// runs made before FilterLens had a choice (they used im2col).
     public var convolutionAlgorithms: [String]?
+    /// How phase 1 drew the convolution weights: the raw value of the engine's `ConvolutionInitialization`,
+    /// "pytorch-default" ([L]'s: uniform in +-1/sqrt(C*9)) or "he-normal"; nil in runs made before the choice was
+    /// recorded, which used "he-normal" (`convolutionInitializationUsed`).
+    public var convolutionInitialization: String?
+    /// What the training shift puts in the pixels it uncovers (phases 1, 2 and pruning's retraining); nil in runs made
+    /// before the choice was recorded, which filled black (`shiftFillUsed`).
+    public var shiftFill: ShiftFill?
 
     public init(preset: String, notation: String, head: [Int] = [], labelCount: Int = 10, epochs: Int, batchSize: Int = 100,
                 learningRate: Double = 0.05, momentum: Double = 0.9, weightDecay: Double = 5e-4,
                 learningRateDecayFactor: Double = 0.6, learningRateDecayEvery: Int = 20, warmupBatches: Int = 500,
                 augment: Bool = true, seed: UInt64 = 1, trainImages: Int = 50_000, testImages: Int = 10_000,
                 dataset: String = "CIFAR-10", dataDirectory: String = "", probe: ProbeConfiguration = ProbeConfiguration(),
-                convolutionAlgorithms: [String]? = nil) {
+                convolutionAlgorithms: [String]? = nil, convolutionInitialization: String? = "pytorch-default",
+                shiftFill: ShiftFill? = .zero) {
         self.preset = preset
         self.notation = notation
         self.head = head
@@ -84,15 +92,26 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
         self.dataDirectory = dataDirectory
         self.probe = probe
         self.convolutionAlgorithms = convolutionAlgorithms
+        self.convolutionInitialization = convolutionInitialization
+        self.shiftFill = shiftFill
     }
 
+    /// The convolution initialization the run used: as recorded, else "he-normal" (every run before the choice).
+    public var convolutionInitializationUsed: String { convolutionInitialization ?? "he-normal" }
+
+    /// The shift fill the run used: as recorded, else `ShiftFill.beforeRecording` (black).
+    public var shiftFillUsed: ShiftFill { shiftFill ?? .beforeRecording }
+
     /// Phase 1's recipe in words, as the report and the training log show it: "30 epochs, batch 100, lr 0.05 cosine
-    /// down to 0, warm-up 500 batches, momentum 0.9 (Nesterov), weight decay 0.0005, augmentation flip + shift 4".
+    /// down to 0, warm-up 500 batches, momentum 0.9 (Nesterov), weight decay 0.0005, augmentation flip + shift 4
+    /// (zero fill), convolutions initialized pytorch-default".
     public var recipeDescription: String {
         let schedule = (learningRateSchedule ?? .step) == .step ? "x\(learningRateDecayFactor) every \(learningRateDecayEvery) epochs"
             : "\(learningRateSchedule!.rawValue) down to 0"
         return "\(epochs) epochs, batch \(batchSize), lr \(learningRate) \(schedule), warm-up \(warmupBatches) batches, "
-            + "momentum \(momentum) (Nesterov), weight decay \(weightDecay), augmentation \(augment ? "flip + shift 4" : "none")"
+            + "momentum \(momentum) (Nesterov), weight decay \(weightDecay), "
+            + "augmentation \(augment ? "flip + shift 4 (\(shiftFillUsed.rawValue) fill)" : "none"), "
+            + "convolutions initialized \(convolutionInitializationUsed)"
     }
 
     /// The data-set labels the run uses, in order (all `labelCount` when `labels` is nil).
@@ -128,6 +147,27 @@ public enum LearningRateSchedule: String, Codable, CaseIterable, Sendable {
     case cosine
     /// Linear from the starting rate down to 0 at the last batch (with the warm-up: a one-cycle schedule).
     case linear
+}
+
+/// What the training augmentation's shift of -4..+4 pixels puts in the pixels it uncovers.
+public enum ShiftFill: String, Codable, CaseIterable, Sendable {
+    /// Input value 0, mid-grey after the scaling x / 255 * 2 - 1: [L]'s `Data_Augmentation.py`, which shifts the
+    /// scaled images and zeroes what is uncovered.
+    case zero
+    /// Input value -1, black (pixel 0 scaled), as torchvision's padded random crop does; every run FilterLens made
+    /// before the choice was recorded.
+    case black
+
+    /// What runs made before the choice was recorded used.
+    public static let beforeRecording = ShiftFill.black
+
+    /// The network input value of an uncovered pixel.
+    public var inputValue: Float {
+        switch self {
+        case .zero: 0
+        case .black: -1
+        }
+    }
 }
 
 /// Phase 2's recipe for the FC heads on frozen layers (method.md, after [L]).

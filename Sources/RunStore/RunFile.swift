@@ -53,6 +53,10 @@ public final class RunFileWriter {
             if let labelSet = configuration.labelSet { try config.setAttribute("label_set", labelSet) }
             if let md5 = configuration.dataMD5 { try config.setAttribute("data_md5", md5) }
             try config.setAttribute("lr_schedule", (configuration.learningRateSchedule ?? .step).rawValue)
+            // The initialization and fill as used: a run resumed from a checkpoint made before they were recorded
+            // writes what it used ("he-normal", "black").
+            try config.setAttribute("conv_init", configuration.convolutionInitializationUsed)
+            try config.setAttribute("shift_fill", configuration.shiftFillUsed.rawValue)
             if let algorithms = configuration.convolutionAlgorithms {
                 try config.setAttribute("convolution_algorithms", algorithms.joined(separator: ","))
             }

@@ -52,4 +52,34 @@ struct ParityTests {
         let evalLogits = Array(network.forward(input, batch: index.batch, mode: .inference))
         #expect(maxAbsDifference(evalLogits, fixture.floats("eval_logits")) < 2e-5)
     }
+
+    /// The fixture's init/convL.weight are two fresh `nn.Conv2d` layers (3 -> 64 and 64 -> 128 filters, VGG-6's first
+    /// two) under PyTorch's default initialization. The engine's "pytorch-default" draws the same distribution:
+    /// inside the same bound +-1/sqrt(C*9), which PyTorch's draws nearly reach, with the same standard deviation; He
+    /// normal has sqrt(6) = 2.45 times that spread.
+    @Test("the engine's pytorch-default convolution initialization draws as nn.Conv2d's default does")
+    func initialization() throws {
+        let fixture = try ParityFixture()
+        let architecture = try Architecture(notation: "64 128", labelCount: 10)
+        let pytorchDefault = Network(architecture: architecture, maxBatch: 1, seed: 17, convolutionInitialization: .pytorchDefault)
+        let heNormal = Network(architecture: architecture, maxBatch: 1, seed: 17, convolutionInitialization: .heNormal)
+        func spread(_ values: some Collection<Float>) -> Double {
+            let mean = values.reduce(0.0) { $0 + Double($1) } / Double(values.count)
+            return (values.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(values.count)).squareRoot()
+        }
+        for (layer, fanIn) in [(1, 3 * 9), (2, 64 * 9)] {
+            let torch = fixture.floats("init/conv\(layer).weight")
+            let engine = Array(pytorchDefault.parameters["conv\(layer).weight"])
+            #expect(torch.count == engine.count, "conv\(layer): PyTorch's shape is the engine's")
+            let bound = 1 / Float(fanIn).squareRoot()
+            let torchLargest = torch.map(abs).max()!, engineLargest = engine.map(abs).max()!
+            #expect(torchLargest <= bound && engineLargest <= bound, "conv\(layer): both inside +-1/sqrt(C*9)")
+            #expect(torchLargest > 0.95 * bound && engineLargest > 0.95 * bound, "conv\(layer): both reach the bound")
+            // Sample standard deviations of 1,728 and 73,728 draws: within 5% of each other (about 2% and 0.3% apart by chance).
+            let ratio = spread(engine) / spread(torch)
+            #expect(abs(ratio - 1) < 0.05, "conv\(layer): engine / PyTorch standard deviation \(ratio)")
+            let heRatio = spread(heNormal.parameters["conv\(layer).weight"]) / spread(torch)
+            #expect(abs(heRatio - 6.0.squareRoot()) < 0.15, "conv\(layer): He normal / PyTorch standard deviation \(heRatio)")
+        }
+    }
 }

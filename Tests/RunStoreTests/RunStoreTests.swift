@@ -88,11 +88,39 @@ struct RunFileTests {
         var cosine = RunConfiguration(preset: "vgg6", notation: "64 M", epochs: 30, weightDecay: 0.001)
         cosine.learningRateSchedule = .cosine
         #expect(cosine.recipeDescription == "30 epochs, batch 100, lr 0.05 cosine down to 0, warm-up 500 batches, "
-                + "momentum 0.9 (Nesterov), weight decay 0.001, augmentation flip + shift 4")
+                + "momentum 0.9 (Nesterov), weight decay 0.001, augmentation flip + shift 4 (zero fill), "
+                + "convolutions initialized pytorch-default")
         var step = RunConfiguration(preset: "vgg6", notation: "64 M", epochs: 12, learningRateDecayEvery: 2, augment: false)
         step.learningRateSchedule = nil   // a run.h5 written before schedules existed: the step schedule
+        step.convolutionInitialization = nil   // nor the initialization: He normal
         #expect(step.recipeDescription.hasPrefix("12 epochs, batch 100, lr 0.05 x0.6 every 2 epochs, "))
-        #expect(step.recipeDescription.hasSuffix("weight decay 0.0005, augmentation none"))
+        #expect(step.recipeDescription.hasSuffix("weight decay 0.0005, augmentation none, convolutions initialized he-normal"))
+    }
+
+    @Test("the convolution initialization and the shift fill: [L]'s by default, recorded in /config, and what older runs used")
+    func initializationAndFill() throws {
+        #expect(configuration.convolutionInitialization == "pytorch-default" && configuration.shiftFill == .zero)
+        let folder = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var chosen = configuration
+        chosen.convolutionInitialization = "he-normal"
+        chosen.shiftFill = .black
+        for (recorded, initialization, fill) in [(configuration, "pytorch-default", "zero"), (chosen, "he-normal", "black")] {
+            let url = folder.appendingPathComponent("\(fill)-\(RunLayout.runFile)")
+            let writer = try RunFileWriter(creating: url)
+            try writer.writeHeader(configuration: recorded, labelNames: ["a", "b"], provenance: [:])
+            try writer.commit()
+            #expect(try RunFileReader(url).configuration() == recorded)
+            let config = try H5File.open(url.path).root.openGroup("config")
+            #expect(try config.stringAttribute("conv_init") == initialization)
+            #expect(try config.stringAttribute("shift_fill") == fill)
+        }
+        // A run.h5 or checkpoint written before the choices were recorded: He normal and black, as those runs trained.
+        var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(configuration)) as! [String: Any]
+        for key in ["convolutionInitialization", "shiftFill"] { json.removeValue(forKey: key) }
+        let old = try JSONDecoder().decode(RunConfiguration.self, from: JSONSerialization.data(withJSONObject: json))
+        #expect(old.convolutionInitialization == nil && old.shiftFill == nil)
+        #expect(old.convolutionInitializationUsed == "he-normal" && old.shiftFillUsed == .black)
     }
 
     @Test("a configuration written before label subsets reads as all labels of CIFAR-10")

@@ -1,5 +1,6 @@
 import CIFAR
 import Engine
+import RunStore
 import Training
 import Tensor
 import Testing
@@ -26,7 +27,7 @@ struct BatchTests {
             var labels = [Int32](repeating: 0, count: size)
             input.withUnsafeMutableBufferPointer { input in
                 labels.withUnsafeMutableBufferPointer { labels in
-                    BatchAssembler().fill(input: input.baseAddress!, labels: labels.baseAddress!, from: Self.images,
+                    BatchAssembler(shiftFill: .zero).fill(input: input.baseAddress!, labels: labels.baseAddress!, from: Self.images,
                                           indices: order[from..<(from + size)], random: &random)
                 }
             }
@@ -44,7 +45,7 @@ struct BatchTests {
         let expected = direct(order: order, batchSize: 8, start: start, augment: augment)
         var random: SeededGenerator? = augment ? SeededGenerator(seed: 3, stream: 4) : nil
         BatchAssembler.skip(images: start, random: &random)
-        let prefetcher = BatchPrefetcher(images: Self.images, order: order, batchSize: 8, start: start, random: random)
+        let prefetcher = BatchPrefetcher(images: Self.images, order: order, batchSize: 8, start: start, random: random, shiftFill: .zero)
         var seen: [([Float], [Int32])] = []
         while let batch = prefetcher.next() {
             seen.append((Array(UnsafeBufferPointer(start: batch.input, count: batch.size * CIFAR10.pixelsPerImage)),
@@ -65,10 +66,31 @@ struct BatchTests {
         for round in 0..<500 {
             var random: SeededGenerator? = SeededGenerator(seed: UInt64(round))
             BatchAssembler.skip(images: 0, random: &random)
-            let prefetcher = BatchPrefetcher(images: Self.images, order: order, batchSize: 4, start: 0, random: random)
+            let prefetcher = BatchPrefetcher(images: Self.images, order: order, batchSize: 4, start: 0, random: random, shiftFill: .zero)
             for _ in 0..<(round % 3) { _ = prefetcher.next() }
         }
-        let whole = BatchPrefetcher(images: Self.images, order: order, batchSize: 36, start: 0, random: nil)
+        let whole = BatchPrefetcher(images: Self.images, order: order, batchSize: 36, start: 0, random: nil, shiftFill: .zero)
         while whole.next() != nil {}
+    }
+
+    /// White images (every pixel 255, input 1) shifted by the augmentation: every input value is 1 or the fill, and
+    /// the shifts of 37 images uncover some pixels. [L] fills with 0 (mid-grey); black is -1.
+    @Test("a shift fills the pixels it uncovers with the chosen fill", arguments: [(ShiftFill.zero, Float(0)), (.black, -1)])
+    func shiftFill(fill: ShiftFill, value: Float) {
+        let white = LabeledImages(pixels: [UInt8](repeating: 255, count: Self.images.count * CIFAR10.pixelsPerImage),
+                                  labels: Self.images.labels)
+        var random: SeededGenerator? = SeededGenerator(seed: 9)
+        var input = [Float](repeating: .nan, count: white.count * CIFAR10.pixelsPerImage)
+        var labels = [Int32](repeating: 0, count: white.count)
+        input.withUnsafeMutableBufferPointer { input in
+            labels.withUnsafeMutableBufferPointer { labels in
+                BatchAssembler(shiftFill: fill).fill(input: input.baseAddress!, labels: labels.baseAddress!, from: white,
+                                                     indices: 0..<white.count, random: &random)
+            }
+        }
+        #expect(input.allSatisfy { $0 == 1 || $0 == value })
+        let filled = input.filter { $0 == value }.count
+        #expect(filled > 0 && filled < input.count / 2, "\(filled) filled values")
+        #expect(fill.inputValue == value)
     }
 }

@@ -74,7 +74,8 @@ enum ProbePhase {
         try network.load(from: reader)
         let (train, test) = try RunData.load(try RunData.dataset(of: configuration), for: configuration)
         let seed = request.seed ?? configuration.probeSeed
-        let prober = Prober(network: network, recipe: recipe, train: train, test: test, seed: seed)
+        let prober = Prober(network: network, recipe: recipe, train: train, test: test, seed: seed,
+                            shiftFill: configuration.shiftFillUsed)
         context.say("probe \(directory.path): \(architecture.convolutionCount) heads, \(recipe.epochs) epochs, lr \(recipe.startingRatesDescription), momentum \(recipe.momentum), seed \(seed)")
         if request.resume && hasCheckpoint {
             try prober.restore(try ProbeCheckpointFile.load(from: checkpointURL), path: checkpointURL.path)

@@ -1,17 +1,16 @@
 import CIFAR
 import Engine
+import RunStore
 import Tensor
 
 /// Turns stored images into network input: scaling x / 255 * 2 - 1 and, for training, the augmentation of
-/// method.md (random horizontal flip; random shift of -4...+4 pixels on each axis, uncovered pixels black, i.e. the
-/// pixel value 0 scaled to -1, as torchvision's padded random crop does).
+/// method.md (random horizontal flip; random shift of -4...+4 pixels on each axis, the uncovered pixels set to the
+/// run's `ShiftFill`: 0, mid-grey, as [L] does, or -1, black, as torchvision's padded random crop does).
 public struct BatchAssembler: Sendable {
     /// Largest shift in pixels.
     public static let maximumShift = 4
-    /// Input value of an uncovered pixel (pixel 0 after scaling).
-    public static let fillValue: Float = -1
-    /// What the augmentation does, recorded with a run.
-    public static let augmentationDescription = "random horizontal flip (p = 0.5) and shift of -4..+4 px per axis, black fill"
+    /// Input value of an uncovered pixel.
+    public let fillValue: Float
 
     /// Random draws per augmented image (flip, vertical shift, horizontal shift).
     public static let drawsPerImage = 3
@@ -27,7 +26,13 @@ public struct BatchAssembler: Sendable {
     /// Pixel byte -> input value.
     private let scale: [Float] = (0..<256).map { Float($0) / 255 * 2 - 1 }
 
-    public init() {}
+    /// An assembler of unaugmented batches (test passes): no shift, so no fill is ever used.
+    public static let unaugmented = BatchAssembler(shiftFill: .zero)
+
+    /// An assembler whose shifts fill uncovered pixels as `shiftFill` says (unaugmented batches ignore it).
+    public init(shiftFill: ShiftFill) {
+        fillValue = shiftFill.inputValue
+    }
 
     /// Fills `input` (batch x 3 x 32 x 32) and `labels` (batch) with the images at `indices`.
     /// With `random`, each image is flipped and shifted by draws from it; without, images are copied as they are.
@@ -56,14 +61,14 @@ public struct BatchAssembler: Sendable {
                             let sourceY = y + shiftY
                             let row = targetPlane + y * side
                             guard sourceY >= 0 && sourceY < side else {
-                                row.update(repeating: Self.fillValue, count: side)
+                                row.update(repeating: fillValue, count: side)
                                 continue
                             }
                             let sourceRow = sourcePlane + sourceY * side
                             for x in 0..<side {
                                 let shiftedX = x + shiftX
                                 let sourceX = flip ? side - 1 - shiftedX : shiftedX
-                                row[x] = shiftedX >= 0 && shiftedX < side ? scale[Int(sourceRow[sourceX])] : Self.fillValue
+                                row[x] = shiftedX >= 0 && shiftedX < side ? scale[Int(sourceRow[sourceX])] : fillValue
                             }
                         }
                     }

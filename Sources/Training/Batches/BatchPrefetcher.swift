@@ -1,6 +1,7 @@
 import CIFAR
 import Dispatch
 import Engine
+import RunStore
 import Tensor
 
 /// One epoch's training batches, assembled one step ahead on a background thread: while the network trains on
@@ -20,13 +21,14 @@ public final class BatchPrefetcher {
         let images: LabeledImages
         let order: [Int]
         var random: SeededGenerator?
-        let assembler = BatchAssembler()
+        let assembler: BatchAssembler
         let inputs: [FloatBuffer]
         let labels: [Int32Buffer]
         let filled = [DispatchSemaphore(value: 0), DispatchSemaphore(value: 0)]
 
-        init(images: LabeledImages, order: [Int], batchSize: Int, random: SeededGenerator?) {
+        init(images: LabeledImages, order: [Int], batchSize: Int, random: SeededGenerator?, shiftFill: ShiftFill) {
             self.images = images
+            assembler = BatchAssembler(shiftFill: shiftFill)
             self.order = order
             self.random = random
             inputs = (0..<2).map { _ in FloatBuffer(count: batchSize * LabeledImages.pixelsPerImage) }
@@ -49,9 +51,10 @@ public final class BatchPrefetcher {
     private var slot = 0
 
     /// Batches of `batchSize` of `images` in `order`, starting at position `start` (a resumed epoch); `random`
-    /// (already advanced past the images before `start`) augments them, nil leaves them as they are.
-    public init(images: LabeledImages, order: [Int], batchSize: Int, start: Int, random: SeededGenerator?) {
-        assembly = Assembly(images: images, order: order, batchSize: batchSize, random: random)
+    /// (already advanced past the images before `start`) augments them, its shifts filling as `shiftFill` says; nil
+    /// leaves them as they are.
+    public init(images: LabeledImages, order: [Int], batchSize: Int, start: Int, random: SeededGenerator?, shiftFill: ShiftFill) {
+        assembly = Assembly(images: images, order: order, batchSize: batchSize, random: random, shiftFill: shiftFill)
         self.batchSize = batchSize
         nextOut = start
         nextIn = start

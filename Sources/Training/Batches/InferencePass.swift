@@ -8,7 +8,7 @@ final class InferencePass {
     let batchSize: Int
     private let input: FloatBuffer
     private let labels: Int32Buffer
-    private let assembler = BatchAssembler()
+    private let assembler = BatchAssembler.unaugmented
 
     init(batchSize: Int) {
         self.batchSize = batchSize

@@ -139,7 +139,7 @@ public struct EngineBenchmark: Sendable {
         let assembled = FloatBuffer(count: batch * LabeledImages.pixelsPerImage)
         let assembledLabels = Int32Buffer(count: batch)
         var augmentation: SeededGenerator? = SeededGenerator(seed: seed, stream: 1)
-        let assembler = BatchAssembler()
+        let assembler = BatchAssembler(shiftFill: .zero)
         network.timings = LayerTimings(architecture: architecture)
         var train: [Double] = [], inference: [Double] = [], optimizerTimes: [Double] = [], assembly: [Double] = []
         var stages: [LayerTimings] = [], inferenceStages: [LayerTimings] = []

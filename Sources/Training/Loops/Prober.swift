@@ -36,12 +36,16 @@ public final class Prober {
     public private(set) var epochSeconds: [Double] = []
     /// The seed of head initialization, shuffling and augmentation.
     public let seed: UInt64
+    /// What the augmentation's shift puts in uncovered pixels (the run's, as in phase 1).
+    public let shiftFill: ShiftFill
     private var optimizers: [SGD]
     private let train: LabeledImages
     private let test: LabeledImages
 
-    /// Heads for every layer of `network`, initialized from `seed`.
-    public init(network: Network, recipe: ProbeConfiguration, train: LabeledImages, test: LabeledImages, seed: UInt64) {
+    /// Heads for every layer of `network`, initialized from `seed`; augmented batches fill shifts as `shiftFill` says.
+    public init(network: Network, recipe: ProbeConfiguration, train: LabeledImages, test: LabeledImages, seed: UInt64,
+                shiftFill: ShiftFill) {
+        self.shiftFill = shiftFill
         precondition(recipe.layerLearningRates.map { $0.count == network.architecture.convolutionCount } ?? true,
                      "one learning rate per convolutional layer")
         self.network = network
@@ -126,7 +130,8 @@ public final class Prober {
         var from = resumed?.imagesDone ?? 0
         BatchAssembler.skip(images: from, random: &random)
         let start = Date().addingTimeInterval(-(resumed?.seconds ?? 0))
-        let batches = BatchPrefetcher(images: train, order: order, batchSize: recipe.batchSize, start: from, random: random)
+        let batches = BatchPrefetcher(images: train, order: order, batchSize: recipe.batchSize, start: from, random: random,
+                                      shiftFill: shiftFill)
         while let next = batches.next() {
             let batch = next.size
             _ = network.forward(next.input, batch: batch, mode: .inference)

@@ -74,15 +74,15 @@ public final class Trainer {
     private let test: LabeledImages
     private let inference: InferencePass
 
-    /// Builds the network of `configuration` (initialized from its seed, with its recorded convolution algorithms).
-    public init(configuration: RunConfiguration, architecture: Architecture, train: LabeledImages, test: LabeledImages)
-        throws(ConvolutionPolicyError)
-    {
+    /// Builds the network of `configuration` (initialized from its seed as its recorded convolution initialization
+    /// says, with its recorded convolution algorithms).
+    public init(configuration: RunConfiguration, architecture: Architecture, train: LabeledImages, test: LabeledImages) throws {
         self.configuration = configuration
         self.train = train
         self.test = test
         network = Network(architecture: architecture, maxBatch: configuration.batchSize, seed: configuration.seed,
-                          algorithms: try ConvolutionAlgorithm.recorded(configuration.convolutionAlgorithms, for: architecture))
+                          algorithms: try ConvolutionAlgorithm.recorded(configuration.convolutionAlgorithms, for: architecture),
+                          convolutionInitialization: try ConvolutionInitialization.recorded(configuration.convolutionInitialization))
         optimizer = SGD(parameterCount: network.parameters.buffer.count, momentum: Float(configuration.momentum),
                         weightDecay: Float(configuration.weightDecay), nesterov: true)
         inference = InferencePass(batchSize: configuration.batchSize)
@@ -132,7 +132,8 @@ public final class Trainer {
         BatchAssembler.skip(images: seen, random: &random)
         let start = Date().addingTimeInterval(-(resumed?.seconds ?? 0))
         var rate = configuration.learningRate(epoch: epoch, batch: epoch * batchesPerEpoch, batchesPerEpoch: batchesPerEpoch)
-        let batches = BatchPrefetcher(images: train, order: order, batchSize: batchSize, start: seen, random: random)
+        let batches = BatchPrefetcher(images: train, order: order, batchSize: batchSize, start: seen, random: random,
+                                      shiftFill: configuration.shiftFillUsed)
         for batchIndex in (seen / batchSize)..<batchesPerEpoch {
             let next = batches.next()!
             let batch = next.size

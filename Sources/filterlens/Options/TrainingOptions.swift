@@ -9,6 +9,8 @@ import Training
 extension LearningRateSchedule: ExpressibleByArgument {}
 extension LabelSet: ExpressibleByArgument {}
 extension DatasetFormat: ExpressibleByArgument {}
+extension ConvolutionInitialization: ExpressibleByArgument {}
+extension ShiftFill: ExpressibleByArgument {}
 
 /// Options that define phase 1 of a run (shared by `train`, `run` and `sweep-labels`).
 struct TrainingOptions: ParsableArguments {
@@ -58,6 +60,15 @@ struct TrainingOptions: ParsableArguments {
 
     @Flag(help: "Train without flip and shift augmentation.")
     var noAugment = false
+
+    @Option(help: ArgumentHelp("What the shift puts in the pixels it uncovers: zero (input 0, mid-grey, as [L] does; the default) or black (input -1, as torchvision's padded crop; FilterLens runs before 2026-12-07). Phase 2 and pruning's retraining use the run's choice.",
+                               valueName: "fill"))
+    var shiftFill = ShiftFill.zero
+
+    @Option(name: .customLong("conv-init"),
+            help: ArgumentHelp("How the convolution weights are drawn: pytorch-default (uniform in +-1/sqrt(C*9), nn.Conv2d's default, as [L] keeps it; the default) or he-normal (std sqrt(2/(C*9)); FilterLens runs before 2026-12-07).",
+                               valueName: "init"))
+    var convolutionInitialization = ConvolutionInitialization.pytorchDefault
 
     @Option(help: "Seed of initialization, shuffling and augmentation.")
     var seed: UInt64 = 1
@@ -147,6 +158,8 @@ struct TrainingOptions: ParsableArguments {
         configuration.learningRateDecayEvery = lrDecayEvery ?? preset.decayEvery
         configuration.warmupBatches = warmup ?? preset.warmupBatches
         configuration.augment = !noAugment
+        configuration.shiftFill = shiftFill
+        configuration.convolutionInitialization = convolutionInitialization.rawValue
         configuration.learningRateSchedule = schedule
         configuration.trainImages = subset ?? preset.trainImages ?? 50_000
         configuration.testImages = testSubset ?? preset.testImages ?? 10_000
