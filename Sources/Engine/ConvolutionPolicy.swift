@@ -169,6 +169,19 @@ final class ConvolutionScratch {
     /// Scratch for `kernels` at up to `batch` images: im2col chunks capped at `colBudget` Floats and each tile
     /// buffer at `tileBudget` Floats, but always at least one image of the largest layer.
     init(kernels: [ConvolutionKernel], batch: Int, colBudget: Int, tileBudget: Int) {
+        let (colCapacity, filterCapacity, tileCapacity) = Self.capacities(kernels: kernels, batch: batch, colBudget: colBudget,
+                                                                          tileBudget: tileBudget)
+        col = FloatBuffer(count: colCapacity)
+        filterTransforms = FloatBuffer(count: filterCapacity)
+        filterGradient = FloatBuffer(count: filterCapacity)
+        tilesV = FloatBuffer(count: tileCapacity)
+        tilesM = FloatBuffer(count: tileCapacity)
+    }
+
+    /// The Floats of `col`, of each of `filterTransforms` and `filterGradient`, and of each of `tilesV` and `tilesM`.
+    static func capacities(kernels: [ConvolutionKernel], batch: Int, colBudget: Int, tileBudget: Int)
+        -> (col: Int, filter: Int, tile: Int)
+    {
         var colCapacity = 1, filterCapacity = 1, tileCapacity = 1
         for kernel in kernels {
             let (c, f, s) = (kernel.channels, kernel.filters, kernel.side)
@@ -180,11 +193,13 @@ final class ConvolutionScratch {
                 colCapacity = max(colCapacity, min(c * 9 * s * s * batch, max(c * 9 * s * s, colBudget)))
             }
         }
-        col = FloatBuffer(count: colCapacity)
-        filterTransforms = FloatBuffer(count: filterCapacity)
-        filterGradient = FloatBuffer(count: filterCapacity)
-        tilesV = FloatBuffer(count: tileCapacity)
-        tilesM = FloatBuffer(count: tileCapacity)
+        return (colCapacity, filterCapacity, tileCapacity)
+    }
+
+    /// Bytes of the scratch for `kernels` at `batch` images.
+    static func bytes(kernels: [ConvolutionKernel], batch: Int, colBudget: Int, tileBudget: Int) -> Int {
+        let (col, filter, tile) = capacities(kernels: kernels, batch: batch, colBudget: colBudget, tileBudget: tileBudget)
+        return MemoryLayout<Float>.size * (col + 2 * filter + 2 * tile)
     }
 }
 

@@ -158,6 +158,63 @@ public final class Network {
         initialize(seed: seed)
     }
 
+    /// The bytes a network of `architecture` takes for batches of `maxBatch` images, before it allocates them: every
+    /// block's activations (F x N x H x W, before and after batch norm and ReLU, pooled with its argmax, and the block
+    /// output again in N x C x H x W as the phases read it), the two
+    /// activation-gradient buffers, the input and flattened features, the FC outputs, the convolution scratch
+    /// (im2col columns and Winograd tiles, within their budgets), with `training` the Winograd input tiles kept for
+    /// the backward, and the parameters, gradients and statistics. What OpenBLAS and the data take is not counted.
+    public static func bytesNeeded(architecture: Architecture, maxBatch: Int, algorithms: [ConvolutionAlgorithm]? = nil,
+                                   training: Bool = true, colBudget: Int = Network.defaultColBudget,
+                                   tileBudget: Int = Network.defaultTileBudget) -> Int {
+        let algorithms = algorithms ?? (try? ConvolutionPolicy.automatic.algorithms(for: architecture))
+            ?? Array(repeating: .im2col, count: architecture.blocks.count)
+        var floats = 0, int32s = 0, largestActivation = 0, parameterCount = 0, channels = architecture.inputChannels
+        var kernels: [ConvolutionKernel] = []
+        for (index, spec) in architecture.blocks.enumerated() {
+            let kernel = ConvolutionKernel(algorithm: algorithms[index], channels: channels, filters: spec.filters, side: spec.side)
+            kernels.append(kernel)
+            let activation = spec.filters * maxBatch * spec.side * spec.side
+            largestActivation = max(largestActivation, activation, channels * maxBatch * spec.side * spec.side)
+            let output = activation / ((spec.poolSize ?? 1) * (spec.poolSize ?? 1))
+            // Before and after batch norm and ReLU; the pooled output with its argmax; the output once more in
+            // N x C x H x W, as phases 1 to 3 ask for it (`blockOutput`).
+            floats += 2 * activation + (spec.poolSize == nil ? 0 : output) + output
+            int32s += spec.poolSize == nil ? 0 : output
+            if training { floats += kernel.inputTileFloats(batch: maxBatch) }
+            parameterCount += spec.filters * channels * 9 + 2 * spec.filters
+            channels = spec.filters
+        }
+        var inputSize = architecture.flattenedSize
+        largestActivation = max(largestActivation, maxBatch * inputSize)
+        for width in architecture.fullyConnectedWidths {
+            floats += maxBatch * width
+            largestActivation = max(largestActivation, maxBatch * width)
+            parameterCount += width * inputSize + width
+            inputSize = width
+        }
+        let side = architecture.imageSize
+        floats += 2 * largestActivation + architecture.inputChannels * maxBatch * side * side + maxBatch * architecture.flattenedSize
+        floats += 3 * parameterCount
+        return MemoryLayout<Float>.size * floats + MemoryLayout<Int32>.size * int32s
+            + ConvolutionScratch.bytes(kernels: kernels, batch: maxBatch, colBudget: colBudget, tileBudget: tileBudget)
+    }
+
+    /// The largest batch, up to `limit`, whose network (`bytesNeeded`) fits in `bytes`; 0 when not even one image does.
+    public static func largestBatch(architecture: Architecture, fitting bytes: Int, upTo limit: Int,
+                                    algorithms: [ConvolutionAlgorithm]? = nil, training: Bool = true) -> Int {
+        var low = 0, high = max(limit, 0)
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if bytesNeeded(architecture: architecture, maxBatch: middle, algorithms: algorithms, training: training) <= bytes {
+                low = middle
+            } else {
+                high = middle - 1
+            }
+        }
+        return low
+    }
+
     /// Draws fresh parameters from `seed` and resets the running statistics (mean 0, variance 1).
     public func initialize(seed: UInt64) {
         var generator = SeededGenerator(seed: seed)

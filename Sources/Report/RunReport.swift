@@ -37,7 +37,7 @@ public enum RunReport {
             values["prune"] = prune
         }
         let html = try templates.render("report", values)
-        let url = directory.appendingPathComponent("report.html")
+        let url = directory.appendingPathComponent(RunLayout.reportFile)
         try AtomicFile.write(Data(html.utf8), to: url)
         return url
     }

@@ -29,6 +29,8 @@ public enum RunLayout {
     public static let checkpointFile = "checkpoint.h5"
     public static let probeCheckpointFile = "probe-checkpoint.h5"
     public static let analysisCheckpointFile = "analysis-checkpoint.h5"
+    /// The HTML report (`filterlens report`), beside its figures in `figures/`.
+    public static let reportFile = "report.html"
     /// The lock a command writing the run holds (flock(2)), with its pid, command and start in it: two writers of one
     /// run are refused, and `filterlens status` names the one at work. Not part of the HDF5 layout.
     public static let lockFile = ".filterlens.lock"

@@ -80,10 +80,23 @@ struct PruneCommandTests {
         #expect(csv.split(separator: "\n").count == 1 + 8, "a header and one row per level and model")
         #expect(html.contains("Level 2: layers 2"))
         #expect(!html.contains("Stale:"))
-        // a new analysis makes prune.h5 stale: the report says so
+        // status shows the pruning, each level's AFCC and control SR
+        let pruned = try runFilterLens(["status", "runs/tiny"], in: root)
+        #expect(pruned.status == 0 && pruned.output.contains("prune           complete")
+                && pruned.output.contains("layers 1,2: AFCC SR ") && pruned.output.contains("random control ")
+                && pruned.output.contains("every phase and the report are done"), "\(pruned.output)")
+        // a new analysis makes prune.h5 and the report stale: status and the report say so
+        Thread.sleep(forTimeInterval: 1.1)   // modification times of whole seconds on some file systems
         let again = try runFilterLens(["analyze", "runs/tiny", "--threshold", "0.5"], in: root)
         #expect(again.status == 0, "\(again.errors)")
+        let stale = try runFilterLens(["status", "runs/tiny"], in: root)
+        #expect(stale.output.contains("report          stale") && stale.output.contains("prune           stale")
+                && stale.output.contains("older than analysis.h5") && stale.output.contains("next: filterlens report "),
+                "\(stale.output)")
         #expect(try runFilterLens(["report", "runs/tiny"], in: root).status == 0)
+        let reported = try runFilterLens(["status", "runs/tiny"], in: root)
+        #expect(reported.output.contains("report          complete") && reported.output.contains("prune           stale")
+                && reported.output.contains("next: filterlens prune "), "\(reported.output)")
         let staleHTML = try String(contentsOf: run.appendingPathComponent("report.html"), encoding: .utf8)
         #expect(staleHTML.contains("Stale:"))
         // without analysis.h5: one error line naming the file and the fix

@@ -110,7 +110,7 @@ struct ResumeTests {
         // A writer at work on phase 2 before its first checkpoint: status calls phase 2 in progress, not "not started".
         let early = RunDirectory(root.appendingPathComponent("killed"))
         let atWork = try RunLock.holding(early, command: "filterlens probe", creating: false) { try RunStatus.read(early) }
-        #expect(atWork.entries.map(\.state) == [.complete, .inProgress, .notStarted, .notStarted]
+        #expect(atWork.entries.map(\.state) == [.complete, .inProgress, .notStarted, .notStarted, .notRun]
                 && atWork.entries[1].details.first?.hasPrefix("at work, nothing saved yet") == true
                 && atWork.workingCommand?.hasPrefix("filterlens probe (pid ") == true, "\(atWork.text)")
         let probe = ["--probe-epochs", "2", "--checkpoint-minutes", "0.002"]

@@ -119,3 +119,24 @@ struct NetworkTests {
         #expect(network.evaluate(labels: labels).correct == batch)
     }
 }
+
+@Suite("network memory")
+struct NetworkMemoryTests {
+    @Test("the bytes a batch needs grow with the batch, and the largest batch that fits is the one whose bytes fit")
+    func bytesNeeded() throws {
+        let architecture = try Architecture(notation: "64 64 M 128 128 M 256 256 M", labelCount: 10)
+        let one = Network.bytesNeeded(architecture: architecture, maxBatch: 1)
+        let hundred = Network.bytesNeeded(architecture: architecture, maxBatch: 100)
+        let twoHundred = Network.bytesNeeded(architecture: architecture, maxBatch: 200)
+        #expect(one < hundred && hundred < twoHundred)
+        // VGG-6's first block alone holds 64 x 32 x 32 floats per image three times (conv, batch norm + ReLU, output
+        // in N x C x H x W) and the pooled quarter with its argmax: at least 1.3 MB per image.
+        #expect(Double(twoHundred - hundred) / 100 > 1.3e6)
+        for batch in [1, 37, 100, 256] {
+            let bytes = Network.bytesNeeded(architecture: architecture, maxBatch: batch)
+            #expect(Network.largestBatch(architecture: architecture, fitting: bytes, upTo: 1000) == batch)
+        }
+        #expect(Network.largestBatch(architecture: architecture, fitting: one - 1, upTo: 1000) == 0)
+        #expect(Network.bytesNeeded(architecture: architecture, maxBatch: 100, training: false) < hundred)
+    }
+}

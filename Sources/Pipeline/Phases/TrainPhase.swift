@@ -90,7 +90,13 @@ enum TrainPhase {
         }
         let architecture = try Architecture(notation: configuration.notation, hiddenWidths: configuration.head,
                                             labelCount: configuration.labelCount)
+        // The batch against the training set and the memory, before the data and the network are allocated.
+        try BatchLimits.check(batch: configuration.batchSize, images: configuration.trainImages, architecture: architecture,
+                              algorithms: try ConvolutionAlgorithm.recorded(configuration.convolutionAlgorithms, for: architecture))
         let (train, test) = try RunData.load(dataset, for: configuration)
+        if configuration.batchSize > train.count {   // a label subset can hold fewer images than --subset asked for
+            throw BatchTooLarge(batch: configuration.batchSize, reason: .trainingSet(images: train.count), largestFitting: train.count)
+        }
         let trainer = try Trainer(configuration: configuration, architecture: architecture, train: train, test: test)
         if let checkpoint { try trainer.restore(checkpoint) }
         context.say("run \(directory.path): \(configuration.preset) [\(configuration.notation)], \(architecture.convolutionCount) conv layers, "

@@ -24,7 +24,8 @@ public struct RunDirectory: Sendable {
 
     /// Every file a phase writes, with the checkpoints: what `--force` removes before a new run.
     static let phaseFiles = [RunLayout.runFile, RunLayout.activationsFile, RunLayout.probeFile, RunLayout.analysisFile,
-                             RunLayout.checkpointFile, RunLayout.probeCheckpointFile, RunLayout.analysisCheckpointFile]
+                             RunLayout.checkpointFile, RunLayout.probeCheckpointFile, RunLayout.analysisCheckpointFile,
+                             "layers.csv", RunLayout.pruneFile, RunLayout.pruneCheckpointFile]
 
     /// Makes the folder ready for a new run: refuses an existing run unless `force`, which removes its files.
     public func prepareNew(force: Bool) throws(PipelineError) {
@@ -54,6 +55,33 @@ public struct RunDirectory: Sendable {
                      RunLayout.pruneCheckpointFile]
         if phase == .train { names += [RunLayout.probeFile, RunLayout.probeCheckpointFile] }
         return names
+    }
+
+    /// What the report and pruning are made from: the files that, written after them, leave them stale.
+    public enum DerivedStep: Sendable {
+        /// report.html and figures/: from run.h5, probe.h5, analysis.h5 and prune.h5.
+        case report
+        /// prune.h5: from run.h5, probe.h5 and analysis.h5.
+        case prune
+
+        /// The step's output and the files it reads.
+        var files: (output: String, inputs: [String]) {
+            switch self {
+            case .report: (RunLayout.reportFile, [RunLayout.runFile, RunLayout.probeFile, RunLayout.analysisFile, RunLayout.pruneFile])
+            case .prune: (RunLayout.pruneFile, [RunLayout.runFile, RunLayout.probeFile, RunLayout.analysisFile])
+            }
+        }
+    }
+
+    /// The inputs of `step` modified after its output was written (empty when it is current, or has no output yet).
+    public func staleInputs(of step: DerivedStep) -> [String] {
+        let (output, inputs) = step.files
+        guard let written = modified(output) else { return [] }
+        return inputs.filter { (modified($0) ?? .distantPast) > written }
+    }
+
+    private func modified(_ name: String) -> Date? {
+        (try? FileManager.default.attributesOfItem(atPath: file(name).path))?[.modificationDate] as? Date
     }
 
     /// Removes the files `derived(after: phase)` names, saying so for each.

@@ -11,11 +11,15 @@ public struct RunStatus: Sendable {
         case notStarted = "not started"
         case inProgress = "in progress"
         case complete
+        /// Complete, but older than a file it was made from (`RunDirectory.staleInputs`).
+        case stale
+        /// An optional step (pruning) nobody asked for.
+        case notRun = "not run (optional)"
     }
 
     /// One phase, or the report, and what its files say.
     public struct Entry: Sendable {
-        /// "phase 1 train", "phase 2 probe", "phase 3 analyze" or "report".
+        /// "phase 1 train", "phase 2 probe", "phase 3 analyze", "report" or "prune".
         public var name: String
         public var state: State
         /// The numbers behind the state, a line each.
@@ -26,7 +30,7 @@ public struct RunStatus: Sendable {
     public var path: String
     /// What was run: preset, architecture, phase 1 recipe and data.
     public var summary: String
-    /// Phases 1-3 and the report, in order.
+    /// Phases 1-3, the report and pruning, in order.
     public var entries: [Entry]
     /// The command that continues the run; nil when every phase and the report are done.
     public var next: String?
@@ -76,7 +80,8 @@ public struct RunStatus: Sendable {
                                        trained: training.state == .complete, now: now)
         let analysis = try analysisEntry(directory, layers: layers, probed: probing.state == .complete)
         let report = reportEntry(directory)
-        var entries = [training, probing, analysis, report]
+        let pruning = try pruneEntry(directory)
+        var entries = [training, probing, analysis, report, pruning]
         // A command at work whose phase has saved nothing yet: the first phase not started after complete ones is its.
         if workingCommand != nil, !entries.contains(where: { $0.state == .inProgress }),
            let first = entries.firstIndex(where: { $0.state == .notStarted }) {
@@ -89,8 +94,12 @@ public struct RunStatus: Sendable {
         } ?? "run.h5 without a training configuration (written by another tool, e.g. the filterlens-torch package); data: "
             + (run?.datasetName() ?? "unknown")
         let next: String?
-        if entries.allSatisfy({ $0.state == .complete }) {
+        if entries.allSatisfy({ $0.state == .complete || $0.state == .notRun }) {
             next = nil
+        } else if pruning.state == .inProgress {
+            next = "filterlens prune \(directory.path) --resume (with the flags it was started with)"
+        } else if analysis.state == .complete && pruning.state == .stale && report.state != .stale {
+            next = "filterlens prune \(directory.path) (with the flags it was made with)"
         } else if analysis.state == .complete {
             next = "filterlens report \(directory.path)"
         } else if configuration != nil {
@@ -195,9 +204,46 @@ public struct RunStatus: Sendable {
     }
 
     private static func reportEntry(_ directory: RunDirectory) -> Entry {
-        let report = directory.file("report.html")
-        guard directory.exists("report.html") else { return Entry(name: "report", state: .notStarted, details: []) }
+        let report = directory.file(RunLayout.reportFile)
+        guard directory.exists(RunLayout.reportFile) else { return Entry(name: "report", state: .notStarted, details: []) }
+        let newer = directory.staleInputs(of: .report)
+        guard newer.isEmpty else {
+            return Entry(name: "report", state: .stale,
+                         details: [report.path, "older than \(newer.joined(separator: ", ")), written after it: it does not show them"])
+        }
         return Entry(name: "report", state: .complete, details: [report.path])
+    }
+
+    private static func pruneEntry(_ directory: RunDirectory) throws -> Entry {
+        let name = "prune"
+        if directory.exists(RunLayout.pruneFile) {
+            let summary = try PruneFileReader.read(directory.file(RunLayout.pruneFile))
+            var details = summary.levels.map { level -> String in
+                let layers = "layers " + level.layers.map(String.init).joined(separator: ",")
+                let controls = level.controlRows.map { level.srAfter[$0] }
+                guard let afcc = level.models.indices.first(where: { level.controlSeeds[$0] < 0 }) else {
+                    return "\(layers): \(level.models.count) models"
+                }
+                var line = String(format: "%@: AFCC SR %.4f -> %.4f after retraining, %.1f%% of the weights considered pruned",
+                                  layers, level.srBefore[afcc], level.srAfter[afcc], 100 * (1 - level.keptFraction[afcc]))
+                if !controls.isEmpty {
+                    line += String(format: "; random control %.4f (mean of %d)", controls.reduce(0, +) / Double(controls.count), controls.count)
+                }
+                return line
+            }
+            let newer = directory.staleInputs(of: .prune)
+            if !newer.isEmpty {
+                details.append("older than \(newer.joined(separator: ", ")), written after it: made from an earlier run")
+                return Entry(name: name, state: .stale, details: details)
+            }
+            return Entry(name: name, state: .complete, details: details)
+        }
+        if directory.exists(RunLayout.pruneCheckpointFile) {
+            let saved = try PruneCheckpointFile.load(from: directory.file(RunLayout.pruneCheckpointFile))
+            return Entry(name: name, state: .inProgress,
+                         details: ["\(saved.models.count) models retrained and saved in \(RunLayout.pruneCheckpointFile)"])
+        }
+        return Entry(name: name, state: .notRun, details: [])
     }
 
     // MARK: - Numbers

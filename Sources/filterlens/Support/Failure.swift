@@ -15,6 +15,11 @@ func reportingFailures(_ body: () throws -> Void) throws {
         throw error
     } catch let invalid as InvalidRequest {
         throw ValidationError(invalid.description)
+    } catch let tooLarge as BatchTooLarge {
+        let advice = tooLarge.largestFitting > 0 ? "choose --batch \(tooLarge.largestFitting) or less"
+            : "not even one image fits: free memory or use a smaller --arch"
+        FileHandle.standardError.write(Data("error: --batch \(tooLarge.batch): \(tooLarge); \(advice)\n".utf8))
+        _exit(1)
     } catch let stopped as StoppedAfterSaving {
         FileHandle.standardError.write(Data("interrupted: \(stopped)\n".utf8))
         _exit(130)

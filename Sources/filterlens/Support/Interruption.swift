@@ -25,7 +25,8 @@ enum Interruption {
                     message.withCString { _ = write(STDERR_FILENO, $0, strlen($0)) }
                     return
                 }
-                let message = "\ninterrupted: files on disk are complete; `filterlens run --resume --out RUN` continues from the last checkpoint\n"
+                // Any command may be the one stopped here (a report, a folder made by filterlens-torch): name none.
+                let message = "\ninterrupted: the files on disk are complete (each is written whole or not at all); `filterlens status RUN` says where the run stands and which command continues it\n"
                 message.withCString { _ = write(STDERR_FILENO, $0, strlen($0)) }
                 _exit(130)
             }
