@@ -65,18 +65,6 @@ public struct RetrainingStopped: Error, Sendable {
     public init() {}
 }
 
-/// A model's retraining loss became NaN or infinite; the model's work is dropped (the models finished before it stay
-/// in the checkpoint).
-public struct RetrainingDivergedError: Error, CustomStringConvertible, Sendable {
-    /// What was retraining ("retrain afcc", ...), its 1-based epoch and batch, the loss and the epoch's learning rate.
-    public var phase: String, epoch: Int, batch: Int
-    public var loss: Float, learningRate: Float
-    public var description: String {
-        "pruning's retraining diverged: \(phase) reached loss \(divergedLossText(loss)) at epoch \(epoch), batch \(batch) (learning "
-            + "rate \(learningRate)); lower --retrain-lr and run `filterlens prune` again without --resume"
-    }
-}
-
 /// Progress of one retraining epoch, handed to a caller's callback every 10 batches and at the epoch's end.
 public struct RetrainProgress: Sendable {
     /// E.g. "retrain afcc".
@@ -171,35 +159,34 @@ public final class PruneExperiment {
     /// Retrains `model` for `recipe.epochs` epochs with its masks held; returns the mean training loss of each epoch.
     /// Every model sees the same batches: epoch e's order and augmentation are streams
     /// `SeedStream.retrainingOrder(epoch: e)` and `retrainingAugmentation(epoch: e)` of `recipe.seed`. `stop` is asked before every batch; when it says yes,
-    /// `RetrainingStopped` is thrown. A loss that is not finite throws `RetrainingDivergedError`.
+    /// `RetrainingStopped` is thrown. A loss that is not finite throws `DivergedError` (site `.retraining`).
     public func retrain(_ model: MaskedModel, phase: String, stop: () -> Bool = { false },
                         progress: (RetrainProgress) -> Void) throws -> [Double] {
         var losses: [Double] = []
         for epoch in 0..<recipe.epochs {
             var generator = SeededGenerator(seed: recipe.seed, stream: SeedStream.retrainingOrder(epoch: epoch))
             let order = Array(0..<train.count).shuffled(using: &generator)
-            let random: SeededGenerator? = recipe.augment ? SeededGenerator(seed: recipe.seed, stream: SeedStream.retrainingAugmentation(epoch: epoch)) : nil
+            let augmentation = recipe.augment ? SeededGenerator(seed: recipe.seed, stream: SeedStream.retrainingAugmentation(epoch: epoch)) : nil
             let rate = Float(recipe.learningRate * pow(recipe.learningRateDecay, Double(epoch)))
-            let batches = BatchPrefetcher(images: train, order: order, batchSize: network.batchSize, start: 0, random: random,
-                                          shiftFill: recipe.shiftFill)
-            let start = Date()
-            var seen = 0, lossSum = 0.0, count = 0
-            while let next = batches.next() {
-                if stop() { throw RetrainingStopped() }
-                let (loss, _) = model.step(next.input, labels: next.labels, batch: next.size, learningRate: rate)
-                guard loss.isFinite else {
-                    throw RetrainingDivergedError(phase: phase, epoch: epoch + 1, batch: count + 1, loss: loss, learningRate: rate)
-                }
-                lossSum += Double(loss) * Double(next.size)
-                seen += next.size
-                count += 1
-                if count % 10 == 0 || seen == train.count {
-                    progress(RetrainProgress(phase: phase, epoch: epoch + 1, epochs: recipe.epochs, imagesDone: seen,
-                                             imagesTotal: train.count, elapsed: Date().timeIntervalSince(start),
-                                             loss: lossSum / Double(seen)))
-                }
-            }
-            losses.append(lossSum / Double(max(seen, 1)))
+            let pass = EpochPass(pass: .retrain, epoch: epoch, images: train, order: order, batchSize: network.batchSize,
+                                 augmentation: augmentation, shiftFill: recipe.shiftFill)
+            let outcome = try pass.run(
+                resuming: nil, models: 1,
+                step: { batch in
+                    if stop() { throw RetrainingStopped() }
+                    return EpochPass.StepResult(losses: [model.step(batch.input, labels: batch.labels, batch: batch.size,
+                                                                    learningRate: rate).loss])
+                },
+                diverged: { _, loss in
+                    DivergedError(site: .retraining(phase), epoch: epoch + 1, batch: nil, loss: loss, learningRate: rate)
+                },
+                progress: { batch in
+                    progress(RetrainProgress(phase: phase, epoch: epoch + 1, epochs: recipe.epochs, imagesDone: batch.imagesDone,
+                                             imagesTotal: batch.imagesTotal, elapsed: batch.elapsed, loss: batch.loss))
+                },
+                afterBatch: { _ in .proceed })
+            guard case .finished(let totals) = outcome else { throw RetrainingStopped() }
+            losses.append(totals.meanLosses[0])
         }
         return losses
     }

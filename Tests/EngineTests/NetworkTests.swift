@@ -20,10 +20,16 @@ struct NetworkTests {
             "conv1.bn.running_mean", "conv1.bn.running_var", "conv2.bn.running_mean", "conv2.bn.running_var",
         ])
         #expect(network.gradients.views == network.parameters.views)
-        // He (fan_in) init: std sqrt(2 / (8 * 9)) = 0.167 for conv2.
-        let weight = Array(network.parameters["conv2.weight"])
-        let std = (weight.map { Double($0 * $0) }.reduce(0, +) / Double(weight.count)).squareRoot()
-        #expect(abs(std - (2.0 / 72).squareRoot()) < 0.02)
+        // PyTorch's default (the default): uniform in +-1/sqrt(8 * 9), std 1/sqrt(3 * 72) = 0.068 for conv2; He
+        // normal (fan_in): std sqrt(2 / 72) = 0.167.
+        func spread(_ network: Network) -> Double {
+            let weight = Array(network.parameters["conv2.weight"])
+            return (weight.map { Double($0 * $0) }.reduce(0, +) / Double(weight.count)).squareRoot()
+        }
+        #expect(abs(spread(network) - (1.0 / 216).squareRoot()) < 0.01)
+        #expect(network.parameters["conv2.weight"].allSatisfy { abs($0) <= 1 / Float(72).squareRoot() })
+        let he = Network(architecture: architecture, maxBatch: 2, seed: 3, convolutionInitialization: .heNormal)
+        #expect(abs(spread(he) - (2.0 / 72).squareRoot()) < 0.02)
         #expect(network.parameters["conv1.bn.weight"].allSatisfy { $0 == 1 })
         #expect(network.statistics["conv1.bn.running_var"].allSatisfy { $0 == 1 })
         let again = Network(architecture: architecture, maxBatch: 2, seed: 3)

@@ -4,19 +4,6 @@ import Foundation
 import RunStore
 import Tensor
 
-/// A phase 2 probe's training loss became NaN or infinite: phase 2 stops; its last checkpoint is kept.
-public struct ProbeDivergedError: Error, CustomStringConvertible, Sendable {
-    /// 1-based layer of the probe, epoch and batch.
-    public var layer: Int, epoch: Int, batch: Int
-    public var loss: Float
-    /// The probe's learning rate in that epoch.
-    public var learningRate: Float
-    public var description: String {
-        "phase 2 diverged: the probe of layer \(layer) reached loss \(divergedLossText(loss)) at epoch \(epoch), batch \(batch) (learning rate "
-            + "\(learningRate)); give that layer a lower rate (--probe-lr, one rate per layer) and run phase 2 again without --resume"
-    }
-}
-
 /// Phase 2: for every convolutional layer l, a bias-free FC head trained on the frozen network's block output of l.
 ///
 /// All heads train in one pass: each batch runs the frozen network once (inference mode: batch norm uses its
@@ -117,58 +104,44 @@ public final class Prober {
 
     /// Trains every head for one epoch (continuing it from `cursor` if it stopped inside), then measures each head's
     /// test success rate. `afterBatch` works as in `Trainer.trainEpoch`; a stopped epoch returns nil.
-    /// A head whose loss is not finite stops phase 2 with `ProbeDivergedError` (the last checkpoint is kept).
+    /// A head whose loss is not finite stops phase 2 with `DivergedError` (the last checkpoint is kept).
     public func trainEpoch(progress: (BatchProgress) -> Void,
                            afterBatch: (EpochCursor) throws -> BatchDecision = { _ in .proceed }) throws -> [ProbeEpoch]? {
         let epoch = completedEpochs
         var generator = SeededGenerator(seed: seed, stream: SeedStream.probeOrder(epoch: epoch))
         let order = Array(0..<train.count).shuffled(using: &generator)
-        var random: SeededGenerator? = recipe.augment ? SeededGenerator(seed: seed, stream: SeedStream.probeAugmentation(epoch: epoch)) : nil
+        let augmentation = recipe.augment ? SeededGenerator(seed: seed, stream: SeedStream.probeAugmentation(epoch: epoch)) : nil
         let rates = heads.indices.map { learningRate(layer: $0 + 1, epoch: epoch) }
-        let resumed = cursor?.epoch == epoch ? cursor : nil
-        var lossSums = resumed?.lossSums ?? [Double](repeating: 0, count: heads.count)
-        var from = resumed?.imagesDone ?? 0
-        BatchAssembler.skip(images: from, random: &random)
-        let start = Date().addingTimeInterval(-(resumed?.seconds ?? 0))
-        let batches = BatchPrefetcher(images: train, order: order, batchSize: recipe.batchSize, start: from, random: random,
-                                      shiftFill: shiftFill)
-        while let next = batches.next() {
-            let batch = next.size
-            _ = network.forward(next.input, batch: batch, mode: .inference)
-            for (index, head) in heads.enumerated() {
-                let features = network.blockOutput(layer: index + 1).baseAddress!
-                let loss = head.trainStep(features: features, labels: next.labels, batch: batch,
-                                          optimizer: &optimizers[index], learningRate: rates[index])
-                guard loss.isFinite else {
-                    throw ProbeDivergedError(layer: index + 1, epoch: epoch + 1, batch: from / recipe.batchSize + 1,
-                                             loss: loss, learningRate: rates[index])
+        let pass = EpochPass(pass: .probe, epoch: epoch, images: train, order: order, batchSize: recipe.batchSize,
+                             augmentation: augmentation, shiftFill: shiftFill)
+        let outcome = try pass.run(
+            resuming: cursor, models: heads.count,
+            step: { batch in
+                _ = network.forward(batch.input, batch: batch.size, mode: .inference)
+                let losses = heads.indices.map { index in
+                    heads[index].trainStep(features: network.blockOutput(layer: index + 1).baseAddress!, labels: batch.labels,
+                                           batch: batch.size, optimizer: &optimizers[index], learningRate: rates[index])
                 }
-                lossSums[index] += Double(loss) * Double(batch)
-            }
-            from += batch
-            if (from / recipe.batchSize) % 10 == 0 || from == train.count {
-                progress(BatchProgress(pass: .probe, epoch: epoch + 1, imagesDone: from, imagesTotal: train.count,
-                                       elapsed: Date().timeIntervalSince(start), loss: lossSums.last! / Double(from)))
-            }
-            if from < train.count {
-                let position = EpochCursor(epoch: epoch, imagesDone: from, lossSums: lossSums, correct: 0,
-                                           seconds: Date().timeIntervalSince(start))
-                if try afterBatch(position) == .stop {
-                    cursor = position
-                    return nil
-                }
-            }
+                return EpochPass.StepResult(losses: losses)
+            },
+            diverged: { index, loss in
+                DivergedError(site: .probe(layer: index + 1), epoch: epoch + 1, batch: nil, loss: loss, learningRate: rates[index])
+            },
+            progress: progress, afterBatch: afterBatch)
+        guard case .finished(let totals) = outcome else {
+            if case .stopped(let position) = outcome { cursor = position }
+            return nil
         }
         cursor = nil
         let successRates = evaluate()
         var epochs: [ProbeEpoch] = []
         for index in heads.indices {
-            let record = ProbeEpoch(epoch: epoch + 1, trainLoss: lossSums[index] / Double(train.count),
+            let record = ProbeEpoch(epoch: epoch + 1, trainLoss: totals.lossSums[index] / Double(train.count),
                                     testSR: successRates[index])
             history[index].append(record)
             epochs.append(record)
         }
-        epochSeconds.append(Date().timeIntervalSince(start))
+        epochSeconds.append(Date().timeIntervalSince(totals.started))
         return epochs
     }
 

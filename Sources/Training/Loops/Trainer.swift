@@ -12,6 +12,8 @@ public struct BatchProgress: Sendable {
         case train
         /// Phase 2's probe epoch.
         case probe
+        /// Pruning's retraining epoch of a masked model.
+        case retrain
         /// Phase 1's export of the test set's block outputs to activations.h5.
         case activations
     }
@@ -33,29 +35,6 @@ public struct BatchProgress: Sendable {
     public var secondsLeft: Double {
         imagesPerSecond > 0 ? Double(imagesTotal - imagesDone) / imagesPerSecond : .nan
     }
-}
-
-/// A diverged loss as an error line prints it: "NaN" (whatever its sign bit), "inf", or the number.
-public func divergedLossText(_ loss: Float) -> String { loss.isNaN ? "NaN" : "\(loss)" }
-
-/// A numerical fault that stops training: the training loss of a batch, or the test loss after an epoch, became
-/// NaN or infinite.
-public struct TrainingDivergedError: Error, CustomStringConvertible, Sendable {
-    /// 1-based epoch.
-    public var epoch: Int
-    /// 1-based batch whose training loss diverged; nil when the test loss at the epoch's end did.
-    public var batch: Int?
-    public var loss: Float
-    public var description: String {
-        let place = batch.map { "loss \(divergedLossText(loss)) at epoch \(epoch), batch \($0)" }
-            ?? "test loss \(divergedLossText(loss)) after epoch \(epoch)"
-        return "training diverged: \(place); the last good checkpoint is kept — lower --lr or raise --warmup"
-    }
-}
-
-/// What a training loop does after a batch: go on, or stop (the caller has saved a checkpoint).
-public enum BatchDecision: Sendable {
-    case proceed, stop
 }
 
 /// Phase 1: trains a network on CIFAR-10 with the recipe of a `RunConfiguration`, one epoch at a time.
@@ -124,53 +103,41 @@ public final class Trainer {
                            afterBatch: (EpochCursor) throws -> BatchDecision = { _ in .proceed }) throws -> EpochMetrics? {
         let epoch = completedEpochs
         let batchSize = configuration.batchSize
-        let order = order(epoch: epoch)
         let batchesPerEpoch = (train.count + batchSize - 1) / batchSize
-        var random: SeededGenerator? = configuration.augment ? SeededGenerator(seed: configuration.seed, stream: SeedStream.trainingAugmentation(epoch: epoch)) : nil
-        let resumed = cursor?.epoch == epoch ? cursor : nil
-        var lossSum = resumed?.lossSums.first ?? 0, correct = resumed?.correct ?? 0, seen = resumed?.imagesDone ?? 0
-        BatchAssembler.skip(images: seen, random: &random)
-        let start = Date().addingTimeInterval(-(resumed?.seconds ?? 0))
+        let augmentation = configuration.augment
+            ? SeededGenerator(seed: configuration.seed, stream: SeedStream.trainingAugmentation(epoch: epoch)) : nil
         var rate = configuration.learningRate(epoch: epoch, batch: epoch * batchesPerEpoch, batchesPerEpoch: batchesPerEpoch)
-        let batches = BatchPrefetcher(images: train, order: order, batchSize: batchSize, start: seen, random: random,
-                                      shiftFill: configuration.shiftFillUsed)
-        for batchIndex in (seen / batchSize)..<batchesPerEpoch {
-            let next = batches.next()!
-            let batch = next.size
-            rate = configuration.learningRate(epoch: epoch, batch: epoch * batchesPerEpoch + batchIndex,
-                                              batchesPerEpoch: batchesPerEpoch)
-            _ = network.forward(next.input, batch: batch, mode: .training)
-            let (loss, right) = network.backward(labels: next.labels)
-            guard loss.isFinite else {
-                throw TrainingDivergedError(epoch: epoch + 1, batch: batchIndex + 1, loss: loss)
-            }
-            optimizer.step(parameters: network.parameters.buffer, gradients: network.gradients.buffer, learningRate: Float(rate))
-            lossSum += Double(loss) * Double(batch)
-            correct += right
-            seen += batch
-            if batchIndex % 10 == 9 || batchIndex == batchesPerEpoch - 1 {
-                progress(BatchProgress(pass: .train, epoch: epoch + 1, imagesDone: seen, imagesTotal: train.count,
-                                       elapsed: Date().timeIntervalSince(start), loss: lossSum / Double(seen)))
-            }
-            if batchIndex < batchesPerEpoch - 1 {
-                let position = EpochCursor(epoch: epoch, imagesDone: seen, lossSums: [lossSum], correct: correct,
-                                           seconds: Date().timeIntervalSince(start))
-                if try afterBatch(position) == .stop {
-                    cursor = position
-                    return nil
-                }
-            }
+        let pass = EpochPass(pass: .train, epoch: epoch, images: train, order: order(epoch: epoch), batchSize: batchSize,
+                             augmentation: augmentation, shiftFill: configuration.shiftFillUsed)
+        let outcome = try pass.run(
+            resuming: cursor, models: 1,
+            step: { batch in
+                rate = configuration.learningRate(epoch: epoch, batch: epoch * batchesPerEpoch + batch.index,
+                                                  batchesPerEpoch: batchesPerEpoch)
+                _ = network.forward(batch.input, batch: batch.size, mode: .training)
+                let (loss, right) = network.backward(labels: batch.labels)
+                return EpochPass.StepResult(losses: [loss], correct: right)
+            },
+            update: { _ in
+                optimizer.step(parameters: network.parameters.buffer, gradients: network.gradients.buffer, learningRate: Float(rate))
+            },
+            diverged: { _, loss in DivergedError(site: .network, epoch: epoch + 1, batch: nil, loss: loss) },
+            progress: progress, afterBatch: afterBatch)
+        guard case .finished(let totals) = outcome else {
+            if case .stopped(let position) = outcome { cursor = position }
+            return nil
         }
         cursor = nil
-        let trainSeconds = Date().timeIntervalSince(start)
+        let trainSeconds = Date().timeIntervalSince(totals.started)
         let evaluation = evaluate(test)
         guard evaluation.loss.isFinite else {
-            throw TrainingDivergedError(epoch: epoch + 1, batch: nil, loss: Float(evaluation.loss))
+            throw DivergedError(site: .network, epoch: epoch + 1, batch: nil, loss: Float(evaluation.loss))
         }
         let metrics = EpochMetrics(
-            epoch: epoch + 1, learningRate: rate, trainLoss: lossSum / Double(max(seen, 1)),
-            trainSR: Double(correct) / Double(max(seen, 1)), testLoss: evaluation.loss, testSR: evaluation.successRate,
-            seconds: Date().timeIntervalSince(start), imagesPerSecond: Double(seen) / trainSeconds)
+            epoch: epoch + 1, learningRate: rate, trainLoss: totals.meanLosses[0],
+            trainSR: Double(totals.correct) / Double(max(totals.images, 1)), testLoss: evaluation.loss,
+            testSR: evaluation.successRate, seconds: Date().timeIntervalSince(totals.started),
+            imagesPerSecond: Double(totals.images) / trainSeconds)
         self.metrics.append(metrics)
         return metrics
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HDF5
 import Pipeline
+import Training
 
 /// Runs a command body; any error becomes one line "error: ..." on standard error and exit status 1.
 func reportingFailures(_ body: () throws -> Void) throws {
@@ -19,6 +20,14 @@ func reportingFailures(_ body: () throws -> Void) throws {
         let advice = tooLarge.largestFitting > 0 ? "choose --batch \(tooLarge.largestFitting) or less"
             : "not even one image fits: free memory or use a smaller --arch"
         FileHandle.standardError.write(Data("error: --batch \(tooLarge.batch): \(tooLarge); \(advice)\n".utf8))
+        _exit(1)
+    } catch let diverged as DivergedError {
+        let advice = switch diverged.site {
+        case .network: "lower --lr or raise --warmup"
+        case .probe: "give that layer a lower rate (--probe-lr, one rate per layer) and run phase 2 again without --resume"
+        case .retraining: "lower --retrain-lr and run `filterlens prune` again without --resume"
+        }
+        FileHandle.standardError.write(Data("error: \(diverged) — \(advice)\n".utf8))
         _exit(1)
     } catch let stopped as StoppedAfterSaving {
         FileHandle.standardError.write(Data("interrupted: \(stopped)\n".utf8))
