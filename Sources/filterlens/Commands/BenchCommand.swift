@@ -42,8 +42,9 @@ struct BenchCommand: ParsableCommand {
     var analysisImages = 1000
 
     @Option(name: .customLong("conv-algorithm"),
-            help: "Convolution algorithm: auto, measure, im2col, winograd-f2, winograd-f4, or one per conv layer, comma-separated.")
-    var convolutionAlgorithm = "auto"
+            help: "Convolution algorithm: auto, measure, im2col, winograd-f2, winograd-f4, or one per conv layer, comma-separated.",
+            transform: parseConvolutionPolicy)
+    var convolutionPolicy = ConvolutionPolicy.automatic
 
     @Flag(help: "Also time every convolution algorithm on every conv layer (forward and backward at the batch).")
     var compareAlgorithms = false
@@ -68,7 +69,7 @@ struct BenchCommand: ParsableCommand {
         try reportingFailures {
             warnOfForcedOpenBLASCore()
             let architecture = try Architecture(notation: notation ?? Preset.named(preset)!.notation)
-            let algorithms = try ConvolutionPolicy(parsing: convolutionAlgorithm).algorithms(for: architecture, batch: batch)
+            let algorithms = try convolutionPolicy.algorithms(for: architecture, batch: batch)
             let result = EngineBenchmark.run(architecture: architecture, batch: batch, warmup: warmup, iterations: iterations,
                                              algorithms: algorithms,
                                              tileBudget: tileBufferMiB.map { Int($0 * 1_048_576 / 4) } ?? Network.defaultTileBudget)

@@ -12,6 +12,15 @@ extension DatasetFormat: ExpressibleByArgument {}
 extension ConvolutionInitialization: ExpressibleByArgument {}
 extension ShiftFill: ExpressibleByArgument {}
 
+/// `--conv-algorithm`'s value, parsed once (ArgumentParser shows the error with the flag).
+func parseConvolutionPolicy(_ text: String) throws -> ConvolutionPolicy {
+    do {
+        return try ConvolutionPolicy(parsing: text)
+    } catch {
+        throw ValidationError(error.description)
+    }
+}
+
 /// Options that define phase 1 of a run (shared by `train`, `run` and `sweep-labels`).
 struct TrainingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Model and recipe preset: \(Preset.all.map(\.name).joined(separator: ", ")).",
@@ -78,8 +87,9 @@ struct TrainingOptions: ParsableArguments {
 
     @Option(name: .customLong("conv-algorithm"),
             help: ArgumentHelp("Convolution algorithm: auto (the engine's rule), measure (fastest per layer on this machine), im2col, winograd-f2, winograd-f4, or one per conv layer, comma-separated.",
-                               valueName: "algorithm"))
-    var convolutionAlgorithm = "auto"
+                               valueName: "algorithm"),
+            transform: parseConvolutionPolicy)
+    var convolutionPolicy = ConvolutionPolicy.automatic
 
     @Option(help: "Labels to train on: K (the first K labels) or a list like 0,3,5 (those labels, in that order); default all. The choice holds for every phase and is recorded in run.h5 with the labels' names.")
     var labels: String?
@@ -106,8 +116,7 @@ struct TrainingOptions: ParsableArguments {
         }
         let architecture = try architecture()
         do {
-            let policy = try ConvolutionPolicy(parsing: convolutionAlgorithm)
-            if policy != .measured { _ = try policy.algorithms(for: architecture) }
+            if convolutionPolicy != .measured { _ = try convolutionPolicy.algorithms(for: architecture) }
         } catch {
             throw ValidationError("--conv-algorithm: \(error)")
         }
@@ -169,7 +178,7 @@ struct TrainingOptions: ParsableArguments {
     /// Phase 1's configuration for the run in `directory`.
     func request(directory: URL, checkpoints: CheckpointOptions, resume: Bool, force: Bool) throws -> TrainingRequest {
         TrainingRequest(directory: RunDirectory(directory), recipe: try recipe(), data: data, labelSet: labelSet, labels: labels,
-                        convolutionPolicy: try ConvolutionPolicy(parsing: convolutionAlgorithm), extendedEpochs: epochs,
+                        convolutionPolicy: convolutionPolicy, extendedEpochs: epochs,
                         checkpointMinutes: checkpoints.checkpointMinutes, resume: resume, force: force,
                         provenance: Provenance.collect())
     }
