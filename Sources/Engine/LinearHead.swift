@@ -11,7 +11,7 @@ public final class LinearHead {
     public let maxBatch: Int
     /// labelCount x inputSize, row-major; initialised uniform in +-1/sqrt(D) [L].
     public let weight: FloatBuffer
-    /// d loss / d weight of the last `trainStep`, same layout as `weight`.
+    /// d loss / d weight of the last `backward`, same layout as `weight`.
     public let gradient: FloatBuffer
     private let logits: FloatBuffer             // N x labelCount
     private let gradLogits: FloatBuffer         // N x labelCount
@@ -39,18 +39,18 @@ public final class LinearHead {
         return UnsafeBufferPointer(start: logits.pointer, count: batch * labelCount)
     }
 
-    /// One SGD step on the mean cross-entropy of `features` (N x D) against `labels` (N, 0-based); returns the
-    /// mean loss before the step. `optimizer` must have been made for labelCount * D parameters.
-    public func trainStep(features: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int,
-                          optimizer: inout SGD, learningRate: Float) -> Float {
-        _ = forward(features: features, batch: batch)
-        let loss = Layers.softmaxCrossEntropy(logits: logits.pointer, labels: labels, batch: batch,
-                                              classes: labelCount, gradLogits: gradLogits.pointer).loss
+    /// Backward of the mean softmax cross-entropy of the last `forward`'s logits against `labels` (N, 0-based):
+    /// writes d loss / d weight into `gradient` (the update is the optimizer's: `SGD.step(parameters: weight,
+    /// gradients: gradient, ...)`). `features` (N x D) must be those of that forward. Returns the mean loss and the
+    /// correct top-1 count of that forward.
+    public func backward(features: UnsafePointer<Float>, labels: UnsafePointer<Int32>, batch: Int) -> (loss: Float, correct: Int) {
+        precondition(batch >= 1 && batch <= maxBatch, "batch \(batch) is outside 1...\(maxBatch)")
+        let result = Layers.softmaxCrossEntropy(logits: logits.pointer, labels: labels, batch: batch, classes: labelCount,
+                                                gradLogits: gradLogits.pointer)
         Layers.fullyConnectedBackward(input: features, weight: weight.pointer, gradOutput: gradLogits.pointer,
                                       gradWeight: gradient.pointer, gradBias: nil, gradInput: nil,
                                       batch: batch, inputSize: inputSize, outputSize: labelCount)
-        optimizer.step(parameters: weight, gradients: gradient, learningRate: learningRate)
-        return loss
+        return result
     }
 
     /// How many of the N samples the head classifies correctly (top-1), and their mean loss.

@@ -199,7 +199,6 @@ public final class MaskedModel {
     let gradients: FloatBuffer
     let mask: FloatBuffer
     private var optimizer: SGD
-    private let gradLogits: FloatBuffer
     /// The head's mask offset in `parameters`, and each pruned convolution's (suffix order).
     private let headOffset: Int
     private let convolutionOffsets: [Int]
@@ -243,7 +242,6 @@ public final class MaskedModel {
         }
         optimizer = SGD(parameterCount: parameters.count, momentum: Float(recipe.momentum),
                         weightDecay: Float(recipe.weightDecay), nesterov: true)
-        gradLogits = FloatBuffer(count: source.batchSize * labelCount)
         enforce()
     }
 
@@ -295,13 +293,8 @@ public final class MaskedModel {
             suffix.forward(features, batch: batch, mode: .training)
             result = suffix.backward(labels: labels)
         } else {
-            let head = head!
-            let logits = head.forward(features: features, batch: batch)
-            result = Layers.softmaxCrossEntropy(logits: logits.baseAddress!, labels: labels, batch: batch, classes: labelCount,
-                                                gradLogits: gradLogits.pointer)
-            Layers.fullyConnectedBackward(input: features, weight: head.weight.pointer, gradOutput: gradLogits.pointer,
-                                          gradWeight: head.gradient.pointer, gradBias: nil, gradInput: nil,
-                                          batch: batch, inputSize: head.inputSize, outputSize: labelCount)
+            _ = head!.forward(features: features, batch: batch)
+            result = head!.backward(features: features, labels: labels, batch: batch)
         }
         let g = gradients.pointer, m = mask.pointer
         for i in 0..<gradients.count { g[i] *= m[i] }

@@ -9,20 +9,7 @@ struct BatchLimitTests {
     /// `filterlens ARGUMENTS` under `ulimit -v KIB` in `directory`, through /bin/sh.
     func underAddressLimit(_ kibibytes: Int, _ arguments: [String], in directory: URL) throws -> CommandResult {
         let quoted = ([filterlensBinary.path] + arguments).map { "'\($0)'" }.joined(separator: " ")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "ulimit -v \(kibibytes) && exec \(quoted)"]
-        process.environment = cliEnvironment()
-        process.currentDirectoryURL = directory
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let outData = output.fileHandleForReading.readDataToEndOfFile()
-        let errData = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CommandResult(status: process.terminationStatus, output: String(decoding: outData, as: UTF8.self),
-                             errors: String(decoding: errData, as: UTF8.self))
+        return try runProgram(URL(fileURLWithPath: "/bin/sh"), ["-c", "ulimit -v \(kibibytes) && exec \(quoted)"], in: directory)
     }
 
     @Test("a batch larger than the training set is refused naming --batch and the largest one, also under ulimit -v")

@@ -39,8 +39,13 @@ func cliEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
 
 /// Runs `filterlens` with `arguments` in `directory`.
 func runFilterLens(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> CommandResult {
+    try runProgram(filterlensBinary, arguments, in: directory, environment: environment)
+}
+
+/// Runs `executable` with `arguments` in `directory`, in the CLI tests' environment, and collects its output.
+func runProgram(_ executable: URL, _ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> CommandResult {
     let process = Process()
-    process.executableURL = filterlensBinary
+    process.executableURL = executable
     process.arguments = arguments
     process.environment = cliEnvironment(environment)
     process.currentDirectoryURL = directory

@@ -43,12 +43,16 @@ struct OptimizerTests {
         let bound = 1 / Float(d).squareRoot()
         #expect(head.weight.array.allSatisfy { abs($0) <= bound })
         var optimizer = SGD(parameterCount: labels * d, momentum: 0.9, weightDecay: 1e-3)
-        let first = head.trainStep(features: features, labels: targets, batch: n, optimizer: &optimizer,
-                                   learningRate: 0.1)
-        var last = first
-        for _ in 0..<40 {
-            last = head.trainStep(features: features, labels: targets, batch: n, optimizer: &optimizer, learningRate: 0.1)
+        // forward, backward, update (the optimizer's), as every caller does.
+        func step() -> Float {
+            _ = head.forward(features: features, batch: n)
+            let loss = head.backward(features: features, labels: targets, batch: n).loss
+            optimizer.step(parameters: head.weight, gradients: head.gradient, learningRate: 0.1)
+            return loss
         }
+        let first = step()
+        var last = first
+        for _ in 0..<40 { last = step() }
         #expect(last < first * 0.3)
         let result = head.evaluate(features: features, labels: targets, batch: n)
         #expect(result.correct == n)

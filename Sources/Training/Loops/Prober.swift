@@ -119,8 +119,11 @@ public final class Prober {
             step: { batch in
                 _ = network.forward(batch.input, batch: batch.size, mode: .inference)
                 let losses = heads.indices.map { index in
-                    heads[index].trainStep(features: network.blockOutput(layer: index + 1).baseAddress!, labels: batch.labels,
-                                           batch: batch.size, optimizer: &optimizers[index], learningRate: rates[index])
+                    let head = heads[index], features = network.blockOutput(layer: index + 1).baseAddress!
+                    _ = head.forward(features: features, batch: batch.size)
+                    let loss = head.backward(features: features, labels: batch.labels, batch: batch.size).loss
+                    optimizers[index].step(parameters: head.weight, gradients: head.gradient, learningRate: rates[index])
+                    return loss
                 }
                 return EpochPass.StepResult(losses: losses)
             },
