@@ -17,7 +17,7 @@ from torch import nn
 
 from .distributed import is_distributed, rank_and_world_size, sum_across_processes, wait_for_all
 from .fields import FieldSumsAccumulator
-from .hooks import BlockOutputs, BlockShape, check_layouts, unwrapped
+from .hooks import BlockOutputs, BlockShape, check_layouts, model_device, unwrapped
 from .lock import RunFolderInUse, RunFolderLock
 from .layout import (ACTIVATIONS_FILE, FIELDS_FILE, PROBE_FILE, RUN_FILE, ActivationsWriter, HeadRecord, LayerFieldSums,
                      NetworkEvaluation, ProbeRecipeRecord, write_fields_file, write_probe_file, write_run_file)
@@ -143,7 +143,7 @@ def _dissect_locked(model: nn.Module, names: List[str], heads: Mapping[str, nn.L
     """``dissect`` once its output folder is prepared (and, on rank 0, locked)."""
     label_count = len(label_names)
     network = unwrapped(model)
-    device = next(network.parameters()).device
+    device = model_device(network)
     head_weights: Dict[str, torch.Tensor] = {}
     shapes: Dict[str, BlockShape] = {}
     head_correct = torch.zeros(len(names), dtype=torch.int64, device=device)

@@ -46,6 +46,13 @@ def unwrapped(model: nn.Module) -> nn.Module:
     return model.module if isinstance(model, wrappers) else model
 
 
+def model_device(model: nn.Module) -> torch.device:
+    """The device of the model's first parameter (or buffer); the CPU for a model with neither."""
+    for tensor in list(model.parameters()) + list(model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
 def layout_of(output: torch.Tensor, declared: Optional[str] = None) -> str:
     """The layout of a block output: ``declared`` when given, else by its dimensions (4: "bchw", 3: "btc", 2: "bc")."""
     if declared is not None:

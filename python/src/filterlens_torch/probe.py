@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .distributed import rank_and_world_size, same_as_rank_zero, sum_across_processes
-from .hooks import BlockOutputs, BlockShape, check_layouts, unwrapped
+from .hooks import BlockOutputs, BlockShape, check_layouts, model_device, unwrapped
 
 Batches = Iterable[Tuple[torch.Tensor, torch.Tensor]]
 """A loader: an iterable of (images [batch, ...], labels int [batch]) pairs, e.g. a ``torch.utils.data.DataLoader``."""
@@ -244,7 +244,7 @@ def probe(model: nn.Module, layers: Sequence[str], train_loader: Batches, num_la
     if epochs < 1:
         raise ValueError("epochs must be at least 1, got %d" % epochs)
     network = unwrapped(model)
-    device = next(network.parameters()).device
+    device = model_device(network)
     rank, _ = rank_and_world_size()
     result = ProbedHeads(recipe)
     names = list(layers)
