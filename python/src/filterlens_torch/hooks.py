@@ -171,9 +171,9 @@ class BlockOutputs:
         """The latest output of module ``name`` as the module returned it, checked to be unchanged since the module
         made it."""
         if name not in self.outputs:
-            raise RuntimeError("module %r did not run in the forward pass: name a module the model calls (e.g. "
-                               "nn.TransformerEncoderLayer's fast path in inference mode skips its submodules; "
-                               "block_names(model, example_input) lists the modules that run)" % name)
+            raise RuntimeError("module %r did not run in the forward pass: name a module the model calls (a fused "
+                               "fast path may skip a module's submodules; block_names(model, example_input) lists "
+                               "the modules that run)" % name)
         if self._counting and self._calls.get(name, 0) > 1:
             raise RuntimeError("module %r ran %d times in one forward pass (a shared module): its block output is "
                                "ambiguous; name a module that runs once" % (name, self._calls[name]))
