@@ -211,6 +211,7 @@ def test_block_names_lists_what_can_be_probed_in_forward_order(vit, test_data):
     assert order.index("patches") < order.index("encoder.layers.0") < order.index("encoder.layers.1") \
         < order.index("norm") < order.index("head")
     assert "" not in names
+    assert "encoder.layers.0.self_attn" not in names, "nn.MultiheadAttention returns a tuple"
     resnet = TinyResNet().eval()
     listed = block_names(resnet, images)
     assert listed["blocks.0"] == (2, 6, 8, 8) and listed["blocks.2"] == (2, 6, 4, 4)

@@ -1,7 +1,8 @@
 """Phase 2: a new bias-free FC head on the frozen block output of each layer, all trained in one pass.
 
 Method (FilterLens's docs/method.md, after [L], the lab's PyTorch code): the network is frozen in inference mode
-(batch norm uses its running statistics); layer l's block output is flattened to C*H*W features and a bias-free
+(batch norm uses its running statistics); layer l's block output, read as filters x positions (C x H*W, or a
+transformer's channels x tokens), is flattened to C*H*W features and a bias-free
 ``nn.Linear(C*H*W, labels)`` W_l is trained on it with cross-entropy, SGD with Nesterov momentum 0.975, learning
 rate 0.01 multiplied by 0.975 after each epoch, weight decay 1e-3, initial weights uniform in +-1/sqrt(C*H*W).
 [L] trains 200 epochs; pass ``epochs=`` for shorter runs (the number is recorded).
@@ -25,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .distributed import rank_and_world_size, same_as_rank_zero, sum_across_processes
-from .hooks import BlockOutputs, BlockShape, check_layouts, model_device, unwrapped
+from .hooks import BlockOutputs, BlockShape, block_shape, check_layouts, model_device, unwrapped  # noqa: F401 (block_shape: re-exported)
 
 Batches = Iterable[Tuple[torch.Tensor, torch.Tensor]]
 """A loader: an iterable of (images [batch, ...], labels int [batch]) pairs, e.g. a ``torch.utils.data.DataLoader``."""
