@@ -28,6 +28,13 @@ class ClassToken(nn.Module):
         return x[:, 0]
 
 
+class Transpose(nn.Module):
+    """batch x channels x pixels <-> pixels x batch x channels, as a sequence-first transformer wants them."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(2, 0, 1) if x.shape[1] == 3 else x.permute(1, 2, 0)
+
+
 class TinyViT(nn.Module):
     """A ViT as a user writes it with PyTorch's own encoder: 2x2 patches of the 3 x 8 x 8 images (16 tokens) and a
     class token, width 16, 2 encoder layers (batch_first), the class token after the final norm to the labels."""
@@ -249,6 +256,11 @@ def test_a_shared_module_and_an_unsupported_output_are_one_clear_error(train_dat
                                          r"a batch x C x H x W tensor"):
         probe(TinyConv1d(), ["conv.1"], synthetic.loader(train_data, 64), synthetic.LABELS, epochs=1,
               layouts={"conv.1": "bchw"})
+    sequence_first = nn.Sequential(nn.Flatten(2), Transpose(), nn.TransformerEncoderLayer(3, 1, 8, batch_first=False),
+                                   Transpose(), nn.Flatten(), nn.Linear(3 * 64, synthetic.LABELS))
+    with pytest.raises(ValueError, match=r"module '2' returned \(64, 32, 3\) for a batch of 32 images: the batch must "
+                                         r"come first .*batch_first=True"):
+        probe(sequence_first, ["2"], synthetic.loader(train_data, 32), synthetic.LABELS, epochs=1)
     with pytest.raises(KeyError, match=r"no module named 'encoder.layer.0' \(closest: encoder.layers.0"):
         probe(TinyViT(), ["encoder.layer.0"], synthetic.loader(train_data, 64), synthetic.LABELS, epochs=1)
 

@@ -168,7 +168,7 @@ def _dissect_locked(model: nn.Module, names: List[str], heads: Mapping[str, nn.L
                     torch.no_grad():
                 for images, labels in test_loader:
                     images, labels = images.to(device), labels.to(device=device, dtype=torch.int64)
-                    blocks.clear()
+                    blocks.clear(int(labels.shape[0]))
                     outputs = network(images)
                     if first:
                         if isinstance(outputs, torch.Tensor) and outputs.dim() == 2 and outputs.shape[1] == label_count:

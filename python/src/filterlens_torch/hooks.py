@@ -145,6 +145,7 @@ class BlockOutputs:
         self._versions: Dict[str, int] = {}
         self._calls: Dict[str, int] = {}
         self._counting = False
+        self._batch: Optional[int] = None
         self._handles = [modules[name].register_forward_hook(self._keeper(name)) for name in self.names]
 
     def _keeper(self, name: str):
@@ -154,14 +155,21 @@ class BlockOutputs:
             wanted = {_DIMENSIONS[declared]} if declared is not None else set(_DEFAULT_LAYOUT)
             if not isinstance(output, torch.Tensor) or output.dim() not in wanted:
                 raise ValueError(unsupported_output(name, output, declared))
+            if self._batch is not None and output.shape[0] != self._batch:
+                raise ValueError("module %r returned %s for a batch of %d images: the batch must come first "
+                                 "(batch x tokens x channels; e.g. batch_first=True for nn.TransformerEncoderLayer "
+                                 "and nn.MultiheadAttention), or name another module"
+                                 % (name, tuple(output.shape), self._batch))
             self.outputs[name] = output.detach()
             self._versions[name] = output._version
             self._calls[name] = self._calls.get(name, 0) + 1
         return keep
 
-    def clear(self) -> None:
+    def clear(self, batch: Optional[int] = None) -> None:
         """Forgets the outputs kept; from now on, ``output`` refuses a module that ran more than once since the last
-        ``clear()``."""
+        ``clear()``, and, given the ``batch`` size of the next forward pass, an output whose first dimension is not
+        the batch (a transformer that is not ``batch_first``)."""
+        self._batch = batch
         self.outputs.clear()
         self._versions.clear()
         self._calls.clear()

@@ -207,7 +207,7 @@ def heads_success_rates(model: nn.Module, layers: Sequence[str], heads: Mapping,
         with BlockOutputs(model, layers, layouts) as blocks, torch.no_grad():
             for images, labels in loader:
                 images, labels = images.to(device), labels.to(device)
-                blocks.clear()
+                blocks.clear(int(labels.shape[0]))
                 model(images)
                 for index, name in enumerate(layers):
                     scores = heads[name](blocks.features(name).flatten(1).float())
@@ -261,7 +261,7 @@ def probe(model: nn.Module, layers: Sequence[str], train_loader: Batches, num_la
                 images_seen = torch.zeros(1, dtype=torch.int64, device=device)
                 for images, labels in train_loader:
                     images, labels = images.to(device), labels.to(device)
-                    blocks.clear()
+                    blocks.clear(int(labels.shape[0]))
                     with torch.no_grad():
                         network(images)
                     if optimizer is None:
