@@ -285,6 +285,7 @@ def probe(model: nn.Module, layers: Sequence[str], train_loader: Batches, num_la
                     images_seen += labels.numel()
                 sum_across_processes(loss_sums)
                 sum_across_processes(images_seen)
+                blocks.clear()   # these hooks also see the test pass below, whose batches may be of other sizes
                 rates = (heads_success_rates(network, names, result, test_loader, device, declared)
                          if test_loader is not None
                          else {name: math.nan for name in names})
