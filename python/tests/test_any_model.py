@@ -384,3 +384,13 @@ def test_filterlens_analyze_and_report_read_a_transformers_run(vit_run):
         np.testing.assert_allclose(group["raw"][:], result.sums["encoder.layers.1"].transpose(1, 0, 2)
                                    / counts[None, :, None], rtol=1e-12)
     assert len((copy_of_run / "layers.csv").read_text().strip().split("\n")) == 1 + len(VIT_LAYERS)
+
+
+def test_a_head_of_another_layer_or_a_contradicting_layout_is_refused(vit, vit_heads, test_data, tmp_path):
+    with pytest.raises(ValueError, match=r"head of 'pool' has %d inputs, but the block output is 16x1x1 \(16 "
+                                         r"features\)" % (WIDTH * TOKENS)):
+        dissect(vit, ["pool"], {"pool": vit_heads["norm"]}, synthetic.loader(test_data, 64), str(tmp_path / "a"),
+                synthetic.LABEL_NAMES)
+    with pytest.raises(ValueError, match=r"layouts\['norm'\] = 'bcl', but the heads were probed with 'btc'"):
+        dissect(vit, VIT_LAYERS, vit_heads, synthetic.loader(test_data, 64), str(tmp_path / "b"),
+                synthetic.LABEL_NAMES, layouts={"norm": "bcl"})
