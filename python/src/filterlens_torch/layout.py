@@ -97,6 +97,9 @@ class HeadRecord:
     shape: BlockShape
     train_loss: Sequence[float]
     test_sr: Sequence[float]
+    layout: str = "bchw"
+    """How the block output was read (``@block_layout``): "bchw", "btc" (batch x tokens x channels: C = channels,
+    H = tokens, W = 1), "bcl" (batch x channels x length: H = length, W = 1) or "bc" (H = W = 1)."""
 
     def loss_flag(self, label_count: int) -> str:
         """FilterLens's flag (``Prober.lossFlag``): "loss not finite" when the last epoch's loss is NaN or infinite,
@@ -190,6 +193,7 @@ def write_probe_file(path: str, run_id: str, label_count: int, heads: Sequence[H
             group.attrs["height"] = np.int64(height)
             group.attrs["width"] = np.int64(width)
             _set_string(group.attrs, "module", head.module)
+            _set_string(group.attrs, "block_layout", head.layout)
             _set_string(group.attrs, "loss_flag", head.loss_flag(label_count))
             weight = np.asarray(head.weight, np.float32).reshape(label_count, channels * height * width)
             _label_dimensions(group.create_dataset("weight", data=weight), ["output_label", "feature"])
@@ -211,12 +215,15 @@ def write_probe_file(path: str, run_id: str, label_count: int, heads: Sequence[H
 @dataclass
 class LayerFieldSums:
     """One layer's field sums: ``sums[i, f, j]`` = sum over the test images k of true label i of
-    field_f(k, j) = sum over h, w of W[j, f, h, w] * a_k[f, h, w]; float64 ``[input_label, filter, output_label]``."""
+    field_f(k, j) = sum over h, w of W[j, f, h, w] * a_k[f, h, w] (tokens: sum over t of W[j, f, t] * a_k[f, t]);
+    float64 ``[input_label, filter, output_label]``."""
 
     layer: int
     module: str
     shape: BlockShape
     sums: np.ndarray
+    layout: str = "bchw"
+    """``@block_layout``, as ``HeadRecord.layout``."""
 
 
 def write_fields_file(path: str, images_per_label: np.ndarray, layers: Sequence[LayerFieldSums],
@@ -243,6 +250,7 @@ def write_fields_file(path: str, images_per_label: np.ndarray, layers: Sequence[
             dataset.attrs["height"] = np.int64(height)
             dataset.attrs["width"] = np.int64(width)
             _set_string(dataset.attrs, "module", entry.module)
+            _set_string(dataset.attrs, "block_layout", entry.layout)
 
 
 @dataclass
