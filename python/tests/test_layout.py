@@ -77,3 +77,24 @@ def test_activations_file_holds_every_block_output_in_data_set_order(run_directo
 def test_no_temporary_file_is_left(run_directory):
     assert sorted(p.name for p in run_directory.iterdir()) == [LOCK_FILE, "activations.h5", "fields.h5", "probe.h5",
                                                                "run.h5"]
+
+
+def test_derived_files_are_the_command_lines():
+    """dissect removes what the command line's phase 1 removes (Sources/Pipeline/RunFolder/RunDirectory.swift,
+    derived(after: .train)), less the probe.h5 it writes itself: the two lists may not drift apart."""
+    import os
+    import re
+    from filterlens_torch.dissect import DERIVED_FILES
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
+    swift = os.path.join(root, "Sources", "Pipeline", "RunFolder", "RunDirectory.swift")
+    store = os.path.join(root, "Sources", "RunStore")
+    if not os.path.exists(swift):
+        import pytest
+        pytest.skip("not in a FilterLens checkout")
+    names = {}
+    for file in os.listdir(store):   # RunLayout's file names, some declared beside their files' code
+        names.update(re.findall(r'static let (\w+File) = "([^"]+)"', open(os.path.join(store, file)).read()))
+    body = open(swift).read().split("func derived(after phase: Phase)")[1].split("\n    }\n")[0]
+    swift_names = {names[name] for name in re.findall(r"RunLayout\.(\w+File)", body)}
+    swift_names |= set(re.findall(r'"([\w.-]+\.(?:h5|csv))"', body))
+    assert swift_names - {"probe.h5"} == set(DERIVED_FILES)

@@ -23,8 +23,11 @@ from .layout import (ACTIVATIONS_FILE, FIELDS_FILE, PROBE_FILE, RUN_FILE, Activa
                      NetworkEvaluation, ProbeRecipeRecord, write_fields_file, write_probe_file, write_run_file)
 from .probe import Batches, ProbedHeads
 
-DERIVED_FILES = ("analysis.h5", "analysis-checkpoint.h5", "layers.csv")
-"""Files ``filterlens analyze`` derives from a run; an overwritten run loses them, since they no longer match."""
+DERIVED_FILES = ("probe-checkpoint.h5", "analysis.h5", "analysis-checkpoint.h5", "layers.csv", "prune.h5",
+                 "prune-checkpoint.h5")
+"""Files ``filterlens probe``, ``analyze`` and ``prune`` derive from a run; an overwritten run loses them, since they
+no longer match. The command line's rule is ``RunDirectory.derived(after: .train)`` less the probe.h5 that ``dissect``
+writes itself (a test holds the two lists equal); report.html stays and ``filterlens status`` calls it stale."""
 
 
 FilterRange = Tuple[str, int, int]
