@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from cifar10_vgg import CIFAR10, LABEL_NAMES, read_cifar10, success_rate
+from cifar10_vgg import CIFAR10, LABEL_NAMES, read_cifar10_subsets, success_rate
 from filterlens_torch import block_names, dissect, probe
 
 
@@ -54,12 +54,8 @@ class Clock:
 
 def cifar10(options: argparse.Namespace, say: Callable[[str], None]):
     """(augmented training loader, test loader, test image count) of the subsets the flags ask for."""
-    train_images, train_labels = read_cifar10(options.data, "train")
-    test_images, test_labels = read_cifar10(options.data, "test")
-    if options.train_subset:
-        train_images, train_labels = train_images[:options.train_subset], train_labels[:options.train_subset]
-    if options.test_subset:
-        test_images, test_labels = test_images[:options.test_subset], test_labels[:options.test_subset]
+    train_images, train_labels, test_images, test_labels = read_cifar10_subsets(options.data, options.train_subset,
+                                                                                options.test_subset)
     say("CIFAR-10 (JPEG copy): %d training and %d test images" % (len(train_labels), len(test_labels)))
     generator = torch.Generator().manual_seed(options.seed)
     train = DataLoader(CIFAR10(train_images, train_labels, augment=True), batch_size=options.batch_size,

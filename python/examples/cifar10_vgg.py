@@ -50,6 +50,19 @@ def read_cifar10(folder: str, split: str) -> Tuple[np.ndarray, np.ndarray]:
     return records[:, 1:].reshape(-1, 3, 32, 32), records[:, 0].astype(np.int64)
 
 
+def read_cifar10_subsets(folder: str, train_subset: Optional[int], test_subset: Optional[int]
+                         ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Training images and labels, then test images and labels (as ``read_cifar10``), each cut to its first N images
+    when N is given."""
+    train_images, train_labels = read_cifar10(folder, "train")
+    test_images, test_labels = read_cifar10(folder, "test")
+    if train_subset:
+        train_images, train_labels = train_images[:train_subset], train_labels[:train_subset]
+    if test_subset:
+        test_images, test_labels = test_images[:test_subset], test_labels[:test_subset]
+    return train_images, train_labels, test_images, test_labels
+
+
 class CIFAR10(Dataset):
     """Images scaled to x / 255 * 2 - 1 [L]; with `augment`, a random horizontal flip and a random shift of -4..+4
     pixels on each axis with zero fill [L] (docs/method.md)."""
@@ -193,12 +206,8 @@ def main(arguments: Optional[Sequence[str]] = None) -> None:
             print("[%6.0f s] %s" % (time.time() - started, message), flush=True)
 
     torch.manual_seed(options.seed)
-    train_images, train_labels = read_cifar10(options.data, "train")
-    test_images, test_labels = read_cifar10(options.data, "test")
-    if options.train_subset:
-        train_images, train_labels = train_images[:options.train_subset], train_labels[:options.train_subset]
-    if options.test_subset:
-        test_images, test_labels = test_images[:options.test_subset], test_labels[:options.test_subset]
+    train_images, train_labels, test_images, test_labels = read_cifar10_subsets(options.data, options.train_subset,
+                                                                                options.test_subset)
     notation = ARCHITECTURES.get(options.arch, options.arch)
     say("%s [%s] on %s x %d, %d training and %d test images" % (options.arch, notation, device, world,
                                                                   len(train_labels), len(test_labels)))
