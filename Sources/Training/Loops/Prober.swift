@@ -139,7 +139,7 @@ public final class Prober {
         let successRates = evaluate()
         var epochs: [ProbeEpoch] = []
         for index in heads.indices {
-            let record = ProbeEpoch(epoch: epoch + 1, trainLoss: totals.lossSums[index] / Double(train.count),
+            let record = ProbeEpoch(epoch: epoch + 1, trainLoss: totals.meanLosses[index],
                                     testSR: successRates[index])
             history[index].append(record)
             epochs.append(record)
