@@ -101,10 +101,15 @@ public final class FieldSumsReader {
         try dataset(layer).1
     }
 
-    /// The sums of layer `layer`: L x C x L, [input_label i][filter f][output_label j], row-major.
-    public func sums(layer: Int) throws(RunStoreError) -> [Double] {
-        let (dataset, _) = try dataset(layer)
-        let sums = try accessing(fix: fix) { () throws(HDF5Error) in try dataset.read(as: Double.self) }
+    /// The sums of layer `layer`: L x C x L, [input_label i][filter f][output_label j], row-major; with `filters`,
+    /// those of a block of n filters only (L x n x L), so that a layer is read a block at a time.
+    public func sums(layer: Int, filters: Range<Int>? = nil) throws(RunStoreError) -> [Double] {
+        let (dataset, shape) = try dataset(layer)
+        let labels = imagesPerLabel.count
+        let block = filters ?? 0..<shape.channels
+        let sums = try accessing(fix: fix) { () throws(HDF5Error) in
+            try dataset.read(start: [0, block.lowerBound, 0], count: [labels, block.count, labels], as: Double.self)
+        }
         guard sums.allSatisfy(\.isFinite) else {
             throw RunStoreError(path: path, object: "/" + RunLayout.layerName(layer), problem: "holds NaN or infinite sums",
                                 fix: "check the network and its probe of layer \(layer) for NaN weights, then dissect again")

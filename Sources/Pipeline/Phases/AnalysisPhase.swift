@@ -15,6 +15,8 @@ public struct AnalysisRequest: Sendable {
     /// With `resume`, keep an existing analysis.h5 made with these parameters (as `run --resume` does); one made
     /// with others is redone from scratch.
     public var keepsMatchingAnalysis: Bool
+    /// The layers to analyse; nil: every layer with a probe.
+    public var layers: [Int]?
 
     public init(directory: RunDirectory, parameters: AnalysisParameters, sweepThresholds: [Double], resume: Bool,
                 keepsMatchingAnalysis: Bool = false) {
@@ -51,7 +53,8 @@ enum AnalysisPhase {
         let results: [RunAnalysis.LayerResult]
         do {
             results = try RunAnalysis.run(directory: directory.url, parameters: request.parameters,
-                                          sweepThresholds: request.sweepThresholds, resume: request.resume) { progress throws(RunStoreError) in
+                                          sweepThresholds: request.sweepThresholds, resume: request.resume,
+                                          layers: request.layers) { progress throws(RunStoreError) in
                 do {
                     try context.faults.analysing(progress)
                 } catch {

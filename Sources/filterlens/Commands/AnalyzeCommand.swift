@@ -17,11 +17,33 @@ struct AnalyzeCommand: ParsableCommand {
     @Flag(help: "Take the layers an interrupted analysis finished from analysis-checkpoint.h5 instead of recomputing them.")
     var resume = false
 
+    @Option(help: ArgumentHelp("Analyse only these layers, comma-separated (e.g. 13 for the last layer of a VGG-16); analysis.h5 and layers.csv then hold only them.",
+                               valueName: "l1,l2,..."))
+    var layers: String?
+
+    func validate() throws {
+        _ = try chosenLayers()
+    }
+
+    func chosenLayers() throws -> [Int]? {
+        guard let layers else { return nil }
+        let chosen = try layers.split(separator: ",").map { text -> Int in
+            guard let layer = Int(text.trimmingCharacters(in: .whitespaces)), layer >= 1 else {
+                throw ValidationError("--layers: \"\(text)\" is not a layer number (1, 2, ...)")
+            }
+            return layer
+        }
+        guard !chosen.isEmpty else { throw ValidationError("--layers: name at least one layer") }
+        return chosen
+    }
+
     func run() throws {
         try reportingFailures {
             let directory = URL(fileURLWithPath: runDirectory)
             try RunLock.holding(RunDirectory(directory), command: "filterlens analyze", creating: false) {
-                try Pipeline.analyze(try analysis.request(directory: directory, resume: resume), .console())
+                var request = try analysis.request(directory: directory, resume: resume)
+                request.layers = try chosenLayers()
+                try Pipeline.analyze(request, .console())
             }
         }
     }
