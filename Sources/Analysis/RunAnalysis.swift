@@ -98,10 +98,12 @@ public enum RunAnalysis {
     ///
     /// `layers` limits the analysis to those layers (nil: every layer with a probe). A layer is analysed a block of
     /// filters at a time (`filterBlock`, on every core) and written to analysis.h5 as it goes, so the memory needed
-    /// does not grow with its filters (but for activations.h5's field sums, L x C x L doubles per layer).
+    /// does not grow with its filters (but for activations.h5's field sums, L x C x L doubles per layer);
+    /// `filterBlockBytes` sizes the blocks (`filterBlock`).
     @discardableResult
     public static func run(directory: URL, parameters: AnalysisParameters, sweepThresholds: [Double], batchSize: Int = 100,
                            resume: Bool = false, readPath: ActivationsReadPath = .direct, layers chosen: [Int]? = nil,
+                           filterBlockBytes: Int = 64 << 20,
                            progress: (AnalysisProgress) throws(RunStoreError) -> Void) throws(RunStoreError) -> [LayerResult] {
         let runURL = directory.appendingPathComponent(RunLayout.runFile)
         let run = try RunFileReader(runURL)
@@ -200,7 +202,7 @@ public enum RunAnalysis {
             ])
             var summaries: [FilterSummary] = []
             var sweepSummaries = [[FilterSummary]](repeating: [], count: thresholds.count)
-            let block = filterBlock(filters: filters, labels: labelCount)
+            let block = filterBlock(filters: filters, labels: labelCount, bytes: filterBlockBytes)
             var first = 0
             while first < filters {
                 let range = first..<min(filters, first + block)
