@@ -107,7 +107,8 @@ struct LabelsAtScaleTests {
             #expect(try group.openDataset("filter").isDimensionScale() && group.openDataset("label").isDimensionScale())
             #expect(try group.openDataset("filter").read(as: Int32.self) == (0..<Int32(c)).map { $0 })
             let raw = try analysis.matrices(layer: layer, "raw")
-            #expect(raw.filters == c && raw.labels == labels && raw.values == (try other.matrices(layer: layer, "raw").values))
+            let otherRaw = try other.matrices(layer: layer, "raw").values
+            #expect(raw.filters == c && raw.labels == labels && raw.values == otherRaw)
             #expect(try analysis.matrices(layer: layer, "binary").values == other.matrices(layer: layer, "binary").values)
             let normalized = try analysis.matrices(layer: layer, "normalized").values
             let cells = labels * labels
