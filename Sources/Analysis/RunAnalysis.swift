@@ -151,7 +151,7 @@ public enum RunAnalysis {
         var results: [LayerResult] = []
         let start = Date()
         var allFilters = 0
-        for layer in layers { allFilters += try source.shape(layer: layer).channels }
+        for layer in layers { allFilters += (try? source.shape(layer: layer))?.channels ?? 0 }   // a missing layer: its error below
         var filtersBefore = 0
         for layer in layers {
             let head: ProbeHead
