@@ -37,13 +37,13 @@ struct PruneCommand: ParsableCommand {
     var runDirectory: String
 
     @Option(help: "Consecutive layers to prune, comma-separated: one pruning level. Repeat for several levels, e.g. --layers 6 --layers 5,6 (default: the last two analysed layers; one layer prunes its head only).")
-    var layers: [String] = []
+    var layers: [NumberList<Int>] = []
 
     @Option(name: .customLong("retrain-epochs"), help: "Epochs of retraining with the masks held (0: measure before retraining only).")
     var retrainEpochs = 2
 
     @Option(name: .customLong("control-seeds"), help: "Seeds of the random-cluster controls, comma-separated.")
-    var controlSeeds = "1,2,3"
+    var controlSeeds = NumberList<UInt64>([1, 2, 3])
 
     @Option(name: .customLong("retrain-lr"), help: "Starting learning rate of retraining (default: per level, the phase 2 rate of its last layer's head).")
     var learningRate: Double?
@@ -70,34 +70,18 @@ struct PruneCommand: ParsableCommand {
 
     func validate() throws {
         guard retrainEpochs >= 0 else { throw ValidationError("--retrain-epochs must be >= 0") }
-        _ = try parsedLevels()
-        _ = try parsedSeeds()
+        if layers.contains(where: { $0.values.contains(0) }) {
+            throw ValidationError("--layers: layers are numbered from 1, e.g. --layers 5,6")
+        }
+        if let repeated = layers.first(where: { level in layers.filter { $0 == level }.count > 1 }) {
+            throw ValidationError("--layers \(repeated.text) is given twice: give each level once")
+        }
+        guard Set(controlSeeds.values).count == controlSeeds.values.count else {
+            throw ValidationError("--control-seeds \(controlSeeds.text): give each seed once")
+        }
         if let learningRate, !(learningRate > 0 && learningRate.isFinite) { throw ValidationError("--retrain-lr must be positive") }
         if let momentum, !(momentum >= 0 && momentum < 1) { throw ValidationError("--retrain-momentum must be in [0, 1)") }
         if let weightDecay, !(weightDecay >= 0) { throw ValidationError("--retrain-weight-decay must be >= 0") }
-    }
-
-    /// The layers of each --layers, in order; empty when none was given.
-    func parsedLevels() throws -> [[Int]] {
-        let levels = try layers.map { text in
-            let values = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) >= 1 }) else {
-                throw ValidationError("--layers \"\(text)\": give layer numbers, e.g. --layers 5,6")
-            }
-            return values.map { $0! }
-        }
-        if let repeated = levels.first(where: { level in levels.filter { $0 == level }.count > 1 }) {
-            throw ValidationError("--layers \(repeated.map(String.init).joined(separator: ",")) is given twice: give each level once")
-        }
-        return levels
-    }
-
-    func parsedSeeds() throws -> [UInt64] {
-        let values = controlSeeds.split(separator: ",").map { UInt64($0.trimmingCharacters(in: .whitespaces)) }
-        guard values.allSatisfy({ $0 != nil }), Set(values).count == values.count else {
-            throw ValidationError("--control-seeds \"\(controlSeeds)\": give distinct non-negative integers, e.g. 1,2,3")
-        }
-        return values.map { $0! }
     }
 
     func run() throws {
@@ -105,11 +89,11 @@ struct PruneCommand: ParsableCommand {
             let directory = RunDirectory(URL(fileURLWithPath: runDirectory))
             try RunLock.holding(directory, command: "filterlens prune", creating: false) {
                 let request = PruneRequest(
-                    directory: directory, levels: try parsedLevels(),
+                    directory: directory, levels: layers.map(\.values),
                     overrides: RetrainOverrides(epochs: retrainEpochs, learningRate: learningRate,
                                                 learningRateDecay: learningRateDecay, momentum: momentum,
                                                 weightDecay: weightDecay, seed: seed, noAugment: noAugment),
-                    controlSeeds: try parsedSeeds(), checkpointMinutes: checkpoints.checkpointMinutes, resume: resume,
+                    controlSeeds: controlSeeds.values, checkpointMinutes: checkpoints.checkpointMinutes, resume: resume,
                     provenance: Provenance.collect())
                 do {
                     try Pipeline.prune(request, .console())
