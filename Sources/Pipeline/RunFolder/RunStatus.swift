@@ -56,12 +56,10 @@ public struct RunStatus: Sendable {
         let hasRun = directory.exists(RunLayout.runFile), hasCheckpoint = directory.exists(RunLayout.checkpointFile)
         let workingCommand = RunLock.holder(of: directory)
         if !(hasRun || hasCheckpoint), let workingCommand {
-            throw PipelineError("\(directory.path): \(workingCommand) is writing this run and has saved nothing yet; "
-                + "its first checkpoint comes after epoch 1 or --checkpoint-minutes (default 10) into it")
+            throw PipelineError.nothingSavedYet(directory: directory.path, writer: workingCommand)
         }
         guard hasRun || hasCheckpoint else {
-            throw PipelineError("\(directory.path): no run here (neither \(RunLayout.runFile) nor \(RunLayout.checkpointFile)); "
-                + "start one with `filterlens run --preset P --out \(directory.path)`")
+            throw PipelineError.notARun(directory: directory.path)
         }
         let run = hasRun ? try RunFileReader(directory.file(RunLayout.runFile)) : nil
         let checkpoint = hasCheckpoint
@@ -240,8 +238,11 @@ public struct RunStatus: Sendable {
         }
         if directory.exists(RunLayout.pruneCheckpointFile) {
             let saved = try PruneCheckpointFile.load(from: directory.file(RunLayout.pruneCheckpointFile))
-            return Entry(name: name, state: .inProgress,
-                         details: ["\(saved.models.count) models retrained and saved in \(RunLayout.pruneCheckpointFile)"])
+            var detail = "\(saved.models.count) models retrained and saved in \(RunLayout.pruneCheckpointFile)"
+            if let position = saved.inProgress?.position {
+                detail += "; \(position.name) of level \(position.level + 1) saved inside its retraining, epoch \(position.cursor.epoch + 1), image \(position.cursor.imagesDone)"
+            }
+            return Entry(name: name, state: .inProgress, details: [detail])
         }
         return Entry(name: name, state: .notRun, details: [])
     }
