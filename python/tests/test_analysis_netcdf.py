@@ -80,3 +80,17 @@ def test_the_documented_one_liner_gives_the_normalized_and_binary_matrices(analy
             binary = normalized > f.attrs["threshold"]
             np.testing.assert_array_equal(binary, g["binary"][:].astype(bool), err_msg=name)
             assert binary.any() and np.isclose(normalized.max(axis=(1, 2)), np.where(scale[:, 0, 0] > 0, 1.0, 0.0)).all()
+
+
+def test_analyze_layers_analyses_only_those(run_directory, tmp_path):
+    out = tmp_path / "run"
+    shutil.copytree(run_directory, out)
+    result = filterlens("analyze", str(out), "--layers", "2")
+    assert result.returncode == 0, result.stderr
+    assert "filters/s" in result.stderr and "ETA" in result.stderr   # progress with rate and ETA
+    with h5py.File(out / "analysis.h5", "r") as file:
+        assert list(file["summary/layer"][:]) == [2] and list(file["layers"]) == ["layer02"]
+    assert (out / "layers.csv").read_text().count("\n") == 2
+    for bad, message in (("3", "layer 3 has no phase 2 probe"), ("0", "numbered from 1"), ("x", "--layers")):
+        result = filterlens("analyze", str(out), "--layers", bad)
+        assert result.returncode != 0 and message in result.stderr, (bad, result.stderr)

@@ -19,22 +19,10 @@ struct AnalyzeCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Analyse only these layers, comma-separated (e.g. 13 for the last layer of a VGG-16); analysis.h5 and layers.csv then hold only them.",
                                valueName: "l1,l2,..."))
-    var layers: String?
+    var layers: NumberList<Int>?
 
     func validate() throws {
-        _ = try chosenLayers()
-    }
-
-    func chosenLayers() throws -> [Int]? {
-        guard let layers else { return nil }
-        let chosen = try layers.split(separator: ",").map { text -> Int in
-            guard let layer = Int(text.trimmingCharacters(in: .whitespaces)), layer >= 1 else {
-                throw ValidationError("--layers: \"\(text)\" is not a layer number (1, 2, ...)")
-            }
-            return layer
-        }
-        guard !chosen.isEmpty else { throw ValidationError("--layers: name at least one layer") }
-        return chosen
+        if let layers, layers.values.contains(0) { throw ValidationError("--layers: layers are numbered from 1") }
     }
 
     func run() throws {
@@ -42,7 +30,7 @@ struct AnalyzeCommand: ParsableCommand {
             let directory = URL(fileURLWithPath: runDirectory)
             try RunLock.holding(RunDirectory(directory), command: "filterlens analyze", creating: false) {
                 var request = try analysis.request(directory: directory, resume: resume)
-                request.layers = try chosenLayers()
+                request.layers = layers?.values
                 try Pipeline.analyze(request, .console())
             }
         }

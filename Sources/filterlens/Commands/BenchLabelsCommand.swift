@@ -19,10 +19,10 @@ struct BenchLabelsCommand: ParsableCommand {
             """)
 
     @Option(help: "Label counts, comma-separated.")
-    var labels = "100"
+    var labels = NumberList<Int>([100])
 
     @Option(help: "Layers of VGG-16 to write and analyse, comma-separated (default: all 13).")
-    var layers: String?
+    var layers: NumberList<Int>?
 
     @Option(help: "Folder to write the runs into (one subfolder per label count).")
     var out: String
@@ -34,37 +34,20 @@ struct BenchLabelsCommand: ParsableCommand {
     var keep = false
 
     func validate() throws {
-        _ = try labelCounts()
-        _ = try chosenLayers()
+        guard labels.values.allSatisfy({ $0 >= 2 }) else { throw ValidationError("--labels: label counts must be >= 2") }
+        guard (layers?.values ?? [1]).allSatisfy({ (1...LabelScaleRun.vgg16Channels.count).contains($0) }) else {
+            throw ValidationError("--layers: VGG-16's layers are 1 to \(LabelScaleRun.vgg16Channels.count)")
+        }
         guard imagesPerLabel >= 1 else { throw ValidationError("--images-per-label must be >= 1") }
-    }
-
-    func labelCounts() throws -> [Int] {
-        try labels.split(separator: ",").map {
-            guard let count = Int($0.trimmingCharacters(in: .whitespaces)), count >= 2 else {
-                throw ValidationError("--labels: \"\($0)\" is not a label count >= 2")
-            }
-            return count
-        }
-    }
-
-    func chosenLayers() throws -> [Int] {
-        guard let layers else { return Array(1...LabelScaleRun.vgg16Channels.count) }
-        return try layers.split(separator: ",").map {
-            guard let layer = Int($0.trimmingCharacters(in: .whitespaces)), (1...LabelScaleRun.vgg16Channels.count).contains(layer) else {
-                throw ValidationError("--layers: \"\($0)\" is not a layer of VGG-16 (1 to 13)")
-            }
-            return layer
-        }
     }
 
     func run() throws {
         try reportingFailures {
-            let chosen = try chosenLayers()
+            let chosen = layers?.values ?? Array(1...LabelScaleRun.vgg16Channels.count)
             let filters = chosen.reduce(0) { $0 + LabelScaleRun.vgg16Channels[$1 - 1] }
             var rows: [String] = ["| labels | layers | filters | write run | analyze | analyze peak RSS | analysis.h5 | raw matrices (float64) | report | report peak RSS | figures/ |",
                                   "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-            for count in try labelCounts() {
+            for count in labels.values {
                 let directory = URL(fileURLWithPath: out).appendingPathComponent("vgg16-\(count)-labels")
                 try? FileManager.default.removeItem(at: directory)
                 var started = Date()
@@ -85,7 +68,7 @@ struct BenchLabelsCommand: ParsableCommand {
                 let analysisBytes = fileSize(directory.appendingPathComponent(RunLayout.analysisFile))
                 let figures = directorySize(directory.appendingPathComponent("figures"))
                 let raw = Int64(filters) * Int64(count) * Int64(count) * 8
-                rows.append("| \(count) | \(layers ?? "1-13") | \(filters) | \(seconds(write)) | \(seconds(analyze)) | \(megabytes(analyzeMemory)) | \(megabytes(analysisBytes)) | \(megabytes(raw)) | \(seconds(report)) | \(megabytes(reportMemory)) | \(megabytes(figures)) |")
+                rows.append("| \(count) | \(layers?.text ?? "1-13") | \(filters) | \(seconds(write)) | \(seconds(analyze)) | \(megabytes(analyzeMemory)) | \(megabytes(analysisBytes)) | \(megabytes(raw)) | \(seconds(report)) | \(megabytes(reportMemory)) | \(megabytes(figures)) |")
                 print(rows.joined(separator: "\n"))
                 if !keep { try? FileManager.default.removeItem(at: directory) }
             }
