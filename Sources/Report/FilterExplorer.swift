@@ -51,14 +51,12 @@ enum FilterExplorer {
         let clusterCounts = columns[FilterColumns.clusterCount.name]!, noise = columns[FilterColumns.noise.name]!
         let dominant = columns[FilterColumns.dominantLabel.name]!
         var rows: [[String: Any]] = []
-        var hitsColumn: [Double] = []
         for f in 0..<filterCount {
             let members = clusterOf[(f * labels)..<((f + 1) * labels)]
             let clustered = members.filter { $0 >= 0 }.count
             let size = clusterCounts[f] > 0 ? Double(clustered) / clusterCounts[f] : .nan
             let kept = top?.images(filter: f) ?? []
             let hits = clustered > 0 && !kept.isEmpty ? Double(kept.filter { $0.label >= 0 && members[members.startIndex + $0.label] >= 0 }.count) : .nan
-            hitsColumn.append(hits)
             let label = Int(dominant[f])
             rows.append(["layer": layer, "filter": f, "cells": [
                 cell(noise[f]), cell(clusterCounts[f]), cell(size),
@@ -80,8 +78,9 @@ enum FilterExplorer {
             "normalized": normalized.map { ($0 * 1e4).rounded() / 1e4 },
             "binary": (0..<filterCount).map { f in binary[(f * labels * labels)..<((f + 1) * labels * labels)].map { $0 > 0 ? "1" : "0" }.joined() },
             "clusterOfLabel": clusterOf,
-            "columns": panelColumns.map { ["name": $0.title, "values": columns[$0.name]!.map(jsonNumber)] as [String: Any] }
-                + [["name": "top images in clusters", "values": hitsColumn.map(jsonNumber)]],
+            "columns": panelColumns.map { column in
+                ["name": column.title, "values": columns[column.name]!.map(jsonNumber), "label": column == FilterColumns.dominantLabel] as [String: Any]
+            },
             "noImages": "analysis.h5 holds no top images for this layer: analyse the run again (filterlens analyze) with this FilterLens, or dissect it again with filterlens-torch.",
         ]
         if let top {
