@@ -106,7 +106,10 @@ public enum RunAnalysis {
         var checkpoint = AnalysisCheckpoint(sources: AnalysisCheckpoint.identity(of: sources), layers: [:])
         if resume, FileManager.default.fileExists(atPath: checkpointURL.path) {
             let saved = try AnalysisCheckpointFile.load(from: checkpointURL)
-            if saved.sources == checkpoint.sources { checkpoint.layers = saved.layers }
+            if saved.sources == checkpoint.sources {
+                checkpoint.layers = saved.layers
+                checkpoint.topImages = saved.topImages
+            }
         }
         let labelNames = try run.labelNames()
         let labelCount = labelNames.count
