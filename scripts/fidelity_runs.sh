@@ -4,6 +4,7 @@
 # then the same recipe in PyTorch with three seeds (scripts/same_recipe_check.py), side by side.
 #
 #   bash scripts/fidelity_runs.sh [SUBSET] [EXTRA TRAIN FLAGS...]      e.g. bash scripts/fidelity_runs.sh 10000
+#   SEEDS="1 2 3 4 5 6" bash scripts/fidelity_runs.sh 10000               more seeds (default "1 2 3")
 #
 # SUBSET defaults to 10000; the 500-batch warm-up of the full-data recipe (one epoch of 50,000 images) is scaled to
 # one epoch of the subset. Rerunning continues: finished engine runs are kept, an interrupted one is resumed, and the
@@ -18,7 +19,8 @@ out=outputs/fidelity-$subset
 warmup=$(( (subset + 99) / 100 ))
 mkdir -p "$out"
 runs=()
-for seed in 1 2 3; do
+seeds=${SEEDS:-1 2 3}
+for seed in $seeds; do
     run=$out/engine-seed$seed
     runs+=("$run")
     if [ -f "$run/run.h5" ]; then continue; fi
@@ -27,4 +29,4 @@ for seed in 1 2 3; do
     "$bin" train --preset vgg6 --subset "$subset" --warmup "$warmup" --seed "$seed" --out "$run" "${resume[@]}" "$@"
     rm -f "$run/activations.h5"     # phase 1's test-set activations: not needed here, gigabytes
 done
-python3 scripts/same_recipe_check.py "${runs[@]}" --torch-seeds 1,2,3 --out "$out/torch" | tee "$out/check.txt"
+python3 scripts/same_recipe_check.py "${runs[@]}" --torch-seeds "$(echo $seeds | tr ' ' ,)" --out "$out/torch" | tee "$out/check.txt"

@@ -269,6 +269,27 @@ public final class MaskedModel {
         }
     }
 
+    /// What a mid-epoch checkpoint of the retraining holds, by name: "parameters" (the flat trainable values: the
+    /// head's weights, or the pruned convolutions, their batch norms and the head), "velocity" (the optimizer's, same
+    /// layout) and, with convolutions, "statistics" (their batch-norm running means and variances). The mask is not
+    /// state: it follows again from the clusters and seeds.
+    public var state: [(name: String, buffer: FloatBuffer)] {
+        var buffers = [("parameters", parameters), ("velocity", optimizer.velocity)]
+        if let suffix { buffers.append(("statistics", suffix.statistics.buffer)) }
+        return buffers
+    }
+
+    /// Restores `state` from a checkpoint's buffers; throws when one is missing or of another size (a checkpoint of
+    /// another network).
+    public func restore(_ buffers: [String: [Float]]) throws(PruningError) {
+        for (name, buffer) in state {
+            guard let values = buffers[name], values.count == buffer.count else {
+                throw PruningError("the retraining checkpoint's \(name) has \(buffers[name]?.count ?? 0) values, the model \(buffer.count)")
+            }
+            values.withUnsafeBufferPointer { buffer.pointer.update(from: $0.baseAddress!, count: $0.count) }
+        }
+    }
+
     /// The head's weights (labels x C*H*W), as they are now.
     public var headWeights: [Float] {
         let count = labelCount * source.headInputShape.channels * source.headInputShape.height * source.headInputShape.width

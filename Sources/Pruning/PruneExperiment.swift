@@ -60,9 +60,37 @@ public struct PrunedModelResult: Sendable {
     }
 }
 
-/// Retraining stopped on request (a signal) before the model was finished; the model's work is dropped.
+/// Retraining stopped on request (a signal) inside an epoch, after the caller saved the model's place
+/// (`RetrainPosition`) or chose to drop it.
 public struct RetrainingStopped: Error, Sendable {
     public init() {}
+}
+
+/// Where a model's retraining stands after a batch inside an epoch: what a checkpoint of it records
+/// (`PruneModelInProgress`), from which `PruneStudy.run(inProgress:)` continues to the same numbers, bit for bit.
+public struct RetrainPosition {
+    /// Level index (0-based) and model name, set by `PruneStudy`.
+    public var level: Int
+    public var name: String
+    /// The model being retrained: its `state` is what to save, valid until the next batch.
+    public let model: MaskedModel
+    public let srBefore: Double
+    /// Mean training loss of each finished epoch.
+    public let epochLosses: [Double]
+    /// The place inside the epoch in progress.
+    public let cursor: EpochCursor
+    /// Seconds spent on the model so far, before a resume included.
+    public let seconds: Double
+    /// The models of the study finished so far (set by `PruneStudy`).
+    public var finishedModels: [PruneModelOutcome] = []
+
+    /// The checkpoint record of this position: a copy of the model's state now.
+    public func inProgress() -> PruneModelInProgress {
+        PruneModelInProgress(
+            position: .init(level: level, name: name, srBefore: srBefore, retrainLoss: epochLosses, cursor: cursor,
+                            seconds: seconds),
+            buffers: Dictionary(uniqueKeysWithValues: model.state.map { ($0.name, $0.buffer.array) }))
+    }
 }
 
 /// Progress of one retraining epoch, handed to a caller's callback every 10 batches and at the epoch's end.
@@ -158,12 +186,16 @@ public final class PruneExperiment {
 
     /// Retrains `model` for `recipe.epochs` epochs with its masks held; returns the mean training loss of each epoch.
     /// Every model sees the same batches: epoch e's order and augmentation are streams
-    /// `SeedStream.retrainingOrder(epoch: e)` and `retrainingAugmentation(epoch: e)` of `recipe.seed`. `stop` is asked before every batch; when it says yes,
-    /// `RetrainingStopped` is thrown. A loss that is not finite throws `DivergedError` (site `.retraining`).
-    public func retrain(_ model: MaskedModel, phase: String, stop: () -> Bool = { false },
+    /// `SeedStream.retrainingOrder(epoch: e)` and `retrainingAugmentation(epoch: e)` of `recipe.seed`. `resuming` (the
+    /// losses of the epochs finished and the place inside the next one, with the model's state restored) continues an
+    /// interrupted retraining. After every batch but an epoch's last, `afterBatch` gets the finished epochs' losses
+    /// and the place reached (to checkpoint there); when it answers `.stop`, `RetrainingStopped` is thrown. A loss
+    /// that is not finite throws `DivergedError` (site `.retraining`).
+    public func retrain(_ model: MaskedModel, phase: String, resuming: (losses: [Double], cursor: EpochCursor)? = nil,
+                        afterBatch: (_ epochLosses: [Double], EpochCursor) throws -> BatchDecision = { _, _ in .proceed },
                         progress: (RetrainProgress) -> Void) throws -> [Double] {
-        var losses: [Double] = []
-        for epoch in 0..<recipe.epochs {
+        var losses: [Double] = resuming?.losses ?? []
+        for epoch in losses.count..<recipe.epochs {
             var generator = SeededGenerator(seed: recipe.seed, stream: SeedStream.retrainingOrder(epoch: epoch))
             let order = Array(0..<train.count).shuffled(using: &generator)
             let augmentation = recipe.augment ? SeededGenerator(seed: recipe.seed, stream: SeedStream.retrainingAugmentation(epoch: epoch)) : nil
@@ -171,11 +203,10 @@ public final class PruneExperiment {
             let pass = EpochPass(pass: .retrain, epoch: epoch, images: train, order: order, batchSize: network.batchSize,
                                  augmentation: augmentation, shiftFill: recipe.shiftFill)
             let outcome = try pass.run(
-                resuming: nil, models: 1,
+                resuming: resuming?.cursor, models: 1,
                 step: { batch in
-                    if stop() { throw RetrainingStopped() }
-                    return EpochPass.StepResult(losses: [model.step(batch.input, labels: batch.labels, batch: batch.size,
-                                                                    learningRate: rate).loss])
+                    EpochPass.StepResult(losses: [model.step(batch.input, labels: batch.labels, batch: batch.size,
+                                                             learningRate: rate).loss])
                 },
                 diverged: { _, loss in
                     DivergedError(site: .retraining(phase), epoch: epoch + 1, batch: nil, loss: loss, learningRate: rate)
@@ -184,7 +215,7 @@ public final class PruneExperiment {
                     progress(RetrainProgress(phase: phase, epoch: epoch + 1, epochs: recipe.epochs, imagesDone: batch.imagesDone,
                                              imagesTotal: batch.imagesTotal, elapsed: batch.elapsed, loss: batch.loss))
                 },
-                afterBatch: { _ in .proceed })
+                afterBatch: { cursor in try afterBatch(losses, cursor) })
             guard case .finished(let totals) = outcome else { throw RetrainingStopped() }
             losses.append(totals.meanLosses[0])
         }
@@ -192,19 +223,35 @@ public final class PruneExperiment {
     }
 
     /// Builds model `name` with `masks` (nil: unpruned), measures its SR, retrains it and measures again.
-    /// `measured` is told after the first SR measurement (the SR before retraining).
-    public func measure(name: String, masks: PruneMasks?, controlSeed: UInt64? = nil, stop: () -> Bool = { false },
+    /// `measured` is told after the first SR measurement (the SR before retraining). `resuming` (a checkpoint's model
+    /// in progress) restores the model's state and SR before, and continues its retraining where it stopped.
+    /// `afterBatch` gets the place reached after every batch inside an epoch (see `retrain`).
+    public func measure(name: String, masks: PruneMasks?, controlSeed: UInt64? = nil, resuming: PruneModelInProgress? = nil,
+                        afterBatch: (RetrainPosition) throws -> BatchDecision = { _ in .proceed },
                         measured: (Double) -> Void = { _ in },
                         progress: (RetrainProgress) -> Void) throws -> PrunedModelResult {
         let start = Date()
+        let earlier = resuming?.position.seconds ?? 0
         let model = network.makeModel(recipe: recipe)
         if let masks { model.apply(head: masks.head, convolutions: masks.convolutions) }
-        let before = successRate(model)
-        measured(before)
-        let losses = try retrain(model, phase: "retrain \(name)", stop: stop, progress: progress)
+        let before: Double
+        if let resuming {
+            try model.restore(resuming.buffers)
+            before = resuming.position.srBefore
+        } else {
+            before = successRate(model)
+            measured(before)
+        }
+        let losses = try retrain(
+            model, phase: "retrain \(name)", resuming: resuming.map { ($0.position.retrainLoss, $0.position.cursor) },
+            afterBatch: { losses, cursor in
+                try afterBatch(RetrainPosition(level: 0, name: name, model: model, srBefore: before, epochLosses: losses,
+                                               cursor: cursor, seconds: earlier + Date().timeIntervalSince(start)))
+            },
+            progress: progress)
         let after = successRate(model)
         return PrunedModelResult(name: name, controlSeed: controlSeed, masks: masks, srBefore: before, srAfter: after,
-                                 retrainLoss: losses, seconds: Date().timeIntervalSince(start))
+                                 retrainLoss: losses, seconds: earlier + Date().timeIntervalSince(start))
     }
 
     /// The level record of `prune.h5` for these results (one per model, in order); `numbers` are the level's own

@@ -115,10 +115,13 @@ public final class PruneStudy {
     private func work(level: Int) -> Int { levels[level].recipe.epochs * train.count + 2 * test.count }
 
     /// Measures every model of every level, except those in `finished` (from a checkpoint of the same plan), and
-    /// returns one record per level. After every model measured, `saved` gets every model finished so far (to
-    /// checkpoint them); `stop` is asked before every batch, and when it says yes the model in progress is dropped and
-    /// `RetrainingStopped` is thrown. `progress` is told during every model, `finished` of every model at its end.
-    public func run(finished done: [PruneModelOutcome], stop: () -> Bool = { false },
+    /// returns one record per level; `inProgress` (from the same checkpoint) continues the model it holds where its
+    /// retraining stopped, to the numbers of an uninterrupted study, bit for bit. After every model measured, `saved`
+    /// gets every model finished so far (to checkpoint them). After every batch inside a retraining epoch,
+    /// `afterBatch` gets the place reached (to checkpoint it with `RetrainPosition.inProgress()`); when it answers
+    /// `.stop`, `RetrainingStopped` is thrown. `progress` is told during every model, `finished` of every model at its end.
+    public func run(finished done: [PruneModelOutcome], inProgress: PruneModelInProgress? = nil,
+                    afterBatch: (RetrainPosition) throws -> BatchDecision = { _ in .proceed },
                     saved: ([PruneModelOutcome]) throws -> Void = { _ in },
                     progress: (PruneStudyProgress) -> Void = { _ in },
                     finished: (PruneModelFinished) -> Void = { _ in }) throws -> [PruneLevelRecord] {
@@ -152,8 +155,16 @@ public final class PruneStudy {
                                                     imagesDone: base + images, imagesTotal: total,
                                                     elapsed: Date().timeIntervalSince(start)))
                     }
+                    let resuming = inProgress.flatMap { $0.position.level == index && $0.position.name == entry.name ? $0 : nil }
+                    let finishedSoFar = outcomes
                     result = try experiment.measure(
-                        name: entry.name, masks: entry.masks, controlSeed: entry.seed, stop: stop,
+                        name: entry.name, masks: entry.masks, controlSeed: entry.seed, resuming: resuming,
+                        afterBatch: { position in
+                            var position = position
+                            position.level = index
+                            position.finishedModels = finishedSoFar
+                            return try afterBatch(position)
+                        },
                         measured: { _ in tell(nil, test.count) },
                         progress: { tell($0, test.count + ($0.epoch - 1) * $0.imagesTotal + $0.imagesDone) })
                     imagesDone += work(level: index)

@@ -319,16 +319,59 @@ public struct PruneModelOutcome: Sendable, Equatable {
     }
 }
 
-/// `prune-checkpoint.h5`, written after every finished model and removed once prune.h5 is written: root attributes
-/// `format` = "filterlens-prune-checkpoint", `format_version`, `plan` (text: levels, seeds, recipes and the identity
-/// of run.h5 and analysis.h5; a checkpoint of another plan is not resumed), `models` (string[n]); datasets `level`
-/// int64 [n] (0-based), `sr_before`, `sr_after`, `seconds` float64 [n], `retrain_loss` float64 [n, epochs].
+/// The model an interrupted `filterlens prune` was retraining, inside an epoch: what `prune --resume` continues from,
+/// to the numbers an uninterrupted prune gives, bit for bit.
+public struct PruneModelInProgress: Sendable, Equatable {
+    /// Where the retraining stands, without the state buffers (stored as JSON in the checkpoint).
+    public struct Position: Codable, Sendable, Equatable {
+        /// Level index, 0-based, and the model's name.
+        public var level: Int
+        public var name: String
+        /// SR before retraining, measured before the interruption.
+        public var srBefore: Double
+        /// Mean training loss of each retraining epoch finished.
+        public var retrainLoss: [Double]
+        /// The place inside the epoch in progress.
+        public var cursor: EpochCursor
+        /// Seconds spent on the model before the interruption.
+        public var seconds: Double
+
+        public init(level: Int, name: String, srBefore: Double, retrainLoss: [Double], cursor: EpochCursor, seconds: Double) {
+            self.level = level
+            self.name = name
+            self.srBefore = srBefore
+            self.retrainLoss = retrainLoss
+            self.cursor = cursor
+            self.seconds = seconds
+        }
+    }
+
+    public var position: Position
+    /// The model's state by name ("parameters", "velocity", "statistics"): flat float32 buffers.
+    public var buffers: [String: [Float]]
+
+    public init(position: Position, buffers: [String: [Float]]) {
+        self.position = position
+        self.buffers = buffers
+    }
+}
+
+/// `prune-checkpoint.h5`, written after every finished model, every few minutes inside a model's retraining and on
+/// Ctrl-C, and removed once prune.h5 is written: root attributes `format` = "filterlens-prune-checkpoint",
+/// `format_version`, `plan` (text: levels, seeds, recipes and the identity of run.h5 and analysis.h5; a checkpoint of
+/// another plan is not resumed), `models` (string[n]); datasets `level` int64 [n] (0-based), `sr_before`, `sr_after`,
+/// `seconds` float64 [n], `retrain_loss` float64 [n, epochs]. With a model in progress, also the root attribute
+/// `in_progress_json` (`PruneModelInProgress.Position`) and one float32 1-D dataset `in_progress_<buffer>` per state
+/// buffer (checkpoints written before this existed have neither and resume from their finished models).
 public enum PruneCheckpointFile {
     /// Root attribute `format` of a prune checkpoint.
     public static let format = "filterlens-prune-checkpoint"
+    /// Prefix of the state buffers of the model in progress.
+    static let inProgressPrefix = "in_progress_"
 
-    /// Writes the checkpoint atomically to `url`.
-    public static func save(plan: String, models: [PruneModelOutcome], to url: URL) throws(RunStoreError) {
+    /// Writes the checkpoint atomically to `url`: the finished models and, inside a retraining, the model in progress.
+    public static func save(plan: String, models: [PruneModelOutcome], inProgress: PruneModelInProgress? = nil,
+                            to url: URL) throws(RunStoreError) {
         let staged = try StagedFile(creating: url, format: format)
         let root = staged.root
         let n = models.count
@@ -342,12 +385,20 @@ public enum PruneCheckpointFile {
             _ = try root.write("sr_after", models.map(\.srAfter), shape: [n])
             _ = try root.write("seconds", models.map(\.seconds), shape: [n])
             _ = try root.write("retrain_loss", models.flatMap(\.retrainLoss), shape: [n, epochs])
+            if let inProgress {
+                try root.setAttribute("in_progress_json", StateFile.json(inProgress.position))
+                for (name, values) in inProgress.buffers.sorted(by: { $0.key < $1.key }) {
+                    _ = try root.write(inProgressPrefix + name, values, shape: [values.count])
+                }
+            }
         }
         try staged.commit()
     }
 
-    /// Reads the checkpoint at `url`: its plan and finished models.
-    public static func load(from url: URL) throws(RunStoreError) -> (plan: String, models: [PruneModelOutcome]) {
+    /// Reads the checkpoint at `url`: its plan, finished models and the model in progress, if any.
+    public static func load(from url: URL) throws(RunStoreError)
+        -> (plan: String, models: [PruneModelOutcome], inProgress: PruneModelInProgress?)
+    {
         let fix = "the prune checkpoint is damaged: delete it and run `filterlens prune` again without --resume"
         let file = try openValidated(url.path, format: format, producer: "filterlens prune")
         let root = file.root
@@ -362,10 +413,26 @@ public enum PruneCheckpointFile {
             (try sets[0].read(as: Int64.self), try sets[1].read(as: Double.self), try sets[2].read(as: Double.self),
              try sets[3].read(as: Double.self), try sets[4].read(as: Double.self))
         }
-        return (plan, (0..<n).map { i in
+        let models = (0..<n).map { i in
             PruneModelOutcome(level: Int(levels[i]), name: names[i], srBefore: before[i], srAfter: after[i],
                               retrainLoss: Array(losses[(i * epochs)..<((i + 1) * epochs)]), seconds: seconds[i])
-        })
+        }
+        guard root.hasAttribute("in_progress_json") else { return (plan, models, nil) }
+        let (json, bufferNames) = try accessing(fix: fix) { () throws(HDF5Error) in
+            (try root.stringAttribute("in_progress_json"),
+             try root.memberNames().filter { $0.hasPrefix(inProgressPrefix) })
+        }
+        guard let position = try? JSONDecoder().decode(PruneModelInProgress.Position.self, from: Data(json.utf8)) else {
+            throw RunStoreError(path: url.path, object: "in_progress_json", problem: "is not a model in progress", fix: fix)
+        }
+        var buffers: [String: [Float]] = [:]
+        for name in bufferNames {
+            let dataset = try openChecked(root, name, file: url.path, shape: [nil])
+            buffers[String(name.dropFirst(inProgressPrefix.count))] = try accessing(fix: fix) { () throws(HDF5Error) in
+                try dataset.read(as: Float.self)
+            }
+        }
+        return (plan, models, PruneModelInProgress(position: position, buffers: buffers))
     }
 }
 

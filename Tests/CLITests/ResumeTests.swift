@@ -100,6 +100,34 @@ struct ResumeTests {
         #expect(try provenance.stringAttribute("resumed").contains("train --resume --out stopped"), "the resume is recorded")
     }
 
+    @Test("prune stopped by Ctrl-C inside a model's retraining saves it there, exits 130, and --resume ends bit-identical")
+    func interruptPrune() throws {
+        let (root, run) = try PruneCommandTests.makeDissectedRun()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.copyItem(at: run, to: root.appendingPathComponent("runs/stopped"))
+        let flags = ["--layers", "1,2", "--retrain-epochs", "4", "--control-seeds", "4", "--checkpoint-minutes", "0.002"]
+        let whole = try runFilterLens(["prune", "runs/tiny"] + flags, in: root)
+        #expect(whole.status == 0, "\(whole.errors)")
+
+        let victim = try launch(["prune", "runs/stopped"] + flags, in: root)
+        let checkpoint = root.appendingPathComponent("runs/stopped/prune-checkpoint.h5")
+        #expect(waitFor(checkpoint), "a checkpoint appears inside the first retraining")
+        kill(victim.processIdentifier, SIGINT)
+        victim.waitUntilExit()
+        #expect(victim.terminationStatus == 130)
+        let saved = try PruneCheckpointFile.load(from: checkpoint)
+        let position = try #require(saved.inProgress?.position, "the stop saves the model in retraining")
+        #expect(position.cursor.imagesDone > 0)
+        let status = try runFilterLens(["status", "runs/stopped"], in: root)
+        #expect(status.output.contains("saved inside its retraining, epoch \(position.cursor.epoch + 1)"), "\(status.output)")
+
+        let resumed = try runFilterLens(["prune", "runs/stopped", "--resume"] + flags, in: root)
+        #expect(resumed.status == 0, "\(resumed.errors)")
+        #expect(resumed.output.contains("\(position.name) of level 1 continued at epoch \(position.cursor.epoch + 1)"), "\(resumed.output)")
+        try expectSameDatasets(run.appendingPathComponent("prune.h5"),
+                               root.appendingPathComponent("runs/stopped/prune.h5"), under: "/levels")
+    }
+
     @Test("phase 2 killed inside an epoch, then phase 3 killed after a layer: --resume ends bit-identical")
     func killProbeAndAnalysis() throws {
         let root = try makeTinyDataset(trainPerFile: 600, test: 200)

@@ -51,18 +51,44 @@ struct ParityFixture {
     struct Index: Decodable {
         let generator: String, notation: String, imageSize: Int, head: [Int], labelCount: Int, batch: Int
         let learningRate: Float, momentum: Float, weightDecay: Float, nesterov: Bool
+        /// SGD steps recorded (trajectory fixture only).
+        let steps: Int?
+        /// PyTorch float32's distance from float64 (trajectory fixture only): "losses" per step, else the largest
+        /// |difference| over the tensor named by the key ("gradients/conv1.weight", "stepped/...", "statistics/...").
+        let float32Distance: [String: Distance]?
         let tensors: [Entry]
+    }
+    /// A distance of the trajectory fixture: one number, or one per step.
+    enum Distance: Decodable {
+        case value(Double), perStep([Double])
+        init(from decoder: Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let value = try? container.decode(Double.self) { self = .value(value) } else { self = .perStep(try container.decode([Double].self)) }
+        }
+        var value: Double { if case .value(let v) = self { return v }; return .nan }
+        var perStep: [Double] { if case .perStep(let v) = self { return v }; return [] }
     }
     let index: Index
     let data: Data
 
-    init() throws {
-        guard let jsonURL = Bundle.module.url(forResource: "parity", withExtension: "json", subdirectory: "Fixtures"),
-              let binURL = Bundle.module.url(forResource: "parity", withExtension: "bin", subdirectory: "Fixtures")
-        else { throw CocoaError(.fileNoSuchFile) }
+    /// The fixture `name` (.json + .bin) among the test bundle's Fixtures, or in `folder` where given.
+    init(name: String = "parity", folder: URL? = nil) throws {
+        let jsonURL, binURL: URL
+        if let folder {
+            jsonURL = folder.appendingPathComponent(name + ".json")
+            binURL = folder.appendingPathComponent(name + ".bin")
+        } else {
+            guard let json = Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Fixtures"),
+                  let bin = Bundle.module.url(forResource: name, withExtension: "bin", subdirectory: "Fixtures")
+            else { throw CocoaError(.fileNoSuchFile) }
+            (jsonURL, binURL) = (json, bin)
+        }
         index = try JSONDecoder().decode(Index.self, from: Data(contentsOf: jsonURL))
         data = try Data(contentsOf: binURL)
     }
+
+    /// Whether the fixture holds `name`.
+    func has(_ name: String) -> Bool { index.tensors.contains { $0.name == name } }
 
     private func entry(_ name: String) -> Entry {
         guard let entry = index.tensors.first(where: { $0.name == name }) else { fatalError("fixture has no \(name)") }
@@ -78,6 +104,13 @@ struct ParityFixture {
                 $0.loadUnaligned(fromByteOffset: (e.offset + i) * 4, as: UInt32.self)
             }))
         }
+    }
+
+    /// The uint8 tensor `name`, flattened.
+    func bytes(_ name: String) -> [UInt8] {
+        let e = entry(name)
+        let count = e.shape.reduce(1, *)
+        return [UInt8](data[(e.offset * 4)..<(e.offset * 4 + count)])
     }
 
     /// The int32 tensor `name`, flattened.

@@ -116,26 +116,38 @@ struct PruneLevelsTests {
         #expect(drawn.filter { $0[2] == "unpruned, retrained as at that level" }.count == 2)
     }
 
-    @Test("a study resumed from the models finished before an interruption gives the uninterrupted result")
+    @Test("a study stopped inside a model's retraining resumes from the checkpoint to the uninterrupted result, bit for bit")
     func resume() throws {
         let run = try makeTinyRun()
         defer { try? FileManager.default.removeItem(at: run.directory) }
-        let whole = try tinyStudy(run).run(finished: [])
-        // interrupted during the sixth model: five were checkpointed
+        let whole = try tinyStudy(run, epochs: 2).run(finished: [])
+        // Stopped inside the sixth model (level 2's afcc), in its retraining's second epoch: five were finished and
+        // the sixth's place and state go into the checkpoint with them.
         let checkpoint = run.directory.appendingPathComponent(RunLayout.pruneCheckpointFile)
-        let study = try tinyStudy(run)
+        let study = try tinyStudy(run, epochs: 2)
         let plan = study.plan(sources: "test")
-        var batches = 0
+        var stoppedAt: RetrainPosition?
         #expect(throws: RetrainingStopped.self) {
-            _ = try study.run(finished: [], stop: { batches += 1; return batches > 5 * 3 + 1 },
-                              saved: { try PruneCheckpointFile.save(plan: plan, models: $0, to: checkpoint) })
+            _ = try study.run(finished: [], afterBatch: { position in
+                guard position.level == 1 && position.name == "afcc" && position.cursor.epoch == 1 else { return .proceed }
+                try PruneCheckpointFile.save(plan: plan, models: position.finishedModels, inProgress: position.inProgress(),
+                                             to: checkpoint)
+                stoppedAt = position
+                return .stop
+            }, saved: { try PruneCheckpointFile.save(plan: plan, models: $0, to: checkpoint) })
         }
         let saved = try PruneCheckpointFile.load(from: checkpoint)
         #expect(saved.plan == plan)
         #expect(saved.models.map(\.name) == ["unpruned", "afcc", "control-seed7", "control-seed8", "unpruned"])
         #expect(saved.models.map(\.level) == [0, 0, 0, 0, 1])
+        let inProgress = try #require(saved.inProgress)
+        #expect(inProgress.position.level == 1 && inProgress.position.name == "afcc")
+        #expect(inProgress.position.cursor == stoppedAt?.cursor && inProgress.position.cursor.imagesDone > 0)
+        #expect(inProgress.position.retrainLoss.count == 1, "one epoch finished before the stop")
+        #expect(Set(inProgress.buffers.keys) == ["parameters", "velocity", "statistics"], "level 2 retrains convolution 2 too")
         var measured: [String] = []
-        let resumed = try tinyStudy(run).run(finished: saved.models, finished: { if !$0.fromCheckpoint { measured.append("\($0.level) \($0.result.name)") } })
+        let resumed = try tinyStudy(run, epochs: 2).run(finished: saved.models, inProgress: inProgress,
+                                             finished: { if !$0.fromCheckpoint { measured.append("\($0.level) \($0.result.name)") } })
         #expect(measured == ["2 afcc", "2 control-seed7", "2 control-seed8"], "only the models not in the checkpoint are measured")
         for (a, b) in zip(whole, resumed) {
             #expect(a.models.map(\.srBefore) == b.models.map(\.srBefore))
@@ -143,7 +155,31 @@ struct PruneLevelsTests {
             #expect(a.models.map(\.retrainLoss) == b.models.map(\.retrainLoss))
             #expect(a.models.map(\.masks) == b.models.map(\.masks))
         }
-        #expect(try tinyStudy(run).plan(sources: "other") != plan, "the plan names its sources")
+        #expect(try tinyStudy(run, epochs: 2).plan(sources: "other") != plan, "the plan names its sources")
+    }
+
+    @Test("a model stopped inside the retraining of a head alone resumes bit for bit")
+    func resumeConvolutions() throws {
+        let run = try makeTinyRun()
+        defer { try? FileManager.default.removeItem(at: run.directory) }
+        let whole = try tinyStudy(run).run(finished: [])
+        let study = try tinyStudy(run)
+        var stopped: PruneModelInProgress?
+        var finished: [PruneModelOutcome] = []
+        #expect(throws: RetrainingStopped.self) {
+            _ = try study.run(finished: [], afterBatch: { position in
+                guard position.level == 0 && position.name == "control-seed7" && position.cursor.imagesDone >= 16
+                else { return .proceed }
+                stopped = position.inProgress()
+                finished = position.finishedModels
+                return .stop
+            })
+        }
+        let inProgress = try #require(stopped)
+        #expect(Set(inProgress.buffers.keys) == ["parameters", "velocity"], "level 1 prunes layer 2's head alone")
+        let resumed = try tinyStudy(run).run(finished: finished, inProgress: inProgress)
+        #expect(whole[0].models.map(\.srAfter) == resumed[0].models.map(\.srAfter))
+        #expect(whole[0].models.map(\.retrainLoss) == resumed[0].models.map(\.retrainLoss))
     }
 
     @Test("a single-level prune.h5 made before levels existed reads as one level")

@@ -240,8 +240,11 @@ public struct RunStatus: Sendable {
         }
         if directory.exists(RunLayout.pruneCheckpointFile) {
             let saved = try PruneCheckpointFile.load(from: directory.file(RunLayout.pruneCheckpointFile))
-            return Entry(name: name, state: .inProgress,
-                         details: ["\(saved.models.count) models retrained and saved in \(RunLayout.pruneCheckpointFile)"])
+            var detail = "\(saved.models.count) models retrained and saved in \(RunLayout.pruneCheckpointFile)"
+            if let position = saved.inProgress?.position {
+                detail += "; \(position.name) of level \(position.level + 1) saved inside its retraining, epoch \(position.cursor.epoch + 1), image \(position.cursor.imagesDone)"
+            }
+            return Entry(name: name, state: .inProgress, details: [detail])
         }
         return Entry(name: name, state: .notRun, details: [])
     }

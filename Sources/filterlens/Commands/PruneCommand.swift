@@ -25,8 +25,9 @@ struct PruneCommand: ParsableCommand {
 
         Pruning levels: every --layers is one level, so `--layers 6 --layers 5,6 --layers 4,5,6` measures the five \
         models (unpruned, AFCC, the controls) at three levels, a curve of SR against the fraction of weights pruned. \
-        After every model, prune-checkpoint.h5 keeps the models finished; an interrupted prune (Ctrl-C stops after the \
-        current batch) continues with --resume and the same flags.
+        prune-checkpoint.h5 keeps the models finished and, every --checkpoint-minutes and on Ctrl-C (which stops after \
+        the current batch), the model in retraining at its place; an interrupted prune continues with --resume and the \
+        same flags, to the numbers of an uninterrupted one.
 
         Writes only RUN/prune.h5 (docs/hdf5-layout.md), and its checkpoint; `filterlens report RUN` then adds the figure \
         and a section to report.html. See docs/pruning.md.
@@ -62,8 +63,10 @@ struct PruneCommand: ParsableCommand {
     @Flag(name: .customLong("no-augment"), help: "Retrain without flip and shift augmentation (default: as phase 2).")
     var noAugment = false
 
-    @Flag(help: "Continue an interrupted prune from RUN/prune-checkpoint.h5 (same flags): the models finished there are not measured again.")
+    @Flag(help: "Continue an interrupted prune from RUN/prune-checkpoint.h5 (same flags): the models finished there are not measured again, the one in retraining continues where it stopped.")
     var resume = false
+
+    @OptionGroup var checkpoints: CheckpointOptions
 
     func validate() throws {
         guard retrainEpochs >= 0 else { throw ValidationError("--retrain-epochs must be >= 0") }
@@ -125,10 +128,11 @@ enum PruneWiring {
         let study = try PruneStudy(run: dissected.run, probes: dissected.probes, configuration: configuration, levels: levels,
                                    clusters: clusters, controlSeeds: try command.parsedSeeds(), train: train, test: test)
         let plan = study.plan(sources: dissected.sourceIdentity)
-        let finished = try resumable(command, checkpoint: checkpointURL, plan: plan)
+        let (finished, inProgress) = try resumable(command, checkpoint: checkpointURL, plan: plan)
         let modelCount = levels.count * PruneStudy.modelNames(controlSeeds: study.controlSeeds).count
         let first = levels[0].recipe
-        say("prune \(directory.path): \(levels.count) level\(levels.count == 1 ? "" : "s"), \(modelCount) models (\(finished.count) from \(RunLayout.pruneCheckpointFile)), \(first.epochs) retraining epochs each on \(train.count) images, lr decay x\(first.learningRateDecay)/epoch, momentum \(first.momentum), weight decay \(first.weightDecay)")
+        let continued = inProgress.map { ", \($0.position.name) of level \($0.position.level + 1) continued at epoch \($0.position.cursor.epoch + 1), image \($0.position.cursor.imagesDone)" } ?? ""
+        say("prune \(directory.path): \(levels.count) level\(levels.count == 1 ? "" : "s"), \(modelCount) models (\(finished.count) from \(RunLayout.pruneCheckpointFile)\(continued)), \(first.epochs) retraining epochs each on \(train.count) images, lr decay x\(first.learningRateDecay)/epoch, momentum \(first.momentum), weight decay \(first.weightDecay)")
         for (index, network) in study.networks.enumerated() {
             let tensors = network.tensors, afcc = study.afcc[index]
             let considered = tensors.reduce(0) { $0 + $1.considered }
@@ -144,13 +148,28 @@ enum PruneWiring {
         let stops = SignalStops()
         let printer = PruneProgressPrinter()
         var savedCount = finished.count
+        var stoppedAt = ""
+        var lastSave = Date()
+        let interval = command.checkpoints.checkpointMinutes * 60
         let records: [PruneLevelRecord]
         do {
             records = try stops.stoppingAfterBatch {
-                try study.run(finished: finished, stop: { stops.isStopRequested },
+                try study.run(finished: finished, inProgress: inProgress,
+                              afterBatch: { position in
+                                  let stop = stops.isStopRequested
+                                  guard stop || (interval > 0 && Date().timeIntervalSince(lastSave) >= interval) else { return .proceed }
+                                  try PruneCheckpointFile.save(plan: plan, models: position.finishedModels,
+                                                               inProgress: position.inProgress(), to: checkpointURL)
+                                  lastSave = Date()
+                                  savedCount = position.finishedModels.count
+                                  stoppedAt = "; model \(position.name) of level \(position.level + 1) at epoch \(position.cursor.epoch + 1), image \(position.cursor.imagesDone)"
+                                  return stop ? .stop : .proceed
+                              },
                               saved: { models in
                                   try PruneCheckpointFile.save(plan: plan, models: models, to: checkpointURL)
+                                  lastSave = Date()
                                   savedCount = models.count
+                                  stoppedAt = ""
                               },
                               progress: printer.show, finished: { done in
                                   let level = study.levels[done.level - 1]
@@ -163,13 +182,14 @@ enum PruneWiring {
                               })
             }
         } catch is RetrainingStopped {
-            throw StoppedAfterSaving(description: "the model in progress was dropped; \(checkpointURL.path) holds \(savedCount) of \(modelCount) models; `filterlens prune \(run) --resume` with the same flags continues")
+            let held = stoppedAt.isEmpty ? "; the model in progress was dropped" : stoppedAt
+            throw StoppedAfterSaving(description: "\(checkpointURL.path) holds \(savedCount) of \(modelCount) models finished\(held); `filterlens prune \(run) --resume` with the same flags continues")
         }
         let provenance = Provenance.collect()
         let numbers: [(String, Double)] = [
             ("train_images", Double(train.count)), ("test_images", Double(test.count)),
             ("analysis_threshold", analysis.number("threshold") ?? .nan),
-            ("seconds", Date().timeIntervalSince(started)), ("resumed_models", Double(finished.count)),
+            ("seconds", Date().timeIntervalSince(started)), ("resumed_models", Double(finished.count + (inProgress == nil ? 0 : 1))),
             ("model_seconds", records.reduce(0) { $0 + $1.models.reduce(0) { $0 + $1.seconds } }),
         ]
         var texts = ["command_line", "git_commit", "git_dirty", "machine"].map { ($0, provenance[$0] ?? "") }
@@ -183,23 +203,26 @@ enum PruneWiring {
                    ProgressPrinter.duration(modelSeconds.reduce(0, +) / Double(max(modelSeconds.count, 1))), outURL.path, command.runDirectory))
     }
 
-    /// The models of `checkpoint` to take instead of measuring them: with --resume, those of a checkpoint of the same
-    /// plan (one of another plan is refused with the fix); without, none (a checkpoint there is replaced).
-    static func resumable(_ command: PruneCommand, checkpoint: URL, plan: String) throws -> [PruneModelOutcome] {
+    /// The models of `checkpoint` to take instead of measuring them, and the one to continue: with --resume, those of
+    /// a checkpoint of the same plan (one of another plan is refused with the fix); without, none (a checkpoint there
+    /// is replaced).
+    static func resumable(_ command: PruneCommand, checkpoint: URL, plan: String) throws
+        -> (finished: [PruneModelOutcome], inProgress: PruneModelInProgress?)
+    {
         let exists = FileManager.default.fileExists(atPath: checkpoint.path)
         guard command.resume else {
-            if exists { say("\(checkpoint.path): starting over without --resume; its models are replaced after the first one") }
-            return []
+            if exists { say("\(checkpoint.path): starting over without --resume; its models are replaced at the first checkpoint") }
+            return ([], nil)
         }
         guard exists else {
             say("\(checkpoint.path): none found; --resume starts from the first model")
-            return []
+            return ([], nil)
         }
         let saved = try PruneCheckpointFile.load(from: checkpoint)
         guard saved.plan == plan else {
             throw UsageError("\(checkpoint.path): made for other flags or another run.h5, probe.h5 or analysis.h5 (\(saved.plan)); give the same flags to --resume, or run without --resume to start over")
         }
-        return saved.models
+        return (saved.models, saved.inProgress)
     }
 }
 
