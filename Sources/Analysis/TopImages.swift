@@ -1,10 +1,11 @@
+import BLAS
 import RunStore
 
 /// Streams one layer's block outputs and keeps, per filter, the k test images whose spatially averaged output is
 /// largest: the mean over H x W of a_k[f, h, w] for image k and filter f (`TopImageRecord.definition`).
 ///
-/// Memory is F x k whatever the number of images; each batch costs one pass over its values (the same cost as
-/// reading them). Images are ranked by value, largest first; at equal values the earlier image ranks first.
+/// Memory is F x k whatever the number of images; each batch costs one pass over its values (one matrix-vector
+/// product through OpenBLAS) and, per image and filter, one comparison with the filter's k-th value. Images are ranked by value, largest first; at equal values the earlier image ranks first.
 public final class TopImagesAccumulator {
     /// Filters (channels) C.
     public let channels: Int
@@ -17,7 +18,9 @@ public final class TopImagesAccumulator {
     private var indices: [[Int64]]
     private var labels: [[Int32]]
     /// Scratch: the batch's spatial means, batch x C.
-    private var means: [Double] = []
+    private var means: [Float] = []
+    /// 1 / (H * W), H * W times: the sgemm that averages every filter's plane.
+    private let averaging: [Float]
 
     /// An empty accumulator for block outputs of `channels` x `height` x `width`, keeping `count` images a filter.
     public init(channels: Int, height: Int, width: Int, count: Int) {
@@ -26,6 +29,7 @@ public final class TopImagesAccumulator {
         self.channels = channels
         self.plane = height * width
         self.count = count
+        averaging = [Float](repeating: 1 / Float(height * width), count: height * width)
         values = Array(repeating: [], count: channels)
         indices = Array(repeating: [], count: channels)
         labels = Array(repeating: [], count: channels)
@@ -40,21 +44,17 @@ public final class TopImagesAccumulator {
     /// with true label `labels[b]`.
     public func add(activations: UnsafePointer<Float>, labels batchLabels: UnsafePointer<Int32>, firstImage: Int, batch: Int) {
         guard batch > 0 else { return }
-        if means.count < batch * channels { means = [Double](repeating: 0, count: batch * channels) }
-        let scale = 1 / Double(plane)
-        means.withUnsafeMutableBufferPointer { out in
-            for b in 0..<batch {
-                for f in 0..<channels {
-                    let start = activations + (b * channels + f) * plane
-                    var sum: Float = 0
-                    for p in 0..<plane { sum += start[p] }
-                    out[b * channels + f] = Double(sum) * scale
-                }
+        if means.count < batch * channels { means = [Float](repeating: 0, count: batch * channels) }
+        // means[b, f] = sum_p activations[b, f, p] / (H * W): one (batch * C) x HW times HW x 1 product.
+        averaging.withUnsafeBufferPointer { weights in
+            means.withUnsafeMutableBufferPointer { out in
+                BLAS.sgemm(m: batch * channels, n: 1, k: plane, a: activations, lda: plane, b: weights.baseAddress!, ldb: 1,
+                           c: out.baseAddress!, ldc: 1)
             }
         }
         for f in 0..<channels {
             for b in 0..<batch {
-                insert(means[b * channels + f], image: Int64(firstImage + b), label: batchLabels[b], filter: f)
+                insert(Double(means[b * channels + f]), image: Int64(firstImage + b), label: batchLabels[b], filter: f)
             }
         }
     }
