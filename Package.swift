@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "Analysis", dependencies: ["RunStore", "BLAS", "Tensor"]),
 
         // The three phases, one way: run folder, checkpointing epoch loop, completion and invalidation rules.
-        .target(name: "Pipeline", dependencies: ["Engine", "Training", "Analysis", "RunStore", "CIFAR", "Files", "Tensor"]),
+        .target(name: "Pipeline", dependencies: ["Engine", "Training", "Analysis", "Pruning", "RunStore", "CIFAR", "Files", "Tensor"]),
 
         // Cluster-based pruning (AFCC, [L2]) and its random control: masks from phase 3's clusters, masked retraining.
         .target(name: "Pruning", dependencies: ["Engine", "Training", "RunStore", "Tensor", "CIFAR"]),

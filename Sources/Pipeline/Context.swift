@@ -1,5 +1,6 @@
 import Analysis
 import Foundation
+import Pruning
 import Training
 
 /// How a stop request (Ctrl-C, SIGTERM) reaches the pipeline: the command line installs signal handlers behind it,
@@ -25,6 +26,13 @@ public protocol PipelineObserver {
     /// Phase 3's results, once analysis.h5 and layers.csv are written.
     func analysisFinished(_ results: [RunAnalysis.LayerResult], parameters: AnalysisParameters, seconds: Double,
                           directory: URL)
+    /// Progress of pruning: the level, model and retraining epoch, and the time left (every few batches).
+    func pruneProgress(_ progress: PruneStudyProgress)
+}
+
+extension PipelineObserver {
+    /// Observers that do not show pruning's progress ignore it.
+    public func pruneProgress(_ progress: PruneStudyProgress) {}
 }
 
 /// Faults that tests inject to stand for a crash at a chosen point (the command line injects none).

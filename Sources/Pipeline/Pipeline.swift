@@ -19,6 +19,12 @@ public enum Pipeline {
         try AnalysisPhase.run(request, context)
     }
 
+    /// Pruning of a dissected run (`PrunePhase`); returns prune.h5's URL.
+    @discardableResult
+    public static func prune(_ request: PruneRequest, _ context: PipelineContext) throws -> URL {
+        try PrunePhase.run(request, context)
+    }
+
     /// The three phases in turn; a stop requested between two ends the run with `StoppedAfterSaving`, whose message
     /// `stopped(phase)` gives for the phase just finished.
     public static func run(train: TrainingRequest, probe: ProbeRequest, analysis: AnalysisRequest, _ context: PipelineContext,

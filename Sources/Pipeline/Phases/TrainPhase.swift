@@ -58,7 +58,7 @@ enum TrainPhase {
         var checkpoint: Checkpoint?
         if request.resume {
             guard directory.exists(RunLayout.checkpointFile) else {
-                throw PipelineError("\(checkpointURL.path): no checkpoint to resume from; start the run without --resume")
+                throw PipelineError.nothingToResume(checkpoint: checkpointURL.path)
             }
             checkpoint = try CheckpointFile.load(from: checkpointURL)
             if let original = checkpoint?.provenance {

@@ -11,7 +11,7 @@ public enum RunData {
         let dataset = try Dataset.locate(configuration.dataDirectory, labelSet: labelSet)
         let recorded = configuration.dataFormat ?? DatasetFormat.cifar10.rawValue
         guard dataset.format.rawValue == recorded else {
-            throw PipelineError("\(configuration.dataDirectory): holds \(dataset.format.displayName), but the run was trained on \(recorded); restore the run's data there")
+            throw PipelineError.otherDataset(directory: configuration.dataDirectory, holds: dataset.format.displayName, recorded: recorded)
         }
         return dataset
     }
@@ -22,7 +22,7 @@ public enum RunData {
         do {
             return try LabelSelection.parse(labels, labelCount: dataset.labelCount)
         } catch {
-            throw PipelineError("\(error.description) in \(dataset.directory.path)")
+            throw PipelineError.labelsNotInData(directory: dataset.directory.path, problem: error.description)
         }
     }
 
@@ -32,10 +32,10 @@ public enum RunData {
         do {
             try selection.validate(labelCount: dataset.labelCount)
         } catch {
-            throw PipelineError("\(dataset.directory.path): the run's \(error.description)")
+            throw PipelineError.labelsNotInData(directory: dataset.directory.path, problem: "the run's \(error.description)")
         }
         guard selection.indices.count == configuration.labelCount else {
-            throw PipelineError("the run's configuration lists \(selection.indices.count) labels for a label count of \(configuration.labelCount); re-run `filterlens train`")
+            throw PipelineError.labelCountMismatch(listed: selection.indices.count, count: configuration.labelCount)
         }
         return selection
     }
@@ -52,7 +52,7 @@ public enum RunData {
         let train = try dataset.load(.train, limit: configuration.trainImages, labels: selection)
         let test = try dataset.load(.test, limit: configuration.testImages, labels: selection)
         for (split, images) in [("training", train), ("test", test)] where images.count == 0 {
-            throw PipelineError("\(dataset.directory.path): no \(split) images with the labels \(selection.indices.map(String.init).joined(separator: ",")); choose other --labels")
+            throw PipelineError.noImages(directory: dataset.directory.path, split: split, labels: selection.indices)
         }
         return (train, test)
     }

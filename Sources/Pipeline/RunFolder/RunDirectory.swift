@@ -30,7 +30,7 @@ public struct RunDirectory: Sendable {
     /// Makes the folder ready for a new run: refuses an existing run unless `force`, which removes its files.
     public func prepareNew(force: Bool) throws(PipelineError) {
         if (exists(RunLayout.runFile) || exists(RunLayout.checkpointFile)) && !force {
-            throw PipelineError("\(path): a run exists here; pass --resume to continue it, --force to overwrite it, or another --out")
+            throw PipelineError.runExists(directory: path)
         }
         try create()
         if force {
@@ -43,7 +43,7 @@ public struct RunDirectory: Sendable {
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
-            throw PipelineError("\(path): cannot create the run directory (\(error.localizedDescription)); choose a writable --out")
+            throw PipelineError.cannotCreate(directory: path, reason: error.localizedDescription)
         }
     }
 

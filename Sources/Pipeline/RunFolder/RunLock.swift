@@ -50,14 +50,13 @@ public final class RunLock {
         let path = directory.file(RunLayout.lockFile).path
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
-            throw PipelineError("\(path): cannot open the run's lock file (\(String(cString: strerror(errno)))); make the folder writable")
+            throw PipelineError.lockUnavailable(lockFile: path, reason: String(cString: strerror(errno)))
         }
         // EWOULDBLOCK: another process holds it. Any other failure (a file system without flock) runs unlocked.
         if flock(descriptor, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK {
             let holder = Self.describe(contents: Self.read(descriptor))
             close(descriptor)
-            throw PipelineError("\(directory.path): in use by \(holder), which is writing this run; wait for it to finish "
-                + "or stop it (Ctrl-C, or kill -INT with its pid), then run this again")
+            throw PipelineError.inUse(directory: directory.path, holder: holder)
         }
         let record = "\(getpid())\n\(command)\n\(RunLayout.timestamp())\n"
         _ = ftruncate(descriptor, 0)

@@ -56,12 +56,10 @@ public struct RunStatus: Sendable {
         let hasRun = directory.exists(RunLayout.runFile), hasCheckpoint = directory.exists(RunLayout.checkpointFile)
         let workingCommand = RunLock.holder(of: directory)
         if !(hasRun || hasCheckpoint), let workingCommand {
-            throw PipelineError("\(directory.path): \(workingCommand) is writing this run and has saved nothing yet; "
-                + "its first checkpoint comes after epoch 1 or --checkpoint-minutes (default 10) into it")
+            throw PipelineError.nothingSavedYet(directory: directory.path, writer: workingCommand)
         }
         guard hasRun || hasCheckpoint else {
-            throw PipelineError("\(directory.path): no run here (neither \(RunLayout.runFile) nor \(RunLayout.checkpointFile)); "
-                + "start one with `filterlens run --preset P --out \(directory.path)`")
+            throw PipelineError.notARun(directory: directory.path)
         }
         let run = hasRun ? try RunFileReader(directory.file(RunLayout.runFile)) : nil
         let checkpoint = hasCheckpoint

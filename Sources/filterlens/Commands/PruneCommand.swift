@@ -37,13 +37,13 @@ struct PruneCommand: ParsableCommand {
     var runDirectory: String
 
     @Option(help: "Consecutive layers to prune, comma-separated: one pruning level. Repeat for several levels, e.g. --layers 6 --layers 5,6 (default: the last two analysed layers; one layer prunes its head only).")
-    var layers: [String] = []
+    var layers: [NumberList<Int>] = []
 
     @Option(name: .customLong("retrain-epochs"), help: "Epochs of retraining with the masks held (0: measure before retraining only).")
     var retrainEpochs = 2
 
     @Option(name: .customLong("control-seeds"), help: "Seeds of the random-cluster controls, comma-separated.")
-    var controlSeeds = "1,2,3"
+    var controlSeeds = NumberList<UInt64>([1, 2, 3])
 
     @Option(name: .customLong("retrain-lr"), help: "Starting learning rate of retraining (default: per level, the phase 2 rate of its last layer's head).")
     var learningRate: Double?
@@ -70,178 +70,38 @@ struct PruneCommand: ParsableCommand {
 
     func validate() throws {
         guard retrainEpochs >= 0 else { throw ValidationError("--retrain-epochs must be >= 0") }
-        _ = try parsedLevels()
-        _ = try parsedSeeds()
+        if layers.contains(where: { $0.values.contains(0) }) {
+            throw ValidationError("--layers: layers are numbered from 1, e.g. --layers 5,6")
+        }
+        if let repeated = layers.first(where: { level in layers.filter { $0 == level }.count > 1 }) {
+            throw ValidationError("--layers \(repeated.text) is given twice: give each level once")
+        }
+        guard Set(controlSeeds.values).count == controlSeeds.values.count else {
+            throw ValidationError("--control-seeds \(controlSeeds.text): give each seed once")
+        }
         if let learningRate, !(learningRate > 0 && learningRate.isFinite) { throw ValidationError("--retrain-lr must be positive") }
         if let momentum, !(momentum >= 0 && momentum < 1) { throw ValidationError("--retrain-momentum must be in [0, 1)") }
         if let weightDecay, !(weightDecay >= 0) { throw ValidationError("--retrain-weight-decay must be >= 0") }
     }
 
-    /// The layers of each --layers, in order; empty when none was given.
-    func parsedLevels() throws -> [[Int]] {
-        let levels = try layers.map { text in
-            let values = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) >= 1 }) else {
-                throw ValidationError("--layers \"\(text)\": give layer numbers, e.g. --layers 5,6")
-            }
-            return values.map { $0! }
-        }
-        if let repeated = levels.first(where: { level in levels.filter { $0 == level }.count > 1 }) {
-            throw ValidationError("--layers \(repeated.map(String.init).joined(separator: ",")) is given twice: give each level once")
-        }
-        return levels
-    }
-
-    func parsedSeeds() throws -> [UInt64] {
-        let values = controlSeeds.split(separator: ",").map { UInt64($0.trimmingCharacters(in: .whitespaces)) }
-        guard values.allSatisfy({ $0 != nil }), Set(values).count == values.count else {
-            throw ValidationError("--control-seeds \"\(controlSeeds)\": give distinct non-negative integers, e.g. 1,2,3")
-        }
-        return values.map { $0! }
-    }
-
     func run() throws {
         try reportingFailures {
-            try RunLock.holding(RunDirectory(URL(fileURLWithPath: runDirectory)), command: "filterlens prune", creating: false) {
-                try PruneWiring.run(self)
+            let directory = RunDirectory(URL(fileURLWithPath: runDirectory))
+            try RunLock.holding(directory, command: "filterlens prune", creating: false) {
+                let request = PruneRequest(
+                    directory: directory, levels: layers.map(\.values),
+                    overrides: RetrainOverrides(epochs: retrainEpochs, learningRate: learningRate,
+                                                learningRateDecay: learningRateDecay, momentum: momentum,
+                                                weightDecay: weightDecay, seed: seed, noAugment: noAugment),
+                    controlSeeds: controlSeeds.values, checkpointMinutes: checkpoints.checkpointMinutes, resume: resume,
+                    provenance: Provenance.collect())
+                do {
+                    try Pipeline.prune(request, .console())
+                } catch let stopped as StoppedAfterSaving {
+                    throw StoppedAfterSaving(description: "\(stopped); `filterlens prune \(runDirectory) --resume` with the same flags continues")
+                }
+                say("`filterlens report \(runDirectory)` adds its figure to report.html")
             }
         }
-    }
-}
-
-/// Prune wiring: open the dissected run (`DissectedRun`), measure every level's models (checkpointing each), write prune.h5.
-enum PruneWiring {
-    static func run(_ command: PruneCommand) throws {
-        let started = Date()
-        let directory = URL(fileURLWithPath: command.runDirectory)
-        let checkpointURL = directory.appendingPathComponent(RunLayout.pruneCheckpointFile)
-        let run = command.runDirectory
-        let dissected = try DissectedRun(path: command.runDirectory)
-        let configuration = dissected.configuration, analysis = dissected.analysis
-        let given = try command.parsedLevels()
-        let layerSets = given.isEmpty ? dissected.defaultLayerSets : given
-        let clusters = try dissected.clusters(of: layerSets.joined())
-        let levels = dissected.levels(layerSets, overrides: RetrainOverrides(
-            epochs: command.retrainEpochs, learningRate: command.learningRate, learningRateDecay: command.learningRateDecay,
-            momentum: command.momentum, weightDecay: command.weightDecay, seed: command.seed, noAugment: command.noAugment))
-        let (train, test) = try RunData.load(try RunData.dataset(of: configuration), for: configuration)
-        let study = try PruneStudy(run: dissected.run, probes: dissected.probes, configuration: configuration, levels: levels,
-                                   clusters: clusters, controlSeeds: try command.parsedSeeds(), train: train, test: test)
-        let plan = study.plan(sources: dissected.sourceIdentity)
-        let (finished, inProgress) = try resumable(command, checkpoint: checkpointURL, plan: plan)
-        let modelCount = levels.count * PruneStudy.modelNames(controlSeeds: study.controlSeeds).count
-        let first = levels[0].recipe
-        let continued = inProgress.map { ", \($0.position.name) of level \($0.position.level + 1) continued at epoch \($0.position.cursor.epoch + 1), image \($0.position.cursor.imagesDone)" } ?? ""
-        say("prune \(directory.path): \(levels.count) level\(levels.count == 1 ? "" : "s"), \(modelCount) models (\(finished.count) from \(RunLayout.pruneCheckpointFile)\(continued)), \(first.epochs) retraining epochs each on \(train.count) images, lr decay x\(first.learningRateDecay)/epoch, momentum \(first.momentum), weight decay \(first.weightDecay)")
-        for (index, network) in study.networks.enumerated() {
-            let tensors = network.tensors, afcc = study.afcc[index]
-            let considered = tensors.reduce(0) { $0 + $1.considered }
-            let kept = afcc.all.map(\.keptWeights).reduce(0, +)
-            let withoutCluster = zip(network.layers, afcc.clusters).map { "layer \($0): \($1.filtersWithoutCluster)/\($1.filterCount)" }
-            say(String(format: "level %d/%d, layers %@ (lr %g): %@; filters with no cluster (they keep nothing): %@; AFCC prunes %.2f%% of the %d weights considered (%@), %.2f%% of the network's %d",
-                       index + 1, levels.count, network.layers.map(String.init).joined(separator: ","), levels[index].recipe.learningRate,
-                       tensors.map { "\($0.name) (\($0.considered) weights)" }.joined(separator: ", "), withoutCluster.joined(separator: ", "),
-                       100 * (1 - Double(kept) / Double(considered)), considered,
-                       zip(tensors, afcc.all).map { String(format: "%@ %.2f%%", $0.name, 100 * (1 - Double($1.keptWeights) / Double($0.considered))) }.joined(separator: ", "),
-                       100 * Double(considered - kept) / Double(network.networkWeights), network.networkWeights))
-        }
-        let stops = SignalStops()
-        let printer = PruneProgressPrinter()
-        var savedCount = finished.count
-        var stoppedAt = ""
-        var lastSave = Date()
-        let interval = command.checkpoints.checkpointMinutes * 60
-        let records: [PruneLevelRecord]
-        do {
-            records = try stops.stoppingAfterBatch {
-                try study.run(finished: finished, inProgress: inProgress,
-                              afterBatch: { position in
-                                  let stop = stops.isStopRequested
-                                  guard stop || (interval > 0 && Date().timeIntervalSince(lastSave) >= interval) else { return .proceed }
-                                  try PruneCheckpointFile.save(plan: plan, models: position.finishedModels,
-                                                               inProgress: position.inProgress(), to: checkpointURL)
-                                  lastSave = Date()
-                                  savedCount = position.finishedModels.count
-                                  stoppedAt = "; model \(position.name) of level \(position.level + 1) at epoch \(position.cursor.epoch + 1), image \(position.cursor.imagesDone)"
-                                  return stop ? .stop : .proceed
-                              },
-                              saved: { models in
-                                  try PruneCheckpointFile.save(plan: plan, models: models, to: checkpointURL)
-                                  lastSave = Date()
-                                  savedCount = models.count
-                                  stoppedAt = ""
-                              },
-                              progress: printer.show, finished: { done in
-                                  let level = study.levels[done.level - 1]
-                                  say(String(format: "level %d/%d (layers %@) model %d/%d %@: pruned %.2f%% of the masked weights, %.2f%% of the network; SR %.4f before, %.4f after retraining  (%@%@; ETA %@)",
-                                             done.level, done.levelCount, level.layers.map(String.init).joined(separator: ","),
-                                             done.model, done.modelCount, done.result.name, 100 * (1 - done.keptFraction),
-                                             100 * (1 - done.networkKeptFraction), done.result.srBefore, done.result.srAfter,
-                                             ProgressPrinter.duration(done.result.seconds), done.fromCheckpoint ? ", from the checkpoint" : "",
-                                             ProgressPrinter.duration(done.secondsLeft)))
-                              })
-            }
-        } catch is RetrainingStopped {
-            let held = stoppedAt.isEmpty ? "; the model in progress was dropped" : stoppedAt
-            throw StoppedAfterSaving(description: "\(checkpointURL.path) holds \(savedCount) of \(modelCount) models finished\(held); `filterlens prune \(run) --resume` with the same flags continues")
-        }
-        let provenance = Provenance.collect()
-        let numbers: [(String, Double)] = [
-            ("train_images", Double(train.count)), ("test_images", Double(test.count)),
-            ("analysis_threshold", analysis.number("threshold") ?? .nan),
-            ("seconds", Date().timeIntervalSince(started)), ("resumed_models", Double(finished.count + (inProgress == nil ? 0 : 1))),
-            ("model_seconds", records.reduce(0) { $0 + $1.models.reduce(0) { $0 + $1.seconds } }),
-        ]
-        var texts = ["command_line", "git_commit", "git_dirty", "machine"].map { ($0, provenance[$0] ?? "") }
-        texts.append(("analysis_created", analysis.string("created") ?? ""))
-        let outURL = directory.appendingPathComponent(RunLayout.pruneFile)
-        try PruneFileWriter.write(PruneFileRecord(labelNames: dissected.labelNames, numbers: numbers, texts: texts, levels: records), to: outURL)
-        try? FileManager.default.removeItem(at: checkpointURL)
-        let modelSeconds = records.flatMap { $0.models.map(\.seconds) }
-        say(String(format: "phase prune done in %@ (%d models, %@ on average per model); wrote %@; `filterlens report %@` adds its figure to report.html",
-                   ProgressPrinter.duration(Date().timeIntervalSince(started)), modelSeconds.count,
-                   ProgressPrinter.duration(modelSeconds.reduce(0, +) / Double(max(modelSeconds.count, 1))), outURL.path, command.runDirectory))
-    }
-
-    /// The models of `checkpoint` to take instead of measuring them, and the one to continue: with --resume, those of
-    /// a checkpoint of the same plan (one of another plan is refused with the fix); without, none (a checkpoint there
-    /// is replaced).
-    static func resumable(_ command: PruneCommand, checkpoint: URL, plan: String) throws
-        -> (finished: [PruneModelOutcome], inProgress: PruneModelInProgress?)
-    {
-        let exists = FileManager.default.fileExists(atPath: checkpoint.path)
-        guard command.resume else {
-            if exists { say("\(checkpoint.path): starting over without --resume; its models are replaced at the first checkpoint") }
-            return ([], nil)
-        }
-        guard exists else {
-            say("\(checkpoint.path): none found; --resume starts from the first model")
-            return ([], nil)
-        }
-        let saved = try PruneCheckpointFile.load(from: checkpoint)
-        guard saved.plan == plan else {
-            throw UsageError("\(checkpoint.path): made for other flags or another run.h5, probe.h5 or analysis.h5 (\(saved.plan)); give the same flags to --resume, or run without --resume to start over")
-        }
-        return (saved.models, saved.inProgress)
-    }
-}
-
-/// Prints a study's progress to standard error: level, model, retraining epoch, rate, the model's ETA and the ETA of
-/// all the models left, at most every 0.5 s on a terminal and every 10 s in a log, and at each epoch's end.
-final class PruneProgressPrinter {
-    private var lastPrint = Date.distantPast
-    private let terminal = isatty(STDERR_FILENO) != 0
-
-    func show(_ progress: PruneStudyProgress) {
-        guard let retrain = progress.retrain else { return }
-        let done = retrain.imagesDone >= retrain.imagesTotal
-        guard done || Date().timeIntervalSince(lastPrint) >= (terminal ? 0.5 : 10) else { return }
-        lastPrint = Date()
-        let percent = 100 * Double(retrain.imagesDone) / Double(max(retrain.imagesTotal, 1))
-        let line = String(format: "  level %d/%d model %d/%d %@ epoch %d/%d  %5.1f%%  %6.0f img/s  loss %.4f  ETA %@ (model), %@ (all)",
-                          progress.level, progress.levelCount, progress.model, progress.modelCount, progress.name,
-                          retrain.epoch, retrain.epochs, percent, retrain.imagesPerSecond, retrain.loss,
-                          ProgressPrinter.duration(retrain.secondsLeft), ProgressPrinter.duration(progress.secondsLeft))
-        FileHandle.standardError.write(Data(((terminal ? "\r" : "") + line + (terminal && !done ? "" : "\n")).utf8))
     }
 }

@@ -23,7 +23,7 @@ struct SweepLabelsCommand: ParsableCommand {
     @OptionGroup var checkpoints: CheckpointOptions
 
     @Option(help: "Label counts, comma-separated (each at least 2), e.g. 3,5,7,10.")
-    var counts: String
+    var counts: NumberList<Int>
 
     @Option(help: "Training images per label: each run uses the first K x N images of its K labels (default: --subset or the preset's, the same total for every count).")
     var trainPerLabel: Int?
@@ -52,16 +52,13 @@ struct SweepLabelsCommand: ParsableCommand {
 
     /// The counts, ascending.
     func labelCounts() throws -> [Int] {
-        let values = try counts.split(separator: ",").map { part -> Int in
-            guard let value = Int(part.trimmingCharacters(in: .whitespaces)), value >= 2 else {
-                throw ValidationError("--counts: \"\(part)\" is not a label count of at least 2")
-            }
-            return value
+        if let small = counts.values.first(where: { $0 < 2 }) {
+            throw ValidationError("--counts: \(small) is not a label count of at least 2")
         }
-        guard values.count >= 2, Set(values).count == values.count else {
+        guard counts.values.count >= 2, Set(counts.values).count == counts.values.count else {
             throw ValidationError("--counts needs two or more different counts, e.g. 3,5,7,10")
         }
-        return values.sorted()
+        return counts.values.sorted()
     }
 
     func run() throws {

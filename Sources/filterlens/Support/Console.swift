@@ -2,6 +2,7 @@ import BLAS
 import Analysis
 import Foundation
 import Pipeline
+import Pruning
 import RunStore
 import Training
 
@@ -14,6 +15,8 @@ final class Console: PipelineObserver {
     func say(_ line: String) { printLine(line) }
 
     func batchProgress(_ progress: BatchProgress) { self.progress.show(progress) }
+
+    func pruneProgress(_ progress: PruneStudyProgress) { self.progress.show(progress) }
 
     func analysisProgress(_ progress: AnalysisProgress) {
         if progress.fromCheckpoint {

@@ -29,6 +29,9 @@ func reportingFailures(_ body: () throws -> Void) throws {
         }
         FileHandle.standardError.write(Data("error: \(diverged) — \(advice)\n".utf8))
         _exit(1)
+    } catch let refused as PipelineError {
+        FileHandle.standardError.write(Data("error: \(refused.problem); \(advice(refused))\n".utf8))
+        _exit(1)
     } catch let stopped as StoppedAfterSaving {
         FileHandle.standardError.write(Data("interrupted: \(stopped)\n".utf8))
         _exit(130)
@@ -37,6 +40,22 @@ func reportingFailures(_ body: () throws -> Void) throws {
         // Leave at once: files are written atomically, so nothing needs closing, and HDF5's exit handler can crash
         // closing a file whose write failed (a full disk, seen with HDF5 1.10.8).
         _exit(1)
+    }
+}
+
+/// What to do about `error`, in the command line's flags and commands.
+func advice(_ error: PipelineError) -> String {
+    switch error {
+    case .nothingToResume: "start the run without --resume"
+    case .nothingSavedYet: "its first checkpoint comes after epoch 1 or --checkpoint-minutes (default 10) into it"
+    case .notARun(let directory): "start one with `filterlens run --preset P --out \(directory)`"
+    case .lockUnavailable: "make the folder writable"
+    case .inUse: "wait for it to finish or stop it (Ctrl-C, or kill -INT with its pid), then run this again"
+    case .runExists: "pass --resume to continue it, --force to overwrite it, or another --out"
+    case .cannotCreate: "choose a writable --out"
+    case .otherDataset: "restore the run's data there"
+    case .labelsNotInData, .noImages: "choose other --labels"
+    case .labelCountMismatch: "re-run `filterlens train`"
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Pipeline
+import Pruning
 import Training
 
 /// Prints progress of long work to standard error: rate, ETA and running loss, at most every `interval` seconds
@@ -27,6 +28,21 @@ final class ProgressPrinter {
         } else {
             FileHandle.standardError.write(Data((line + "\n").utf8))
         }
+    }
+
+    /// Shows pruning's `progress` (level, model, retraining epoch, rate, the model's ETA and that of all the models
+    /// left) if enough time passed since the last line, or at an epoch's end.
+    func show(_ progress: PruneStudyProgress) {
+        guard let retrain = progress.retrain else { return }
+        let done = retrain.imagesDone >= retrain.imagesTotal
+        guard done || Date().timeIntervalSince(lastPrint) >= interval else { return }
+        lastPrint = Date()
+        let percent = 100 * Double(retrain.imagesDone) / Double(max(retrain.imagesTotal, 1))
+        let line = String(format: "  level %d/%d model %d/%d %@ epoch %d/%d  %5.1f%%  %6.0f img/s  loss %.4f  ETA %@ (model), %@ (all)",
+                          progress.level, progress.levelCount, progress.model, progress.modelCount, progress.name,
+                          retrain.epoch, retrain.epochs, percent, retrain.imagesPerSecond, retrain.loss,
+                          Self.duration(retrain.secondsLeft), Self.duration(progress.secondsLeft))
+        FileHandle.standardError.write(Data(((terminal ? "\r" : "") + line + (terminal && !done ? "" : "\n")).utf8))
     }
 
     /// "1h02m", "3m05s", "12s" or "--".
