@@ -90,9 +90,12 @@ public enum RunAnalysis {
     /// `readPath` is how activations.h5 is read: `.direct` (direct chunk reads inflated on every core, for the
     /// layout FilterLens writes; HDF5's own reads for other layouts) or `.plain` (HDF5's reads throughout, for the
     /// tests that hold both paths to the same results, bit for bit).
+    ///
+    /// `topImages` (k) test images are kept per filter (`TopImagesAccumulator`) from activations.h5, in the same pass;
+    /// a fields.h5 source gives the ones filterlens-torch kept (none when it holds none).
     @discardableResult
     public static func run(directory: URL, parameters: AnalysisParameters, sweepThresholds: [Double], batchSize: Int = 100,
-                           resume: Bool = false, readPath: ActivationsReadPath = .direct,
+                           resume: Bool = false, readPath: ActivationsReadPath = .direct, topImages: Int = TopImageRecord.defaultCount,
                            progress: (AnalysisProgress) throws(RunStoreError) -> Void) throws(RunStoreError) -> [LayerResult] {
         let runURL = directory.appendingPathComponent(RunLayout.runFile)
         let run = try RunFileReader(runURL)
@@ -103,7 +106,10 @@ public enum RunAnalysis {
         var checkpoint = AnalysisCheckpoint(sources: AnalysisCheckpoint.identity(of: sources), layers: [:])
         if resume, FileManager.default.fileExists(atPath: checkpointURL.path) {
             let saved = try AnalysisCheckpointFile.load(from: checkpointURL)
-            if saved.sources == checkpoint.sources { checkpoint.layers = saved.layers }
+            if saved.sources == checkpoint.sources {
+                checkpoint.layers = saved.layers
+                checkpoint.topImages = saved.topImages
+            }
         }
         let labelNames = try run.labelNames()
         let labelCount = labelNames.count
@@ -129,9 +135,19 @@ public enum RunAnalysis {
         let writer = try AnalysisFileWriter(
             creating: directory.appendingPathComponent(RunLayout.analysisFile), labelNames: labelNames,
             attributes: [("source_run", RunLayout.runFile), ("source_probe", probes.fileName), source.analysisAttribute,
+                         ("top_images_definition", TopImageRecord.definition),
                          ("normalization", parameters.normalization.rawValue), ("snr_definition", AnalysisParameters.snrDefinition),
                          ("dataset", run.datasetName())],
-            numbers: [("threshold", parameters.threshold), ("images", Double(source.imageCount))])
+            numbers: [("threshold", parameters.threshold), ("images", Double(source.imageCount))]
+                + (topImageCount(of: source, asked: topImages).map { [("top_images", Double($0))] } ?? []))
+        switch source {
+        case .activations(let activations):
+            var counts = [Int](repeating: 0, count: labelCount)
+            for label in activations.labels { counts[Int(label)] += 1 }
+            try writer.writeImagesPerLabel(counts)
+        case .fieldSums(let fields):
+            try writer.writeImagesPerLabel(fields.imagesPerLabel)
+        }
         var results: [LayerResult] = []
         let start = Date()
         for layer in layers {
@@ -148,7 +164,10 @@ public enum RunAnalysis {
                                     fix: "\(probes.fileName) and \(source.url.lastPathComponent) must come from the same network")
             }
             let raw: [FilterLabelMatrix]
-            if let saved = checkpoint.layers[layer], saved.filters == shape.channels, saved.labels == labelCount {
+            var top = checkpoint.topImages[layer]
+            var topMatches = true   // activations.h5's layers are streamed again for another k
+            if case .activations = source { topMatches = top?.count == topImages }
+            if let saved = checkpoint.layers[layer], saved.filters == shape.channels, saved.labels == labelCount, topMatches {
                 raw = (0..<saved.filters).map { f in
                     FilterLabelMatrix(labelCount: labelCount, values: Array(saved.raw[(f * labelCount * labelCount)..<((f + 1) * labelCount * labelCount)]))
                 }
@@ -159,10 +178,16 @@ public enum RunAnalysis {
                 let sums: FieldSums
                 switch source {
                 case .activations(let activations):
-                    sums = try streamFieldSums(layer: layer, layerCount: layers.count, head: head, shape: shape,
-                                               labelCount: labelCount, activations: activations, batchSize: batchSize,
-                                               start: start, progress: progress)
+                    (sums, top) = try streamFieldSums(layer: layer, layerCount: layers.count, head: head, shape: shape,
+                                                      labelCount: labelCount, activations: activations, batchSize: batchSize,
+                                                      topImages: topImages, start: start, progress: progress)
                 case .fieldSums(let fields):
+                    top = try fields.topImages(layer: layer)
+                    if let top, top.filters != shape.channels {
+                        throw RunStoreError(path: fields.path, object: "/top_images/" + RunLayout.layerName(layer),
+                                            problem: "\(top.filters) filters, but the layer has \(shape.channels)",
+                                            fix: "write fields.h5 again with filterlens-torch's dissect")
+                    }
                     sums = FieldSums(labelCount: labelCount, channels: shape.channels, sums: try fields.sums(layer: layer),
                                      countsPerLabel: fields.imagesPerLabel)
                     try progress(AnalysisProgress(layer: layer, layerCount: layers.count, imagesDone: fields.imageCount,
@@ -170,6 +195,7 @@ public enum RunAnalysis {
                 }
                 raw = sums.rawMatrices()
                 checkpoint.layers[layer] = (shape.channels, labelCount, raw.flatMap(\.values))
+                checkpoint.topImages[layer] = top
                 try AnalysisCheckpointFile.save(checkpoint, to: checkpointURL)
             }
             let (analysis, sweep) = analyzeLayer(raw, parameters: parameters, thresholds: thresholds)
@@ -181,7 +207,8 @@ public enum RunAnalysis {
                 filterIntegers: FilterColumns.all.filter { $0.storage == .integer }.map { column in
                     (column.name, Measures.values(column, of: filters).map { Int32($0) })
                 },
-                filterReals: FilterColumns.all.filter { $0.storage == .real }.map { ($0.name, Measures.values($0, of: filters)) })
+                filterReals: FilterColumns.all.filter { $0.storage == .real }.map { ($0.name, Measures.values($0, of: filters)) },
+                topImages: top)
             try writer.writeLayer(record, attributes: [
                 ("channels", Double(shape.channels)), ("height", Double(shape.height)), ("width", Double(shape.width)),
             ])
@@ -210,29 +237,40 @@ public enum RunAnalysis {
         return results
     }
 
-    /// Streams layer `layer`'s activations through a `FieldAccumulator` and returns its field sums; batch k + 1 is
-    /// read while batch k is accumulated (`BlockReadAhead`).
+    /// The k recorded in analysis.h5's `@top_images`: `asked` for activations.h5, the one fields.h5 holds (nil: none).
+    static func topImageCount(of source: TestSetSource, asked: Int) -> Int? {
+        switch source {
+        case .activations: asked
+        case .fieldSums(let fields): fields.layers.lazy.compactMap { try? fields.topImages(layer: $0)?.count }.first
+        }
+    }
+
+    /// Streams layer `layer`'s activations through a `FieldAccumulator` and a `TopImagesAccumulator` (`topImages`
+    /// images a filter) and returns its field sums and top images; batch k + 1 is read while batch k is accumulated
+    /// (`BlockReadAhead`).
     private static func streamFieldSums(layer: Int, layerCount: Int, head: ProbeHead, shape: BlockShape, labelCount: Int,
-                                        activations: ActivationsReader, batchSize: Int, start: Date,
-                                        progress: (AnalysisProgress) throws(RunStoreError) -> Void) throws(RunStoreError) -> FieldSums {
+                                        activations: ActivationsReader, batchSize: Int, topImages: Int, start: Date,
+                                        progress: (AnalysisProgress) throws(RunStoreError) -> Void) throws(RunStoreError) -> (FieldSums, TopImageRecord) {
         let accumulator = FieldAccumulator(weights: head.weight, labelCount: labelCount, channels: shape.channels,
                                            height: shape.height, width: shape.width)
+        let top = TopImagesAccumulator(channels: shape.channels, height: shape.height, width: shape.width, count: topImages)
         let readAhead = BlockReadAhead(activations: activations, layer: layer, shape: shape, batchSize: batchSize)
         defer { readAhead.finish() }
         while let (from, batch, values) = try readAhead.next() {
             activations.labels.withUnsafeBufferPointer { labels in
                 accumulator.add(activations: values.baseAddress!, labels: labels.baseAddress! + from, batch: batch)
+                top.add(activations: values.baseAddress!, labels: labels.baseAddress! + from, firstImage: from, batch: batch)
             }
             try progress(AnalysisProgress(layer: layer, layerCount: layerCount, imagesDone: from + batch,
                                       imagesTotal: activations.count, elapsed: Date().timeIntervalSince(start)))
         }
-        return accumulator.fieldSums
+        return (accumulator.fieldSums, top.record)
     }
 
     /// How the `analysis.h5` in `directory` departs from one made with `parameters` and `sweepThresholds`: nil when it
     /// was made with them, else a phrase naming what differs (e.g. "threshold 0.30, not 0.50") or why it can't be read.
     public static func departure(ofAnalysisIn directory: URL, from parameters: AnalysisParameters,
-                                 sweepThresholds: [Double]) -> String? {
+                                 sweepThresholds: [Double], topImages: Int = TopImageRecord.defaultCount) -> String? {
         let reader: AnalysisFileReader
         do { reader = try AnalysisFileReader(directory.appendingPathComponent(RunLayout.analysisFile)) } catch {
             return "it can't be read (\(error.problem))"
@@ -252,6 +290,10 @@ public enum RunAnalysis {
         if swept != wanted {
             let list = { (values: [Double]) in values.map { String(format: "%.2f", $0) }.joined(separator: ",") }
             differences.append("sweep \(swept.map(list) ?? "missing"), not \(list(wanted))")
+        }
+        let readsActivations = FileManager.default.fileExists(atPath: directory.appendingPathComponent(RunLayout.activationsFile).path)
+        if readsActivations, let kept = reader.number("top_images"), Int(kept) != topImages {
+            differences.append("\(Int(kept)) top images a filter, not \(topImages)")
         }
         let missing = LayerColumns.phaseThree.map(\.name).filter { ((try? reader.summaryColumn($0)) ?? nil) == nil }
         if !missing.isEmpty { differences.append("made before the columns \(missing.joined(separator: ", ")) existed") }

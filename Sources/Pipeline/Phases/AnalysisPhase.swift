@@ -15,9 +15,13 @@ public struct AnalysisRequest: Sendable {
     /// With `resume`, keep an existing analysis.h5 made with these parameters (as `run --resume` does); one made
     /// with others is redone from scratch.
     public var keepsMatchingAnalysis: Bool
+    /// Test images kept per filter: those with the largest spatially averaged block output (analysis.h5's
+    /// `top_images`).
+    public var topImages: Int
 
     public init(directory: RunDirectory, parameters: AnalysisParameters, sweepThresholds: [Double], resume: Bool,
-                keepsMatchingAnalysis: Bool = false) {
+                keepsMatchingAnalysis: Bool = false, topImages: Int = TopImageRecord.defaultCount) {
+        self.topImages = topImages
         self.directory = directory
         self.parameters = parameters
         self.sweepThresholds = sweepThresholds
@@ -34,7 +38,8 @@ enum AnalysisPhase {
         let directory = request.directory
         if request.resume && request.keepsMatchingAnalysis && directory.exists(RunLayout.analysisFile) {
             guard let departure = RunAnalysis.departure(ofAnalysisIn: directory.url, from: request.parameters,
-                                                        sweepThresholds: request.sweepThresholds) else {
+                                                        sweepThresholds: request.sweepThresholds,
+                                                        topImages: request.topImages) else {
                 return context.say("phase 3 of \(directory.path) is complete; nothing to resume")
             }
             context.say("phase 3 of \(directory.path) is complete but \(RunLayout.analysisFile) departs from the flags given: \(departure); analysing again")
@@ -51,7 +56,8 @@ enum AnalysisPhase {
         let results: [RunAnalysis.LayerResult]
         do {
             results = try RunAnalysis.run(directory: directory.url, parameters: request.parameters,
-                                          sweepThresholds: request.sweepThresholds, resume: request.resume) { progress throws(RunStoreError) in
+                                          sweepThresholds: request.sweepThresholds, resume: request.resume,
+                                          topImages: request.topImages) { progress throws(RunStoreError) in
                 do {
                     try context.faults.analysing(progress)
                 } catch {
