@@ -2,7 +2,8 @@
 # Publishes analysed runs as an example report that opens offline (no server, no network):
 #   DIR/index.html            links to everything below
 #   DIR/comparison/           `filterlens compare` of the runs with HDF5 copies (compare.html, figures)
-#   DIR/<run>/report.html     each run's report, with figures/ (PDF, PNG, CSV) and layers.csv
+#   DIR/<run>/report.html     each run's report, with figures/ (PDF, PNG, CSV; the filter explorer's data scripts
+#                             layerNN_filters.js and top images figures/images/) and layers.csv
 #   DIR/<run>/*.h5            the published copies of run.h5, probe.h5 and analysis.h5: the layout less the bulk
 #                             (scripts/publish_hdf5.py; docs/hdf5-layout.md "Published copies"), enough for
 #                             `filterlens compare` and h5py
@@ -63,8 +64,13 @@ for run in "$@"; do
     mkdir -p "$stage/$name/figures"
     cp "$run/report.html" "$stage/$name/"
     [ -f "$run/layers.csv" ] && cp "$run/layers.csv" "$stage/$name/"
-    find "$run/figures" -maxdepth 1 -type f \( -name '*.png' -o -name '*.pdf' -o -name '*.csv' \) ! -name '.*' \
+    find "$run/figures" -maxdepth 1 -type f \( -name '*.png' -o -name '*.pdf' -o -name '*.csv' -o -name '*.js' \) ! -name '.*' \
         -exec cp {} "$stage/$name/figures/" \;
+    # The filter explorer's top images (figures/images/test-NNNNN.png: one small PNG per test image shown).
+    if [ -d "$run/figures/images" ]; then
+        mkdir -p "$stage/$name/figures/images"
+        find "$run/figures/images" -maxdepth 1 -type f -name '*.png' ! -name '.*' -exec cp {} "$stage/$name/figures/images/" \;
+    fi
     python3 scripts/publish_hdf5.py "$run" "$stage/$name"
     for csv in "$stage/$name"/figures/layer*_filters.csv; do
         [ -f "$csv" ] || continue

@@ -5,7 +5,8 @@
 # installs nothing twice.
 set -euo pipefail
 
-packages=(libcairo2-dev libopenblas-dev libhdf5-dev libdeflate-dev hdf5-tools pkg-config fonts-dejavu-core poppler-utils)
+# chromium: the headless browser of the report's browser test (Tests/CLITests/FilterExplorerTests.swift).
+packages=(libcairo2-dev libopenblas-dev libhdf5-dev libdeflate-dev hdf5-tools pkg-config fonts-dejavu-core poppler-utils chromium)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -12,7 +12,8 @@ python3 -m pip install --quiet --disable-pip-version-check --no-deps --no-build-
 # threads sets OpenBLAS's process-wide thread count to 1 for the while, which changes the rounding of another test's
 # products mid-comparison (OpenBLAS rounds differently at 1 and 2 threads). The CLI children run at OpenBLAS's own
 # count (Tests/CLITests/CLISupport.swift, cliEnvironment).
-OPENBLAS_NUM_THREADS=1 swift test -c release "$@"
+# setup.sh installed chromium: the report's browser test fails, rather than skips, without it.
+FILTERLENS_REQUIRE_BROWSER=1 OPENBLAS_NUM_THREADS=1 swift test -c release "$@"
 # pytest's exit status 5 means it collected no test: that is a failure here, not a pass.
 status=0
 python3 -m pytest -q -p no:cacheprovider python/tests || status=$?

@@ -5,7 +5,7 @@ import Tensor
 /// Throughput of phase 3's computation on synthetic data, layer by layer, through the code `RunAnalysis` runs:
 /// a `FieldAccumulator` streams `images` block outputs (C x H x W each) through a labels x C*H*W head in batches,
 /// then `FilterBlockAnalysis` builds the filter-label matrices, analyses every filter and sweeps the thresholds, a block
-/// of filters at a time as `RunAnalysis` does.
+/// of filters at a time as `RunAnalysis` does, and a `TopImagesAccumulator` ranks every filter's top images over the same batches.
 /// Reading (and decompressing) `activations.h5` is not included: it is the disk's and zlib's share of phase 3.
 ///
 /// Activations are ReLU outputs of seeded uniform values (about half are 0), head weights seeded uniform in
@@ -30,13 +30,18 @@ public struct AnalysisBenchmark: Sendable {
         public var accumulationSeconds: [Double]
         /// Seconds of the filter-label matrices, their analysis and the threshold sweep per timed iteration.
         public var matricesSeconds: [Double]
+        /// Seconds of ranking every filter's top images (`TopImagesAccumulator`, k = `TopImageRecord.defaultCount`)
+        /// over the same batches per timed iteration.
+        public var topImagesSeconds: [Double] = []
 
         /// FLOP of the accumulation per image: 2 * L * C*H*W (the per-filter sgemms; the Double sums add C*L).
         public var flopsPerImage: Double { 2 * Double(labelCount) * Double(shape.count) }
-        /// Median seconds of a whole iteration (accumulation + matrices).
+        /// Median seconds of a whole iteration (accumulation + matrices + top images).
         public var seconds: Double {
-            AnalysisBenchmark.median(zip(accumulationSeconds, matricesSeconds).map { $0 + $1 })
+            AnalysisBenchmark.median(zip(zip(accumulationSeconds, matricesSeconds), topImagesSeconds).map { $0.0 + $0.1 + $1 })
         }
+        /// Median seconds of the top images part of an iteration.
+        public var topImagesMedianSeconds: Double { AnalysisBenchmark.median(topImagesSeconds) }
         /// Median seconds of the matrices part of an iteration.
         public var matricesMedianSeconds: Double { AnalysisBenchmark.median(matricesSeconds) }
         /// Images per second through this layer's analysis (median iteration).
@@ -108,9 +113,23 @@ public struct AnalysisBenchmark: Sendable {
                     analysed = range.upperBound
                 }
                 let end = DispatchTime.now().uptimeNanoseconds
+                let top = TopImagesAccumulator(channels: shape.channels, height: shape.height, width: shape.width,
+                                               count: TopImageRecord.defaultCount)
+                activations.withUnsafeBufferPointer { values in
+                    labels.withUnsafeBufferPointer { labels in
+                        var from = 0
+                        while from < images {
+                            let count = min(batch, images - from)
+                            top.add(activations: values.baseAddress!, labels: labels.baseAddress! + from, firstImage: from, batch: count)
+                            from += count
+                        }
+                    }
+                }
+                let ranked = DispatchTime.now().uptimeNanoseconds
                 if iteration >= warmup {
                     result.accumulationSeconds.append(Double(middle - start) / 1e9)
                     result.matricesSeconds.append(Double(end - middle) / 1e9)
+                    result.topImagesSeconds.append(Double(ranked - end) / 1e9)
                 }
                 result.imagesAccumulated = accumulator.imageCount
                 result.filtersAnalyzed = analysed

@@ -96,14 +96,17 @@ public enum RunAnalysis {
     /// layout FilterLens writes; HDF5's own reads for other layouts) or `.plain` (HDF5's reads throughout, for the
     /// tests that hold both paths to the same results, bit for bit).
     ///
+    /// `topImages` (k) test images are kept per filter (`TopImagesAccumulator`) from activations.h5, in the same pass;
+    /// a fields.h5 source gives the ones filterlens-torch kept (none when it holds none).
+    ///
     /// `layers` limits the analysis to those layers (nil: every layer with a probe). A layer is analysed a block of
     /// filters at a time (`filterBlock`, on every core) and written to analysis.h5 as it goes, so the memory needed
     /// does not grow with its filters (but for activations.h5's field sums, L x C x L doubles per layer);
     /// `filterBlockBytes` sizes the blocks (`filterBlock`).
     @discardableResult
     public static func run(directory: URL, parameters: AnalysisParameters, sweepThresholds: [Double], batchSize: Int = 100,
-                           resume: Bool = false, readPath: ActivationsReadPath = .direct, layers chosen: [Int]? = nil,
-                           filterBlockBytes: Int = 64 << 20,
+                           resume: Bool = false, readPath: ActivationsReadPath = .direct, topImages: Int = TopImageRecord.defaultCount,
+                           layers chosen: [Int]? = nil, filterBlockBytes: Int = 64 << 20,
                            progress: (AnalysisProgress) throws(RunStoreError) -> Void) throws(RunStoreError) -> [LayerResult] {
         let runURL = directory.appendingPathComponent(RunLayout.runFile)
         let run = try RunFileReader(runURL)
@@ -114,7 +117,10 @@ public enum RunAnalysis {
         var checkpoint = AnalysisCheckpoint(sources: AnalysisCheckpoint.identity(of: sources), layers: [:])
         if resume, FileManager.default.fileExists(atPath: checkpointURL.path) {
             let saved = try AnalysisCheckpointFile.load(from: checkpointURL)
-            if saved.sources == checkpoint.sources { checkpoint.layers = saved.layers }
+            if saved.sources == checkpoint.sources {
+                checkpoint.layers = saved.layers
+                checkpoint.topImages = saved.topImages
+            }
         }
         let labelNames = try run.labelNames()
         let labelCount = labelNames.count
@@ -145,9 +151,19 @@ public enum RunAnalysis {
         let writer = try AnalysisFileWriter(
             creating: directory.appendingPathComponent(RunLayout.analysisFile), labelNames: labelNames,
             attributes: [("source_run", RunLayout.runFile), ("source_probe", probes.fileName), source.analysisAttribute,
+                         ("top_images_definition", TopImageRecord.definition),
                          ("normalization", parameters.normalization.rawValue), ("snr_definition", AnalysisParameters.snrDefinition),
                          ("dataset", run.datasetName())],
-            numbers: [("threshold", parameters.threshold), ("images", Double(source.imageCount))])
+            numbers: [("threshold", parameters.threshold), ("images", Double(source.imageCount))]
+                + (topImageCount(of: source, asked: topImages).map { [("top_images", Double($0))] } ?? []))
+        switch source {
+        case .activations(let activations):
+            var counts = [Int](repeating: 0, count: labelCount)
+            for label in activations.labels { counts[Int(label)] += 1 }
+            try writer.writeImagesPerLabel(counts)
+        case .fieldSums(let fields):
+            try writer.writeImagesPerLabel(fields.imagesPerLabel)
+        }
         var results: [LayerResult] = []
         let start = Date()
         var allFilters = 0
@@ -171,7 +187,10 @@ public enum RunAnalysis {
                                           elapsed: 0, filterCount: filters, allFiltersDone: filtersBefore, allFilters: allFilters)
             /// The raw matrices of a block of filters, n x L x L.
             let rawBlock: (Range<Int>) throws(RunStoreError) -> [Double]
-            if let saved = checkpoint.layers[layer], saved.filters == filters, saved.labels == labelCount {
+            var top = checkpoint.topImages[layer]
+            var topMatches = true   // activations.h5's layers are streamed again for another k
+            if case .activations = source { topMatches = top?.count == topImages }
+            if let saved = checkpoint.layers[layer], saved.filters == filters, saved.labels == labelCount, topMatches {
                 let cells = labelCount * labelCount
                 rawBlock = { block in Array(saved.raw[(block.lowerBound * cells)..<(block.upperBound * cells)]) }
                 report.imagesDone = source.imageCount
@@ -181,13 +200,21 @@ public enum RunAnalysis {
             } else {
                 switch source {
                 case .activations(let activations):
-                    let sums = try streamFieldSums(layer: layer, layerCount: layers.count, head: head, shape: shape,
-                                                   labelCount: labelCount, activations: activations, batchSize: batchSize,
-                                                   start: start, template: report, progress: progress)
+                    let (sums, streamed) = try streamFieldSums(layer: layer, layerCount: layers.count, head: head, shape: shape,
+                                                               labelCount: labelCount, activations: activations, batchSize: batchSize,
+                                                               topImages: topImages, start: start, template: report, progress: progress)
+                    top = streamed
                     rawBlock = { block in sums.rawBlock(filters: block) }
                     checkpoint.layers[layer] = (filters, labelCount, sums.rawBlock(filters: 0..<filters))
+                    checkpoint.topImages[layer] = top
                     try AnalysisCheckpointFile.save(checkpoint, to: checkpointURL)
                 case .fieldSums(let fields):
+                    top = try fields.topImages(layer: layer)
+                    if let top, top.filters != shape.channels {
+                        throw RunStoreError(path: fields.path, object: "/top_images/" + RunLayout.layerName(layer),
+                                            problem: "\(top.filters) filters, but the layer has \(shape.channels)",
+                                            fix: "write fields.h5 again with filterlens-torch's dissect")
+                    }
                     // No checkpoint: fields.h5 already holds what it would (the sums), read a block at a time.
                     let counts = fields.imagesPerLabel
                     rawBlock = { (block: Range<Int>) throws(RunStoreError) -> [Double] in
@@ -222,7 +249,8 @@ public enum RunAnalysis {
                 filterIntegers: FilterColumns.all.filter { $0.storage == .integer }.map { column in
                     (column.name, Measures.values(column, of: summaries).map { Int32($0) })
                 },
-                filterReals: FilterColumns.all.filter { $0.storage == .real }.map { ($0.name, Measures.values($0, of: summaries)) })
+                filterReals: FilterColumns.all.filter { $0.storage == .real }.map { ($0.name, Measures.values($0, of: summaries)) },
+                topImages: top)
             filtersBefore += filters
             let summary = LayerSummary(summaries: summaries, parameters: parameters)
             let sweep = thresholds.indices.map { t in
@@ -253,31 +281,43 @@ public enum RunAnalysis {
         return results
     }
 
-    /// Streams layer `layer`'s activations through a `FieldAccumulator` and returns its field sums; batch k + 1 is
-    /// read while batch k is accumulated (`BlockReadAhead`).
+    /// The k recorded in analysis.h5's `@top_images`: `asked` for activations.h5, the one fields.h5 holds (nil: none).
+    static func topImageCount(of source: TestSetSource, asked: Int) -> Int? {
+        switch source {
+        case .activations: asked
+        case .fieldSums(let fields): fields.layers.lazy.compactMap { try? fields.topImages(layer: $0)?.count }.first
+        }
+    }
+
+    /// Streams layer `layer`'s activations through a `FieldAccumulator` and a `TopImagesAccumulator` (`topImages`
+    /// images a filter) and returns its field sums and top images; batch k + 1 is read while batch k is accumulated
+    /// (`BlockReadAhead`).
     private static func streamFieldSums(layer: Int, layerCount: Int, head: ProbeHead, shape: BlockShape, labelCount: Int,
-                                        activations: ActivationsReader, batchSize: Int, start: Date, template: AnalysisProgress,
-                                        progress: (AnalysisProgress) throws(RunStoreError) -> Void) throws(RunStoreError) -> FieldSums {
+                                        activations: ActivationsReader, batchSize: Int, topImages: Int, start: Date,
+                                        template: AnalysisProgress,
+                                        progress: (AnalysisProgress) throws(RunStoreError) -> Void) throws(RunStoreError) -> (FieldSums, TopImageRecord) {
         let accumulator = FieldAccumulator(weights: head.weight, labelCount: labelCount, channels: shape.channels,
                                            height: shape.height, width: shape.width)
+        let top = TopImagesAccumulator(channels: shape.channels, height: shape.height, width: shape.width, count: topImages)
         let readAhead = BlockReadAhead(activations: activations, layer: layer, shape: shape, batchSize: batchSize)
         defer { readAhead.finish() }
         while let (from, batch, values) = try readAhead.next() {
             activations.labels.withUnsafeBufferPointer { labels in
                 accumulator.add(activations: values.baseAddress!, labels: labels.baseAddress! + from, batch: batch)
+                top.add(activations: values.baseAddress!, labels: labels.baseAddress! + from, firstImage: from, batch: batch)
             }
             var report = template
             report.imagesDone = from + batch
             report.elapsed = Date().timeIntervalSince(start)
             try progress(report)
         }
-        return accumulator.fieldSums
+        return (accumulator.fieldSums, top.record)
     }
 
     /// How the `analysis.h5` in `directory` departs from one made with `parameters` and `sweepThresholds`: nil when it
     /// was made with them, else a phrase naming what differs (e.g. "threshold 0.30, not 0.50") or why it can't be read.
     public static func departure(ofAnalysisIn directory: URL, from parameters: AnalysisParameters,
-                                 sweepThresholds: [Double]) -> String? {
+                                 sweepThresholds: [Double], topImages: Int = TopImageRecord.defaultCount) -> String? {
         let reader: AnalysisFileReader
         do { reader = try AnalysisFileReader(directory.appendingPathComponent(RunLayout.analysisFile)) } catch {
             return "it can't be read (\(error.problem))"
@@ -297,6 +337,10 @@ public enum RunAnalysis {
         if swept != wanted {
             let list = { (values: [Double]) in values.map { String(format: "%.2f", $0) }.joined(separator: ",") }
             differences.append("sweep \(swept.map(list) ?? "missing"), not \(list(wanted))")
+        }
+        let readsActivations = FileManager.default.fileExists(atPath: directory.appendingPathComponent(RunLayout.activationsFile).path)
+        if readsActivations, let kept = reader.number("top_images"), Int(kept) != topImages {
+            differences.append("\(Int(kept)) top images a filter, not \(topImages)")
         }
         let missing = LayerColumns.phaseThree.map(\.name).filter { ((try? reader.summaryColumn($0)) ?? nil) == nil }
         if !missing.isEmpty { differences.append("made before the columns \(missing.joined(separator: ", ")) existed") }

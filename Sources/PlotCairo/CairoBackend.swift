@@ -210,6 +210,31 @@ public enum FigureWriter {
     }
 
     /// Why writing into `directory` may have failed, from its file system's free space (read after the failure).
+    /// Writes `image` as a PNG at `url`, each pixel a `scale` x `scale` block (nearest neighbour), under a temporary
+    /// name renamed into place.
+    public static func writePNG(_ image: PixelImage, scale: Int = 1, to url: URL) throws(FigureWriteError) {
+        precondition(scale > 0, "scale must be positive")
+        let temporary = TemporaryFile.url(for: url).path
+        func byte(_ value: Double) -> UInt32 { UInt32((min(max(value, 0), 1) * 255).rounded()) }
+        let argb = image.pixels.map { byte($0.alpha) << 24 | byte($0.red) << 16 | byte($0.green) << 8 | byte($0.blue) }
+        do {
+            let surface = try CairoSurface.image(width: image.columns * scale, height: image.rows * scale)
+            let context = try CairoContext(surface: surface)
+            try context.drawPixels(argb, columns: image.columns, rows: image.rows, x: 0, y: 0,
+                                   width: Double(image.columns * scale), height: Double(image.rows * scale))
+            try surface.writePNG(path: temporary)
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            let reason = error.isWriteError ? "Cairo: \(error.message); \(writeFailureHint(directory: url.deletingLastPathComponent().path))" : error.description
+            throw FigureWriteError(path: url.path, reason: reason, cairo: error)
+        }
+        if rename(temporary, url.path) != 0 {
+            let code = errno
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw FigureWriteError(path: url.path, reason: "cannot rename into place: \(String(cString: strerror(code)))", cairo: nil)
+        }
+    }
+
     static func writeFailureHint(directory: String) -> String {
         let attributes = try? FileManager.default.attributesOfFileSystem(forPath: directory)
         guard let free = (attributes?[.systemFreeSize] as? NSNumber)?.int64Value else {

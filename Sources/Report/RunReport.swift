@@ -6,11 +6,25 @@ import RunStore
 /// Writes a run's figures (PDF, PNG, CSV under `figures/`) and `report.html`.
 public enum RunReport {
     /// Draws every figure and writes `report.html` into the run directory; returns its URL.
-    public static func write(directory: URL, templates: TemplateSet, progress: (String) -> Void = { _ in }) throws -> URL {
+    ///
+    /// `testImages` finds the test images the filters' top images index (the command line reads the run's test
+    /// set); without it the copies filterlens-torch stored in fields.h5 are used when there are any, and the panels
+    /// otherwise name the images they lack.
+    public static func write(directory: URL, templates: TemplateSet, testImages: TestImageLookup? = nil,
+                             progress: (String) -> Void = { _ in }) throws -> URL {
         let run = try RunContents(directory: directory)
         let analysis = try AnalysisFileReader(directory.appendingPathComponent(RunLayout.analysisFile))
         let figuresDirectory = directory.appendingPathComponent("figures")
         try FileManager.default.createDirectory(at: figuresDirectory, withIntermediateDirectories: true)
+        var topIndices = Set<Int>()
+        for layer in run.layers {
+            if let top = try analysis.topImages(layer: layer) { topIndices.formUnion(top.indices.filter { $0 >= 0 }.map { Int($0) }) }
+        }
+        var imagePaths: [Int: String] = [:]
+        if !topIndices.isEmpty, let lookup = try testImages ?? storedCopies(in: directory) {
+            progress("top images (\(topIndices.count))")
+            imagePaths = try FilterExplorer.writeImages(topIndices, lookup: lookup, directory: directory)
+        }
         var overview: [[String: Any]] = []
         for figure in RunFigures.overview(run) {
             progress(figure.id)
@@ -27,9 +41,12 @@ public enum RunReport {
                 "shape": probe.map { "\($0.channels) x \($0.height) x \($0.width)" } ?? "?",
                 "sr": number(run.column(LayerColumns.probeFinalSR.name)[index]), "snr": number(run.column(LayerColumns.snr.name)[index]),
                 "figures": try figures.map { try save($0, in: figuresDirectory) },
+                "explorer": try explorer(layer, analysis: analysis, run: run, filters: filters, figures: figuresDirectory,
+                                         images: imagePaths) as Any,
             ])
         }
         var values = context(run, overview: overview, layers: layerSections)
+        values["explorerMeta"] = try FilterExplorer.meta(run: run, analysis: analysis)
         if let prune = try PruneSection.context(directory: directory, figures: figuresDirectory) {
             progress("prune_sr")
             values["prune"] = prune
@@ -70,6 +87,32 @@ public enum RunReport {
         }
         return RunFigures.layer(layer, examples: examples, thumbnails: thumbnails, thumbnailSide: side, filterCount: filters,
                                 noise: noise, clusters: clusters, run: run)
+    }
+
+    /// Elements (F x L x L) up to which a layer gets the filter explorer: its page data hold every filter's normalized
+    /// and binary matrices (about 8 bytes of JSON an element), so a layer of 512 filters at 1,000 labels would write
+    /// GBs. Past it the layer section shows the figures only, and the matrices stay in analysis.h5.
+    static let explorerElements = 4_000_000
+
+    /// The filter explorer of a layer small enough for it (`explorerElements`), nil otherwise.
+    static func explorer(_ layer: Int, analysis: AnalysisFileReader, run: RunContents, filters: Int, figures: URL,
+                         images: [Int: String]) throws -> [String: Any]? {
+        let labels = run.labelNames.count
+        guard filters * labels * labels <= explorerElements else { return nil }
+        let normalized = try analysis.matrices(layer: layer, "normalized").values
+        return try FilterExplorer.layer(layer, analysis: analysis, run: run, normalized: normalized, filterCount: filters,
+                                        figures: figures, images: images)
+    }
+
+    /// The small copies of test images filterlens-torch's `dissect` stored in the run's fields.h5, nil when none.
+    static func storedCopies(in directory: URL) throws -> TestImageLookup? {
+        let url = directory.appendingPathComponent(RunLayout.fieldsFile)
+        guard FileManager.default.fileExists(atPath: url.path), let copies = try FieldSumsReader(url).imageCopies() else { return nil }
+        let position = Dictionary(copies.indices.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        let bytes = copies.height * copies.width * 3
+        return { index in
+            position[index].map { TestImage(height: copies.height, width: copies.width, rgb: Array(copies.pixels[($0 * bytes)..<(($0 + 1) * bytes)])) }
+        }
     }
 
     /// Writes a figure's PDF, PNG and CSV; returns its template entry.

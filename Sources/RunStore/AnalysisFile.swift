@@ -4,6 +4,44 @@ import HDF5
 /// Named per-layer or per-filter numbers: (column name, values), in a fixed order.
 public typealias NamedColumns = [(name: String, values: [Double])]
 
+/// Per filter of one layer, the k test images with the largest spatially averaged block output, as stored in
+/// `analysis.h5` (`/layers/layerNN/top_images`, `top_activations`) and `fields.h5` (`/top_images/layerNN`, ...).
+public struct TopImageRecord: Sendable, Equatable {
+    /// Images kept per filter when none is asked for (`filterlens analyze --top-images`).
+    public static let defaultCount = 16
+    /// What the ranking value is, recorded as analysis.h5's `@top_images_definition`.
+    public static let definition = "the test images with the largest spatially averaged block output of the filter (mean over height and width of its channel, after batch norm, ReLU and pooling), largest first"
+    /// Filters F.
+    public var filters: Int
+    /// Images per filter k (ranks).
+    public var count: Int
+    /// F x k test-image indices (0-based, in the order of activations.h5's images), rank 0 the largest; -1 pads a
+    /// filter that saw fewer than k images.
+    public var indices: [Int64]
+    /// F x k spatially averaged block outputs of those images (NaN where the index is -1).
+    public var values: [Double]
+    /// F x k true labels of those images (run label order, 0-based; -1 where the index is -1).
+    public var labels: [Int32]
+
+    public init(filters: Int, count: Int, indices: [Int64], values: [Double], labels: [Int32]) {
+        precondition(indices.count == filters * count && values.count == filters * count && labels.count == filters * count,
+                     "top images must be filters x k")
+        self.filters = filters
+        self.count = count
+        self.indices = indices
+        self.values = values
+        self.labels = labels
+    }
+
+    /// Filter `filter`'s images, largest first, without padding.
+    public func images(filter: Int) -> [(index: Int, value: Double, label: Int)] {
+        (0..<count).compactMap { rank in
+            let index = indices[filter * count + rank]
+            return index >= 0 ? (Int(index), values[filter * count + rank], Int(labels[filter * count + rank])) : nil
+        }
+    }
+}
+
 /// Writes `analysis.h5` (temporary name, renamed by `commit()`).
 public final class AnalysisFileWriter {
     private let staged: StagedFile
@@ -19,6 +57,17 @@ public final class AnalysisFileWriter {
             try root.setAttribute("label_names", labelNames)
             for (name, value) in attributes { try root.setAttribute(name, value) }
             for (name, value) in numbers { try root.setAttribute(name, value) }
+        }
+    }
+
+    /// Writes `/images_per_label` (int64 [label]): the test images of each true label the analysis ran over, with
+    /// the root's `label` coordinate (the label names).
+    public func writeImagesPerLabel(_ counts: [Int]) throws(RunStoreError) {
+        let root = staged.root
+        let names = labelNames.count == counts.count ? labelNames : counts.indices.map(String.init)
+        try accessing(fix: fix) { () throws(HDF5Error) in
+            let label = try coordinate(root, "label", names)
+            try dimensioned(root.write("images_per_label", counts.map(Int64.init), shape: [counts.count]), [label])
         }
     }
 
@@ -157,12 +206,19 @@ public final class AnalysisLayerWriter {
         }
     }
 
-    /// Writes the per-filter columns (length F each).
-    public func finish(filterIntegers: [(name: String, values: [Int32])], filterReals: NamedColumns) throws(RunStoreError) {
+    /// Writes the per-filter columns (length F each) and the filters' top images (F x k, with a `rank` coordinate),
+    /// when the source held any.
+    public func finish(filterIntegers: [(name: String, values: [Int32])], filterReals: NamedColumns,
+                       topImages: TopImageRecord? = nil) throws(RunStoreError) {
         let (group, filter, f) = (self.group, self.filter, filterCount)
         try accessing(fix: fix) { () throws(HDF5Error) in
             for (name, values) in filterIntegers { try dimensioned(group.write(name, values, shape: [f]), [filter]) }
             for (name, values) in filterReals { try dimensioned(group.write(name, values, shape: [f]), [filter]) }
+            if let top = topImages {
+                try top.write(to: group, indices: "top_images", values: "top_activations", labels: "top_labels")
+                let rank = try coordinate(group, "rank", (0..<top.count).map(Int32.init))
+                for name in ["top_images", "top_activations", "top_labels"] { try dimensioned(group.openDataset(name), [filter, rank]) }
+            }
         }
     }
 }
@@ -287,6 +343,33 @@ public final class AnalysisFileReader {
         return group
     }
 
+    /// The top images of `layer`'s filters (`/layers/layerNN/top_images`, `top_activations`, `top_labels`); nil when the file
+    /// lacks them (written before they existed, or from a fields.h5 without them).
+    public func topImages(layer: Int) throws(RunStoreError) -> TopImageRecord? {
+        let groupName = "layers/" + RunLayout.layerName(layer)
+        guard file.root.contains(groupName + "/top_images"), let group = try? file.root.openGroup(groupName) else { return nil }
+        return try TopImageRecord.read(from: group, indices: "top_images", values: "top_activations", labels: "top_labels",
+                                       file: path, fix: fix)
+    }
+
+    /// A filter x label dataset of `layer` (e.g. "cluster_of_label"), with its shape.
+    public func labelColumns(layer: Int, _ name: String) throws(RunStoreError) -> (filters: Int, labels: Int, values: [Double]) {
+        let groupName = "layers/" + RunLayout.layerName(layer)
+        guard file.root.contains(groupName + "/" + name), let group = try? file.root.openGroup(groupName) else {
+            throw RunStoreError(path: path, object: "/\(groupName)/\(name)", problem: "missing dataset", fix: fix)
+        }
+        let dataset = try openChecked(group, name, file: path, shape: [nil, nil])
+        let values = try accessing(fix: fix) { () throws(HDF5Error) in try dataset.read(as: Double.self) }
+        return (dataset.shape[0], dataset.shape[1], values)
+    }
+
+    /// `/images_per_label`: the test images of each true label phase 3 ran over; nil in files written before it.
+    public func imagesPerLabel() throws(RunStoreError) -> [Int]? {
+        guard file.root.contains("images_per_label") else { return nil }
+        let dataset = try openChecked(file.root, "images_per_label", file: path, shape: [nil])
+        return try accessing(fix: fix) { () throws(HDF5Error) in try dataset.read(as: Int64.self).map { Int($0) } }
+    }
+
     /// A per-filter column of `layer` (length F), e.g. "dominant_label", "signal".
     public func filterColumn(layer: Int, _ name: String) throws(RunStoreError) -> [Double] {
         let groupName = "layers/" + RunLayout.layerName(layer)
@@ -319,5 +402,28 @@ public enum MatrixNormalization {
         }
         if columnCentred { centreColumns(matrix, labelCount: labelCount) }
         for index in 0..<matrix.count { matrix[index] /= scale }
+    }
+}
+
+extension TopImageRecord {
+    /// Writes the three F x k datasets `indices` (int64), `values` (float64) and `labels` (int32) into `group`,
+    /// dimensions `filter`, `rank`.
+    func write(to group: H5Group, indices: String, values: String, labels: String) throws(HDF5Error) {
+        try group.write(indices, self.indices, shape: [filters, count]).setDimensionLabels(["filter", "rank"])
+        try group.write(values, self.values, shape: [filters, count]).setDimensionLabels(["filter", "rank"])
+        try group.write(labels, self.labels, shape: [filters, count]).setDimensionLabels(["filter", "rank"])
+    }
+
+    /// Reads the datasets written by `write(to:indices:values:labels:)`, checking that all are F x k alike.
+    static func read(from group: H5Group, indices: String, values: String, labels: String, file: String,
+                     fix: String) throws(RunStoreError) -> TopImageRecord {
+        let indexSet = try openChecked(group, indices, file: file, shape: [nil, nil])
+        let shape = indexSet.shape
+        let valueSet = try openChecked(group, values, file: file, shape: [shape[0], shape[1]])
+        let labelSet = try openChecked(group, labels, file: file, shape: [shape[0], shape[1]])
+        let (read, numbers, names) = try accessing(fix: fix) { () throws(HDF5Error) in
+            (try indexSet.read(as: Int64.self), try valueSet.read(as: Double.self), try labelSet.read(as: Int32.self))
+        }
+        return TopImageRecord(filters: shape[0], count: shape[1], indices: read, values: numbers, labels: names)
     }
 }

@@ -214,10 +214,13 @@ public struct AnalysisCheckpoint: Sendable {
     public var sources: String
     /// Per layer done, the raw matrices (filters x labels x labels, row-major) and their filter and label counts.
     public var layers: [Int: (filters: Int, labels: Int, raw: [Double])]
+    /// Per layer done, its filters' top images when the source gave them.
+    public var topImages: [Int: TopImageRecord]
 
-    public init(sources: String, layers: [Int: (filters: Int, labels: Int, raw: [Double])]) {
+    public init(sources: String, layers: [Int: (filters: Int, labels: Int, raw: [Double])], topImages: [Int: TopImageRecord] = [:]) {
         self.sources = sources
         self.layers = layers
+        self.topImages = topImages
     }
 
     /// The identity of `files` (paths) for `sources`: "name size mtime" per file.
@@ -232,7 +235,8 @@ public struct AnalysisCheckpoint: Sendable {
 }
 
 /// Reads and writes `analysis-checkpoint.h5`: root attributes `format` = "filterlens-analysis-checkpoint",
-/// `format_version`, `sources`; one float64 dataset "layerNN" (filters x labels x labels) per layer done.
+/// `format_version`, `sources`; one float64 dataset "layerNN" (filters x labels x labels) per layer done, and with
+/// it, when the layer has top images, "layerNN_top_images" (int64), "layerNN_top_activations" (float64) and "layerNN_top_labels" (int32), F x k.
 public enum AnalysisCheckpointFile {
     /// Root attribute `format` of a phase 3 checkpoint.
     public static let format = "filterlens-analysis-checkpoint"
@@ -245,6 +249,10 @@ public enum AnalysisCheckpointFile {
             try root.setAttribute("sources", checkpoint.sources)
             for (layer, matrices) in checkpoint.layers.sorted(by: { $0.key < $1.key }) {
                 try root.write(RunLayout.layerName(layer), matrices.raw, shape: [matrices.filters, matrices.labels, matrices.labels])
+                if let top = checkpoint.topImages[layer] {
+                    let name = RunLayout.layerName(layer)
+                    try top.write(to: root, indices: name + "_top_images", values: name + "_top_activations", labels: name + "_top_labels")
+                }
             }
         }
         try staged.commit()
@@ -269,6 +277,12 @@ public enum AnalysisCheckpointFile {
             let raw = try accessing(fix: fix) { () throws(HDF5Error) in try dataset.read(as: Double.self) }
             layers[layer] = (shape[0], shape[1], raw)
         }
-        return AnalysisCheckpoint(sources: sources, layers: layers)
+        var topImages: [Int: TopImageRecord] = [:]
+        for layer in layers.keys where names.contains(RunLayout.layerName(layer) + "_top_images") {
+            let name = RunLayout.layerName(layer)
+            topImages[layer] = try TopImageRecord.read(from: root, indices: name + "_top_images", values: name + "_top_activations",
+                                                       labels: name + "_top_labels", file: url.path, fix: fix)
+        }
+        return AnalysisCheckpoint(sources: sources, layers: layers, topImages: topImages)
     }
 }

@@ -119,6 +119,28 @@ public final class FieldSumsReader {
         try dataset(layer).1
     }
 
+    /// The top images of layer `layer`'s filters (`/top_images/layerNN`), nil when the file holds none (written by a
+    /// filterlens-torch without them).
+    public func topImages(layer: Int) throws(RunStoreError) -> TopImageRecord? {
+        let name = "top_images/" + RunLayout.layerName(layer)
+        guard file.root.contains(name), let group = try? file.root.openGroup(name) else { return nil }
+        return try TopImageRecord.read(from: group, indices: "top_images", values: "top_activations", labels: "top_labels",
+                                       file: path, fix: fix)
+    }
+
+    /// The small copies of the top images (`/image_copies`), nil when the file holds none.
+    public func imageCopies() throws(RunStoreError) -> ImageCopies? {
+        guard file.root.contains("image_copies"), let group = try? file.root.openGroup("image_copies") else { return nil }
+        let pixels = try openChecked(group, "pixels", file: path, shape: [nil, nil, nil, 3])
+        let shape = pixels.shape
+        let indices = try openChecked(group, "index", file: path, shape: [shape[0]])
+        let fix = self.fix
+        let (bytes, index) = try accessing(fix: fix) { () throws(HDF5Error) in
+            (try pixels.read(as: UInt8.self), try indices.read(as: Int64.self))
+        }
+        return ImageCopies(indices: index.map { Int($0) }, height: shape[1], width: shape[2], pixels: bytes)
+    }
+
     /// The sums of layer `layer`: L x C x L, [input_label i][filter f][output_label j], row-major; with `filters`,
     /// those of a block of n filters only (L x n x L), so that a layer is read a block at a time.
     public func sums(layer: Int, filters: Range<Int>? = nil) throws(RunStoreError) -> [Double] {
@@ -133,5 +155,24 @@ public final class FieldSumsReader {
                                 fix: "check the network and its probe of layer \(layer) for NaN weights, then dissect again")
         }
         return sums
+    }
+}
+
+/// Small RGB copies of test images, for the report's filter panels: filterlens-torch's `dissect` stores those of its
+/// top images in fields.h5 (`/image_copies`), since the test set itself may be too large to ship with the run.
+public struct ImageCopies: Sendable, Equatable {
+    /// The test-image index of each copy (N).
+    public var indices: [Int]
+    /// Pixels per copy: height x width.
+    public var height: Int, width: Int
+    /// N x height x width x 3 bytes (RGB, row-major).
+    public var pixels: [UInt8]
+
+    public init(indices: [Int], height: Int, width: Int, pixels: [UInt8]) {
+        precondition(pixels.count == indices.count * height * width * 3, "pixels must hold N x height x width x 3 bytes")
+        self.indices = indices
+        self.height = height
+        self.width = width
+        self.pixels = pixels
     }
 }

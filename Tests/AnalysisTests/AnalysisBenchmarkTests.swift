@@ -15,7 +15,7 @@ struct AnalysisBenchmarkTests {
         for layer in result.layers {
             #expect(layer.imagesAccumulated == 250, "every image of every batch reaches the accumulator")
             #expect(layer.filtersAnalyzed == layer.shape.channels)
-            #expect(layer.accumulationSeconds.count == 3 && layer.matricesSeconds.count == 3)
+            #expect(layer.accumulationSeconds.count == 3 && layer.matricesSeconds.count == 3 && layer.topImagesSeconds.count == 3)
             #expect((layer.accumulationSeconds + layer.matricesSeconds).allSatisfy { $0 > 0 })
             #expect(layer.flopsPerImage == Double(2 * 5 * layer.shape.count))
             #expect(isClose(layer.imagesPerSecond, 250 / layer.seconds))

@@ -46,6 +46,27 @@ struct TemplateTests {
         #expect(!without.contains("pruning"))
     }
 
+    @Test("the filter explorer: every tile and table row carries data-layer and data-filter; its data stay escaped")
+    func explorer() throws {
+        let set = try TemplateSet(directory: Self.templates)
+        let explorer: [String: Any] = [
+            "layer": 3, "sprite": "figures/layer03_tiles.png", "topImages": 16,
+            "tiles": (0..<2).map { ["layer": 3, "filter": $0, "x": $0 * 40, "y": 0, "size": 40] as [String: Any] },
+            "header": [["name": "filter", "help": "h"]],
+            "rows": (0..<2).map { ["layer": 3, "filter": $0, "cells": [["value": "1", "text": "1"]]] as [String: Any] },
+        ]
+        let html = try set.render("report", ["layers": [["layer": 3, "filters": 2, "explorer": explorer]],
+                                             "explorerMeta": "{\"labels\": [\"<b>cat</b>\"]}"])
+        for filter in 0..<2 {
+            #expect(html.contains("class=\"filter-tile\" data-layer=\"3\" data-filter=\"\(filter)\""))
+            #expect(html.contains("<tr data-layer=\"3\" data-filter=\"\(filter)\">"))
+        }
+        #expect(html.contains("data-meta=\"{&quot;labels&quot;: [&quot;&lt;b&gt;cat&lt;/b&gt;&quot;]}\""), "JSON in an escaped attribute")
+        #expect(html.contains("window.FilterLensExplorer"), "the explorer's script is inline")
+        let plain = try set.render("report", [String: Any]())
+        #expect(!plain.contains("filter-tile\" data-layer"), "no explorer without its data")
+    }
+
     @Test("the figure partial links the PDF, PNG and CSV")
     func figurePartial() throws {
         let set = try TemplateSet(directory: Self.templates)

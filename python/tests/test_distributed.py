@@ -63,6 +63,14 @@ def read_run(directory: Path):
         return heads, history, sums, fields["images_per_label"][:], run["training/test_sr"][:], dict(probes["recipe"].attrs)
 
 
+def read_top_images(directory: Path):
+    """Each layer's top image indices (fields.h5's /top_images) and the stored copies by index."""
+    with h5py.File(directory / "fields.h5", "r") as fields:
+        top = {key: fields["top_images"][key]["top_images"][:] for key in fields["top_images"]}
+        copies = dict(zip(fields["image_copies/index"][:].tolist(), fields["image_copies/pixels"][:]))
+        return top, copies
+
+
 def test_two_gloo_processes_equal_one(tmp_path):
     single, double = tmp_path / "single", tmp_path / "double"
     run_phases(str(single), PER_PROCESS_BATCH * WORLD_SIZE, 1, 0)
@@ -81,5 +89,15 @@ def test_two_gloo_processes_equal_one(tmp_path):
     np.testing.assert_array_equal(counts_2, counts_1)
     assert counts_1.sum() == 128
     np.testing.assert_array_equal(sr_2, sr_1)
+    # Top images: each rank's top k, merged, with rank r's i-th image numbered r + 2 i (the sampler's order).
+    top_1, copies_1 = read_top_images(single)
+    top_2, copies_2 = read_top_images(double)
+    assert sorted(top_1) == sorted(top_2) == ["layer01", "layer02"]
+    for layer in top_1:
+        assert top_2[layer].shape == top_1[layer].shape == (top_1[layer].shape[0], 16)
+        assert np.mean(top_2[layer] == top_1[layer]) > 0.95, "the same images, but where rounding swaps near-ties"
+    assert set(copies_2) == set(int(i) for layer in top_2 for i in top_2[layer].ravel()), "a copy of every top image"
+    for index in set(copies_1) & set(copies_2):
+        np.testing.assert_array_equal(copies_2[index], copies_1[index])
     assert not any(".tmp-" in name for name in os.listdir(double)), "rank 0 alone writes, atomically"
     assert os.listdir(double).count(LOCK_FILE) == 1, "rank 0 held the run folder's lock"

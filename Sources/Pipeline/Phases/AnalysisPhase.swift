@@ -17,9 +17,13 @@ public struct AnalysisRequest: Sendable {
     public var keepsMatchingAnalysis: Bool
     /// The layers to analyse; nil: every layer with a probe.
     public var layers: [Int]?
+    /// Test images kept per filter: those with the largest spatially averaged block output (analysis.h5's
+    /// `top_images`).
+    public var topImages: Int
 
     public init(directory: RunDirectory, parameters: AnalysisParameters, sweepThresholds: [Double], resume: Bool,
-                keepsMatchingAnalysis: Bool = false) {
+                keepsMatchingAnalysis: Bool = false, topImages: Int = TopImageRecord.defaultCount) {
+        self.topImages = topImages
         self.directory = directory
         self.parameters = parameters
         self.sweepThresholds = sweepThresholds
@@ -36,7 +40,8 @@ enum AnalysisPhase {
         let directory = request.directory
         if request.resume && request.keepsMatchingAnalysis && directory.exists(RunLayout.analysisFile) {
             guard let departure = RunAnalysis.departure(ofAnalysisIn: directory.url, from: request.parameters,
-                                                        sweepThresholds: request.sweepThresholds) else {
+                                                        sweepThresholds: request.sweepThresholds,
+                                                        topImages: request.topImages) else {
                 return context.say("phase 3 of \(directory.path) is complete; nothing to resume")
             }
             context.say("phase 3 of \(directory.path) is complete but \(RunLayout.analysisFile) departs from the flags given: \(departure); analysing again")
@@ -54,7 +59,7 @@ enum AnalysisPhase {
         do {
             results = try RunAnalysis.run(directory: directory.url, parameters: request.parameters,
                                           sweepThresholds: request.sweepThresholds, resume: request.resume,
-                                          layers: request.layers) { progress throws(RunStoreError) in
+                                          topImages: request.topImages, layers: request.layers) { progress throws(RunStoreError) in
                 do {
                     try context.faults.analysing(progress)
                 } catch {

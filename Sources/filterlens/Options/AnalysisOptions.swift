@@ -2,6 +2,7 @@ import Analysis
 import ArgumentParser
 import Foundation
 import Pipeline
+import RunStore
 
 /// Options of phase 3 (shared by `analyze`, `run` and `sweep-labels`).
 struct AnalysisOptions: ParsableArguments {
@@ -14,12 +15,17 @@ struct AnalysisOptions: ParsableArguments {
     @Option(help: "Further thresholds, comma-separated, whose per-layer table is stored beside the main one.")
     var sweep = "0.2,0.3,0.5,0.7"
 
+    @Option(name: .customLong("top-images"),
+            help: "Test images kept per filter: those with the largest spatially averaged block output (the report's filter panels show them).")
+    var topImages = TopImageRecord.defaultCount
+
     func validate() throws {
         guard threshold > 0 && threshold < 1 else { throw ValidationError("--threshold must lie in (0, 1), got \(threshold)") }
         guard Normalization(rawValue: normalization) != nil else {
             throw ValidationError("--normalization must be one of \(Normalization.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         _ = try sweepThresholds()
+        guard topImages > 0 && topImages <= 1000 else { throw ValidationError("--top-images must lie in 1...1000, got \(topImages)") }
     }
 
     func sweepThresholds() throws -> [Double] {
@@ -38,6 +44,6 @@ struct AnalysisOptions: ParsableArguments {
     /// Phase 3's configuration for the run in `directory`.
     func request(directory: URL, resume: Bool, keepsMatchingAnalysis: Bool = false) throws -> AnalysisRequest {
         AnalysisRequest(directory: RunDirectory(directory), parameters: parameters, sweepThresholds: try sweepThresholds(),
-                        resume: resume, keepsMatchingAnalysis: keepsMatchingAnalysis)
+                        resume: resume, keepsMatchingAnalysis: keepsMatchingAnalysis, topImages: topImages)
     }
 }

@@ -59,7 +59,8 @@ extension BenchCommand {
                             ("height", "\(layer.shape.height)"), ("width", "\(layer.shape.width)"),
                             ("images_per_second", number(layer.imagesPerSecond, "%.1f")),
                             ("gflops", number(layer.gflops, "%.2f")),
-                            ("matrices_ms", number(layer.matricesMedianSeconds * 1000, "%.2f"))])
+                            ("matrices_ms", number(layer.matricesMedianSeconds * 1000, "%.2f")),
+                            ("top_images_ms", number(layer.topImagesMedianSeconds * 1000, "%.2f"))])
                 }
                 all.append(("analysis_layers", "[" + rows.joined(separator: ", ") + "]"))
             }
@@ -114,13 +115,13 @@ extension BenchCommand {
     private func printAnalysisTable(_ analysis: AnalysisBenchmark) {
         say("")
         say("analysis throughput (\(analysis.images) synthetic images per layer, reading activations.h5 not included):")
-        say(row("layer", "C x H x W", "images/s", "GFLOP/s", "matrices ms"))
+        say(row("layer", "C x H x W", "images/s", "GFLOP/s", "matrices ms", "top-k ms"))
         for layer in analysis.layers {
             say(row("\(layer.layer)", "\(layer.shape.channels)x\(layer.shape.height)x\(layer.shape.width)",
                     number(layer.imagesPerSecond, "%.0f"), number(layer.gflops, "%.2f"),
-                    number(layer.matricesMedianSeconds * 1000, "%.2f")))
+                    number(layer.matricesMedianSeconds * 1000, "%.2f"), number(layer.topImagesMedianSeconds * 1000, "%.2f")))
         }
-        say(row("all", "", number(analysis.imagesPerSecond, "%.0f"), number(analysis.gflops, "%.2f"), ""))
+        say(row("all", "", number(analysis.imagesPerSecond, "%.0f"), number(analysis.gflops, "%.2f"), "", ""))
     }
 
     /// A text table row: a left-aligned name and kind, then right-aligned columns.

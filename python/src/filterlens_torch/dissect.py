@@ -22,6 +22,7 @@ from .lock import RunFolderInUse, RunFolderLock
 from .layout import (ACTIVATIONS_FILE, FIELDS_FILE, PROBE_FILE, RUN_FILE, ActivationsWriter, HeadRecord, LayerFieldSums,
                      NetworkEvaluation, ProbeRecipeRecord, write_fields_file, write_probe_file, write_run_file)
 from .probe import Batches, ProbedHeads
+from .top_images import DEFAULT_TOP_IMAGES, ImageCopies, TopImagesAccumulator
 
 DERIVED_FILES = ("probe-checkpoint.h5", "analysis.h5", "analysis-checkpoint.h5", "layers.csv", "prune.h5",
                  "prune-checkpoint.h5")
@@ -88,12 +89,18 @@ class Dissection:
     network_test_loss: float
     seconds: float
     passes: List[List[FilterRange]] = field(default_factory=list)
+    top_images: Dict[str, Tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
+    """Per layer, (indices int64, values float64, labels int32), each [filter, rank]: the test images with the
+    largest spatially averaged block output of each filter, largest first (fields.h5's ``/top_images``)."""
+    image_copies: Optional[Tuple[np.ndarray, np.ndarray]] = None
+    """(index int64 [image], pixels uint8 [image, height, width, 3]): small copies of every top image (fields.h5's
+    ``/image_copies``); None when the model's input is not images."""
 
 
 def dissect(model: nn.Module, layers: Sequence[str], heads: Mapping[str, nn.Linear], test_loader: Batches, out: str,
             label_names: Sequence[str], write_activations: bool = False, *, dataset: str = "unknown",
             overwrite: bool = False, max_device_bytes: Optional[int] = None, layouts: Optional[Mapping] = None,
-            progress: Optional[Callable[[str], None]] = None) -> Dissection:
+            progress: Optional[Callable[[str], None]] = None, top_images: int = DEFAULT_TOP_IMAGES) -> Dissection:
     """One test pass of the frozen ``model`` (inference mode) that accumulates, on the model's device, each layer's
     field sums and the image count per label (no block output is kept), measures each head's and the network's
     test SR, and writes the run directory ``out``: run.h5 (label names, network SR), probe.h5 (the heads with their
@@ -112,6 +119,13 @@ def dissect(model: nn.Module, layers: Sequence[str], heads: Mapping[str, nn.Line
     (and one batch's fields: ``bytes_per_filter``) held at once stay within it: layers, or filters of a layer, are
     split over several passes of ``test_loader`` (``plan_passes``), which must then yield the same images each time
     (no random augmentation); the SRs are measured in the first pass. ``progress`` gets a line per pass.
+
+    Top images: during the first pass, each filter's ``top_images`` (k) test images with the largest spatially
+    averaged block output are kept on the device (24 F k bytes a layer), and small copies of the images that enter a
+    top k on the CPU (``top_images.COPY_DEFINITION``); fields.h5 stores the top k of every filter and the copies of
+    the final top images, which ``filterlens analyze`` and ``report`` show. Image indices count the images in the
+    loader's order (under torch.distributed, rank r's i-th image is r + world_size * i, a DistributedSampler's order
+    without shuffling).
     """
     rank, world_size = rank_and_world_size()
     names = list(layers)
@@ -132,8 +146,10 @@ def dissect(model: nn.Module, layers: Sequence[str], heads: Mapping[str, nn.Line
                          "stay on each rank; the field sums (fields.h5) are all `filterlens analyze` needs")
     lock = _prepare_directory(out, overwrite, write_activations, rank)
     try:
+        if top_images <= 0:
+            raise ValueError("top_images must be positive, got %r" % top_images)
         return _dissect_locked(model, names, heads, test_loader, out, label_names, write_activations, dataset, rank,
-                               world_size, declared, max_device_bytes, progress if rank == 0 else None)
+                               world_size, declared, max_device_bytes, progress if rank == 0 else None, top_images)
     finally:
         if lock is not None:
             lock.release()
@@ -142,7 +158,7 @@ def dissect(model: nn.Module, layers: Sequence[str], heads: Mapping[str, nn.Line
 def _dissect_locked(model: nn.Module, names: List[str], heads: Mapping[str, nn.Linear], test_loader: Batches, out: str,
                     label_names: Sequence[str], write_activations: bool, dataset: str, rank: int,
                     world_size: int, layouts: Dict[str, str], max_device_bytes: Optional[int],
-                    progress: Optional[Callable[[str], None]]) -> Dissection:
+                    progress: Optional[Callable[[str], None]], top_count: int = DEFAULT_TOP_IMAGES) -> Dissection:
     """``dissect`` once its output folder is prepared (and, on rank 0, locked)."""
     label_count = len(label_names)
     network = unwrapped(model)
@@ -157,6 +173,9 @@ def _dissect_locked(model: nn.Module, names: List[str], heads: Mapping[str, nn.L
     passes: List[List[FilterRange]] = []
     sums: Dict[str, np.ndarray] = {}
     counts: Optional[np.ndarray] = None
+    tops: Dict[str, TopImagesAccumulator] = {}
+    copies = ImageCopies()
+    seen = 0   # images of this process's first pass so far
     started = time.time()
     was_training = network.training
     network.eval()
@@ -210,9 +229,16 @@ def _dissect_locked(model: nn.Module, names: List[str], heads: Mapping[str, nn.L
                     for entry, accumulator in accumulators.items():
                         accumulator.add(blocks.features(entry[0]), labels)
                     if first:
+                        entered = torch.zeros(int(labels.shape[0]), dtype=torch.bool, device=device)
                         for index, name in enumerate(names):
-                            scores = F.linear(blocks.features(name).flatten(1).float(), head_weights[name])
+                            features = blocks.features(name)
+                            scores = F.linear(features.flatten(1).float(), head_weights[name])
                             head_correct[index] += (scores.argmax(1) == labels).sum()
+                            if name not in tops:
+                                tops[name] = TopImagesAccumulator(shapes[name][0], top_count, device)
+                            entered |= tops[name].add(features, labels, seen).to(device)
+                        copies.add(images, entered, seen)
+                        seen += int(labels.shape[0])
                         if writer is not None:
                             writer.add(labels.cpu().numpy(), {
                                 index + 1: blocks.features(name).float().reshape(-1, *shapes[name]).cpu().numpy()
@@ -252,6 +278,22 @@ def _dissect_locked(model: nn.Module, names: List[str], heads: Mapping[str, nn.L
     assert counts is not None
     for tensor in (head_correct, network_correct, network_loss):
         sum_across_processes(tensor)
+    for name in names:
+        tops[name].merge_across_processes()
+    top_arrays = {name: tops[name].arrays() for name in names}
+    every_top = np.concatenate([top_arrays[name][0].flatten() for name in names])
+    stored = copies.final(every_top, rank, world_size)
+    if is_distributed():
+        import torch.distributed as dist
+        pieces: List = [None] * world_size
+        dist.all_gather_object(pieces, stored)
+        pieces = [piece for piece in pieces if piece is not None]
+        if pieces and len({piece[1].shape[1:] for piece in pieces}) == 1:
+            index = np.concatenate([piece[0] for piece in pieces])
+            order = np.argsort(index)
+            stored = (index[order], np.concatenate([piece[1] for piece in pieces])[order])
+        else:
+            stored = None
     image_count = int(counts.sum())
     network_sr = int(network_correct.item()) / image_count if network_scored else math.nan
     network_mean_loss = float(network_loss.item()) / image_count if network_scored else math.nan
@@ -260,7 +302,7 @@ def _dissect_locked(model: nn.Module, names: List[str], heads: Mapping[str, nn.L
         images_per_label=counts, head_test_sr={name: int(head_correct[index].item()) / image_count
                                                for index, name in enumerate(names)},
         network_test_sr=network_sr, network_test_loss=network_mean_loss, seconds=time.time() - started,
-        passes=passes)
+        passes=passes, top_images=top_arrays, image_copies=stored)
     if rank == 0:
         _write_run(result, names, heads, shapes, layouts, label_names, dataset, world_size, device)
         if writer is not None:
@@ -339,5 +381,6 @@ def _write_run(result: Dissection, names: List[str], heads: Mapping[str, nn.Line
     run_id = write_run_file(os.path.join(result.directory, RUN_FILE), label_names, dataset, network, provenance)
     write_probe_file(os.path.join(result.directory, PROBE_FILE), run_id, len(label_names), records, recipe)
     write_fields_file(os.path.join(result.directory, FIELDS_FILE), result.images_per_label,
-                      [LayerFieldSums(index + 1, name, shapes[name], result.sums[name], layouts[name])
-                       for index, name in enumerate(names)])
+                      [LayerFieldSums(index + 1, name, shapes[name], result.sums[name], layouts[name],
+                                      top_images=result.top_images.get(name))
+                       for index, name in enumerate(names)], image_copies=result.image_copies)

@@ -224,12 +224,17 @@ class LayerFieldSums:
     sums: np.ndarray
     layout: str = "bchw"
     """``@block_layout``, as ``HeadRecord.layout``."""
+    top_images: Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]] = None
+    """(indices int64, values float64, labels int32), each [filter, rank]: ``/top_images/layerNN``; None: not stored."""
 
 
 def write_fields_file(path: str, images_per_label: np.ndarray, layers: Sequence[LayerFieldSums],
-                      split: str = "test") -> None:
+                      split: str = "test", image_copies: Optional[Tuple[np.ndarray, np.ndarray]] = None) -> None:
     """Writes fields.h5: ``/images_per_label`` int64 [label] and one ``/layerNN`` float64
-    [input_label, filter, output_label] per layer, with ``@layer @channels @height @width @module``."""
+    [input_label, filter, output_label] per layer, with ``@layer @channels @height @width @module``; the layers'
+    top images under ``/top_images/layerNN`` (``top_images`` int64, ``top_activations`` float64, ``top_labels``
+    int32, each [filter, rank]) and ``image_copies`` (index int64 [image], pixels uint8 [image, height, width, 3])
+    under ``/image_copies``, when given."""
     counts = np.asarray(images_per_label, np.int64)
     with StagedFile(path, "filterlens-fields", FIELDS_FORMAT_VERSION) as fields:
         _set_string(fields.attrs, "split", split)
@@ -251,6 +256,23 @@ def write_fields_file(path: str, images_per_label: np.ndarray, layers: Sequence[
             dataset.attrs["width"] = np.int64(width)
             _set_string(dataset.attrs, "module", entry.module)
             _set_string(dataset.attrs, "block_layout", entry.layout)
+            if entry.top_images is not None:
+                indices, values, labels = entry.top_images
+                group = fields.require_group("top_images").create_group(layer_name(entry.layer))
+                for name, data, dtype in (("top_images", indices, np.int64), ("top_activations", values, np.float64),
+                                          ("top_labels", labels, np.int32)):
+                    if np.shape(data)[0] != channels:
+                        raise ValueError("layer %d: %s for %d filters, expected %d"
+                                         % (entry.layer, name, np.shape(data)[0], channels))
+                    _label_dimensions(group.create_dataset(name, data=np.asarray(data, dtype)), ["filter", "rank"])
+        if image_copies is not None:
+            from .top_images import COPY_DEFINITION
+            index, pixels = image_copies
+            group = fields.create_group("image_copies")
+            _set_string(group.attrs, "definition", COPY_DEFINITION)
+            _label_dimensions(group.create_dataset("index", data=np.asarray(index, np.int64)), ["image"])
+            _label_dimensions(group.create_dataset("pixels", data=np.asarray(pixels, np.uint8), compression="gzip"),
+                              ["image", "height", "width", "channel"])
 
 
 @dataclass
