@@ -33,6 +33,8 @@ python_missing=()
 if [ "${1:-}" = "--torch" ]; then
     python3 -c "import torch" 2>/dev/null || python_missing+=("$torch_cpu")
     python3 -c "import pytest" 2>/dev/null || python_missing+=(pytest)
+    # xarray's netCDF-4 engine: python/tests/test_analysis_netcdf.py opens analysis.h5 with it
+    python3 -c "import xarray, h5netcdf" 2>/dev/null || python_missing+=(xarray h5netcdf)
 fi
 if ((${#python_missing[@]})); then
     echo "setup: installing Python packages ${python_missing[*]}"

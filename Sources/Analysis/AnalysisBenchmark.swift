@@ -4,8 +4,8 @@ import Tensor
 
 /// Throughput of phase 3's computation on synthetic data, layer by layer, through the code `RunAnalysis` runs:
 /// a `FieldAccumulator` streams `images` block outputs (C x H x W each) through a labels x C*H*W head in batches,
-/// then `RunAnalysis.analyzeLayer` builds the filter-label matrices, analyses every filter and sweeps the thresholds,
-/// and a `TopImagesAccumulator` ranks every filter's top images over the same batches.
+/// then `FilterBlockAnalysis` builds the filter-label matrices, analyses every filter and sweeps the thresholds, a block
+/// of filters at a time as `RunAnalysis` does, and a `TopImagesAccumulator` ranks every filter's top images over the same batches.
 /// Reading (and decompressing) `activations.h5` is not included: it is the disk's and zlib's share of phase 3.
 ///
 /// Activations are ReLU outputs of seeded uniform values (about half are 0), head weights seeded uniform in
@@ -102,7 +102,16 @@ public struct AnalysisBenchmark: Sendable {
                     }
                 }
                 let middle = DispatchTime.now().uptimeNanoseconds
-                let (analysis, sweep) = RunAnalysis.analyzeLayer(accumulator.rawMatrices(), parameters: parameters, thresholds: thresholds)
+                let sums = accumulator.fieldSums
+                let block = RunAnalysis.filterBlock(filters: shape.channels, labels: labelCount)
+                var analysed = 0
+                while analysed < shape.channels {
+                    let range = analysed..<min(shape.channels, analysed + block)
+                    let part = FilterBlockAnalysis(raw: sums.rawBlock(filters: range), filters: range.count, labelCount: labelCount,
+                                                   parameters: parameters, thresholds: thresholds)
+                    precondition(part.sweep.count == thresholds.count, "one summary per threshold")
+                    analysed = range.upperBound
+                }
                 let end = DispatchTime.now().uptimeNanoseconds
                 let top = TopImagesAccumulator(channels: shape.channels, height: shape.height, width: shape.width,
                                                count: TopImageRecord.defaultCount)
@@ -117,14 +126,13 @@ public struct AnalysisBenchmark: Sendable {
                     }
                 }
                 let ranked = DispatchTime.now().uptimeNanoseconds
-                precondition(sweep.count == thresholds.count, "one summary per threshold")
                 if iteration >= warmup {
                     result.accumulationSeconds.append(Double(middle - start) / 1e9)
                     result.matricesSeconds.append(Double(end - middle) / 1e9)
                     result.topImagesSeconds.append(Double(ranked - end) / 1e9)
                 }
                 result.imagesAccumulated = accumulator.imageCount
-                result.filtersAnalyzed = analysis.filters.count
+                result.filtersAnalyzed = analysed
             }
             layers.append(result)
         }

@@ -49,6 +49,31 @@ public struct FieldSums: Sendable, Equatable {
     }
 }
 
+extension FieldSums {
+    /// The raw matrices of the n filters `filters`, n x L x L row-major ([filter][input label i][output label j]):
+    /// `rawMatrices()` for a block of filters, without building the others.
+    public func rawBlock(filters: Range<Int>) -> [Double] {
+        Self.rawBlock(sums: sums, sumsFilters: channels, firstFilter: filters.lowerBound, filters: filters.count,
+                      countsPerLabel: countsPerLabel)
+    }
+
+    /// The raw matrices (n x L x L) of n filters from sums laid out L x `sumsFilters` x L whose filter
+    /// `firstFilter` is the block's first: element (i, j) of a filter is its sum over the images of true label i
+    /// divided by their count (a row of zeros for a label with no images), as `rawMatrices()`.
+    public static func rawBlock(sums: [Double], sumsFilters: Int, firstFilter: Int, filters n: Int, countsPerLabel: [Int]) -> [Double] {
+        let labels = countsPerLabel.count
+        var values = [Double](repeating: 0, count: n * labels * labels)
+        for k in 0..<n {
+            for i in 0..<labels where countsPerLabel[i] > 0 {
+                let base = (i * sumsFilters + firstFilter + k) * labels
+                let row = (k * labels + i) * labels
+                for j in 0..<labels { values[row + j] = sums[base + j] / Double(countsPerLabel[i]) }
+            }
+        }
+        return values
+    }
+}
+
 /// Streams one layer's block outputs through its trained head and accumulates the filter-label matrices.
 ///
 /// Head weights W are labels x C x H x W, row-major (the head's labels x C*H*W matrix reshaped). For image k

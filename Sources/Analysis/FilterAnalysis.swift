@@ -1,3 +1,5 @@
+import RunStore
+
 /// Phase 3 for one filter: its matrices, clusters, signal, noise and single-label selection (method.md).
 ///
 /// Definitions this module chose (see method.md for the rest):
@@ -35,11 +37,22 @@ public struct FilterAnalysis: Sendable {
     /// Ones in all columns except the dominant one.
     public let otherOnes: Int
 
+    /// The number the raw matrix (centred, for column-centred normalization) was divided by to normalize it: its
+    /// largest element; 0 for a silent filter.
+    public let scale: Double
+
     /// Analyses one filter's raw matrix under `parameters`.
     public init(raw: FilterLabelMatrix, parameters: AnalysisParameters) {
+        self.init(raw: raw, normalization: raw.normalizedWithScale(parameters.normalization), parameters: parameters)
+    }
+
+    /// Analyses one filter's raw matrix under `parameters`, given its normalization (`raw.normalizedWithScale`,
+    /// nil when silent) made once for several thresholds.
+    public init(raw: FilterLabelMatrix, normalization: (matrix: FilterLabelMatrix, scale: Double)?, parameters: AnalysisParameters) {
         let labels = raw.labelCount
         self.raw = raw
-        guard let normalized = raw.normalized(parameters.normalization) else {
+        guard let normalization else {
+            self.scale = 0
             self.normalized = .zeros(labelCount: labels)
             binary = .zeros(labelCount: labels)
             isSilent = true
@@ -53,7 +66,9 @@ public struct FilterAnalysis: Sendable {
             otherOnes = 0
             return
         }
+        let normalized = normalization.matrix
         self.normalized = normalized
+        scale = normalization.scale
         let binary = normalized.binarized(threshold: parameters.threshold)
         self.binary = binary
         isSilent = false
@@ -90,5 +105,52 @@ public struct FilterAnalysis: Sendable {
     public var dominantOnesRatio: Double {
         if otherOnes > 0 { return Double(dominantOnes) / Double(otherOnes) }
         return dominantOnes > 0 ? .infinity : .nan
+    }
+}
+
+/// One filter's results without its matrices (`FilterAnalysis` less raw, normalized and binary): what the per-layer
+/// numbers and the per-filter columns need, small enough to keep for every filter of a layer at 1,000 labels.
+public struct FilterSummary: Sendable {
+    /// Number of labels L.
+    public let labelCount: Int
+    /// Whether the filter is silent.
+    public let isSilent: Bool
+    /// The greedy clusters, in the order found.
+    public let clusters: [[Int]]
+    /// As `FilterAnalysis`.
+    public let signal: Int, noise: Int, dominantLabel: Int, dominantBrightRows: Int, majorityBrightColumns: Int
+    /// As `FilterAnalysis`.
+    public let dominantOnes: Int, otherOnes: Int
+    /// The value of every `FilterColumns.all` column, in its order (`Measures.perFilter`).
+    public let columnValues: [Double]
+
+    /// The summary of an analysed filter.
+    public init(_ filter: FilterAnalysis) {
+        labelCount = filter.labelCount
+        isSilent = filter.isSilent
+        clusters = filter.clusters
+        signal = filter.signal
+        noise = filter.noise
+        dominantLabel = filter.dominantLabel
+        dominantBrightRows = filter.dominantBrightRows
+        majorityBrightColumns = filter.majorityBrightColumns
+        dominantOnes = filter.dominantOnes
+        otherOnes = filter.otherOnes
+        columnValues = Measures.perFilter.map { $0.value(filter) }
+    }
+
+    /// Number of clusters.
+    public var clusterCount: Int { clusters.count }
+    /// Sum of the cluster sizes.
+    public var clusteredLabelCount: Int { clusters.reduce(0) { $0 + $1.count } }
+    /// As `FilterAnalysis.dominantOnesRatio`.
+    public var dominantOnesRatio: Double {
+        if otherOnes > 0 { return Double(dominantOnes) / Double(otherOnes) }
+        return dominantOnes > 0 ? .infinity : .nan
+    }
+    /// The value of a declared per-filter column (`FilterColumns`).
+    public func value(_ column: MeasureColumn) -> Double {
+        guard let index = FilterColumns.all.firstIndex(of: column) else { preconditionFailure("no per-filter measure \(column.name)") }
+        return columnValues[index]
     }
 }

@@ -1,3 +1,5 @@
+import RunStore
+
 /// A labels x labels real matrix of one filter: rows are input (true) labels i, columns output labels j.
 ///
 /// `values` is row-major: element (i, j) is `values[i * labelCount + j]`. Used for the raw filter-label matrix
@@ -46,13 +48,22 @@ public struct FilterLabelMatrix: Sendable, Equatable {
     /// The normalized matrix, or nil when the filter is silent: its largest element (after centring, for
     /// `.columnCentred`) is not positive.
     public func normalized(_ normalization: Normalization) -> FilterLabelMatrix? {
+        normalizedWithScale(normalization)?.matrix
+    }
+
+    /// The normalized matrix and the number it was divided by (its largest element after centring, > 0), or nil
+    /// when the filter is silent. analysis.h5 (layout version 3) stores the scale instead of the normalized matrix.
+    public func normalizedWithScale(_ normalization: Normalization) -> (matrix: FilterLabelMatrix, scale: Double)? {
         var shifted = values
+        let labels = labelCount
         if normalization == .columnCentred {
-            let means = columnMeans
-            for index in shifted.indices { shifted[index] -= means[index % labelCount] }
+            shifted.withUnsafeMutableBufferPointer { MatrixNormalization.centreColumns($0, labelCount: labels) }
         }
         guard let largest = shifted.max(), largest > 0 else { return nil }
-        return FilterLabelMatrix(labelCount: labelCount, values: shifted.map { $0 / largest })
+        shifted.withUnsafeMutableBufferPointer {
+            MatrixNormalization.apply($0, labelCount: labels, columnCentred: false, scale: largest)
+        }
+        return (FilterLabelMatrix(labelCount: labelCount, values: shifted), largest)
     }
 
     /// The binary matrix: 1 where the element is strictly greater than `threshold` (an element equal to it is 0).

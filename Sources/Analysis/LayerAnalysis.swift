@@ -58,6 +58,11 @@ public struct LayerSummary: Sendable {
 
     /// Summarizes the analysed filters of one layer (all with the same label count, analysed under `parameters`).
     public init(filters: [FilterAnalysis], parameters: AnalysisParameters) {
+        self.init(summaries: filters.map(FilterSummary.init), parameters: parameters)
+    }
+
+    /// Summarizes one layer from its filters' summaries (all with the same label count, analysed under `parameters`).
+    public init(summaries filters: [FilterSummary], parameters: AnalysisParameters) {
         precondition(!filters.isEmpty, "a layer has at least one filter")
         let labels = filters[0].labelCount
         let groups = LayerFilters(filters)

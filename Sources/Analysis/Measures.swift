@@ -3,13 +3,13 @@ import RunStore
 /// The filters of one layer, grouped as the per-layer means take them (method.md).
 public struct LayerFilters: Sendable {
     /// Every filter of the layer, in filter order.
-    public let all: [FilterAnalysis]
+    public let all: [FilterSummary]
     /// The non-silent filters.
-    public let active: [FilterAnalysis]
+    public let active: [FilterSummary]
     /// The filters with at least one cluster.
-    public let clustered: [FilterAnalysis]
+    public let clustered: [FilterSummary]
 
-    init(_ filters: [FilterAnalysis]) {
+    init(_ filters: [FilterSummary]) {
         all = filters
         active = filters.filter { !$0.isSilent }
         clustered = active.filter { $0.clusterCount > 0 }
@@ -77,6 +77,11 @@ public enum Measures {
     public static func ratio(_ numerator: Double, _ denominator: Double) -> Double {
         if denominator == 0 { return numerator > 0 ? .infinity : .nan }
         return numerator / denominator
+    }
+
+    /// The per-filter value of `column` over summarized `filters`, in filter order.
+    public static func values(_ column: MeasureColumn, of filters: [FilterSummary]) -> [Double] {
+        filters.map { $0.value(column) }
     }
 
     /// The per-filter value of `column` over `filters`, in filter order.

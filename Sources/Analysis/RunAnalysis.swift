@@ -1,13 +1,18 @@
 import Foundation
 import RunStore
 
-/// Progress of the analysis: layers done of all, and the current layer's images streamed.
+/// Progress of the analysis: the layer at work (its place among the layers analysed), the current layer's images
+/// streamed (activations.h5) and its filters analysed so far.
 public struct AnalysisProgress: Sendable {
     public var layer: Int, layerCount: Int
     public var imagesDone: Int, imagesTotal: Int
     public var elapsed: Double
     /// Whether this layer's raw matrices were taken from `analysis-checkpoint.h5` instead of being computed.
     public var fromCheckpoint = false
+    /// Filters of the layer analysed so far, of `filterCount` (0 of F while the images stream).
+    public var filtersDone = 0, filterCount = 0
+    /// Filters of every layer analysed, done so far (the layers before included) and in all: what rate and ETA use.
+    public var allFiltersDone = 0, allFilters = 0
 }
 
 /// What phase 3 reads of the test set: the block outputs (`activations.h5`, streamed through the heads), or their
@@ -93,9 +98,15 @@ public enum RunAnalysis {
     ///
     /// `topImages` (k) test images are kept per filter (`TopImagesAccumulator`) from activations.h5, in the same pass;
     /// a fields.h5 source gives the ones filterlens-torch kept (none when it holds none).
+    ///
+    /// `layers` limits the analysis to those layers (nil: every layer with a probe). A layer is analysed a block of
+    /// filters at a time (`filterBlock`, on every core) and written to analysis.h5 as it goes, so the memory needed
+    /// does not grow with its filters (but for activations.h5's field sums, L x C x L doubles per layer);
+    /// `filterBlockBytes` sizes the blocks (`filterBlock`).
     @discardableResult
     public static func run(directory: URL, parameters: AnalysisParameters, sweepThresholds: [Double], batchSize: Int = 100,
                            resume: Bool = false, readPath: ActivationsReadPath = .direct, topImages: Int = TopImageRecord.defaultCount,
+                           layers chosen: [Int]? = nil, filterBlockBytes: Int = 64 << 20,
                            progress: (AnalysisProgress) throws(RunStoreError) -> Void) throws(RunStoreError) -> [LayerResult] {
         let runURL = directory.appendingPathComponent(RunLayout.runFile)
         let run = try RunFileReader(runURL)
@@ -113,9 +124,14 @@ public enum RunAnalysis {
         }
         let labelNames = try run.labelNames()
         let labelCount = labelNames.count
-        let layers = try probes.layers()
-        guard !layers.isEmpty else {
+        let probed = try probes.layers()
+        guard !probed.isEmpty else {
             throw RunStoreError(path: probes.path, problem: "no phase 2 probes", fix: "run `filterlens probe \(directory.path)` first")
+        }
+        let layers = chosen.map { Set($0).sorted() } ?? probed
+        if let missing = layers.first(where: { !probed.contains($0) }) {
+            throw RunStoreError(path: probes.path, problem: "layer \(missing) has no phase 2 probe (layers \(probed.map(String.init).joined(separator: ", ")) have)",
+                                fix: "choose --layers among them")
         }
         switch source {
         case .activations(let activations):
@@ -150,6 +166,9 @@ public enum RunAnalysis {
         }
         var results: [LayerResult] = []
         let start = Date()
+        var allFilters = 0
+        for layer in layers { allFilters += (try? source.shape(layer: layer))?.channels ?? 0 }   // a missing layer: its error below
+        var filtersBefore = 0
         for layer in layers {
             let head: ProbeHead
             if case .fieldSums = source {
@@ -163,24 +182,32 @@ public enum RunAnalysis {
                                     problem: "block shape \(shape.channels)x\(shape.height)x\(shape.width) differs from the head's \(head.channels)x\(head.height)x\(head.width)",
                                     fix: "\(probes.fileName) and \(source.url.lastPathComponent) must come from the same network")
             }
-            let raw: [FilterLabelMatrix]
+            let filters = shape.channels
+            var report = AnalysisProgress(layer: layer, layerCount: layers.count, imagesDone: 0, imagesTotal: source.imageCount,
+                                          elapsed: 0, filterCount: filters, allFiltersDone: filtersBefore, allFilters: allFilters)
+            /// The raw matrices of a block of filters, n x L x L.
+            let rawBlock: (Range<Int>) throws(RunStoreError) -> [Double]
             var top = checkpoint.topImages[layer]
             var topMatches = true   // activations.h5's layers are streamed again for another k
             if case .activations = source { topMatches = top?.count == topImages }
-            if let saved = checkpoint.layers[layer], saved.filters == shape.channels, saved.labels == labelCount, topMatches {
-                raw = (0..<saved.filters).map { f in
-                    FilterLabelMatrix(labelCount: labelCount, values: Array(saved.raw[(f * labelCount * labelCount)..<((f + 1) * labelCount * labelCount)]))
-                }
-                try progress(AnalysisProgress(layer: layer, layerCount: layers.count, imagesDone: source.imageCount,
-                                          imagesTotal: source.imageCount, elapsed: Date().timeIntervalSince(start),
-                                          fromCheckpoint: true))
+            if let saved = checkpoint.layers[layer], saved.filters == filters, saved.labels == labelCount, topMatches {
+                let cells = labelCount * labelCount
+                rawBlock = { block in Array(saved.raw[(block.lowerBound * cells)..<(block.upperBound * cells)]) }
+                report.imagesDone = source.imageCount
+                report.fromCheckpoint = true
+                report.elapsed = Date().timeIntervalSince(start)
+                try progress(report)
             } else {
-                let sums: FieldSums
                 switch source {
                 case .activations(let activations):
-                    (sums, top) = try streamFieldSums(layer: layer, layerCount: layers.count, head: head, shape: shape,
-                                                      labelCount: labelCount, activations: activations, batchSize: batchSize,
-                                                      topImages: topImages, start: start, progress: progress)
+                    let (sums, streamed) = try streamFieldSums(layer: layer, layerCount: layers.count, head: head, shape: shape,
+                                                               labelCount: labelCount, activations: activations, batchSize: batchSize,
+                                                               topImages: topImages, start: start, template: report, progress: progress)
+                    top = streamed
+                    rawBlock = { block in sums.rawBlock(filters: block) }
+                    checkpoint.layers[layer] = (filters, labelCount, sums.rawBlock(filters: 0..<filters))
+                    checkpoint.topImages[layer] = top
+                    try AnalysisCheckpointFile.save(checkpoint, to: checkpointURL)
                 case .fieldSums(let fields):
                     top = try fields.topImages(layer: layer)
                     if let top, top.filters != shape.channels {
@@ -188,32 +215,49 @@ public enum RunAnalysis {
                                             problem: "\(top.filters) filters, but the layer has \(shape.channels)",
                                             fix: "write fields.h5 again with filterlens-torch's dissect")
                     }
-                    sums = FieldSums(labelCount: labelCount, channels: shape.channels, sums: try fields.sums(layer: layer),
-                                     countsPerLabel: fields.imagesPerLabel)
-                    try progress(AnalysisProgress(layer: layer, layerCount: layers.count, imagesDone: fields.imageCount,
-                                              imagesTotal: fields.imageCount, elapsed: Date().timeIntervalSince(start)))
+                    // No checkpoint: fields.h5 already holds what it would (the sums), read a block at a time.
+                    let counts = fields.imagesPerLabel
+                    rawBlock = { (block: Range<Int>) throws(RunStoreError) -> [Double] in
+                        FieldSums.rawBlock(sums: try fields.sums(layer: layer, filters: block), sumsFilters: block.count,
+                                           firstFilter: 0, filters: block.count, countsPerLabel: counts)
+                    }
                 }
-                raw = sums.rawMatrices()
-                checkpoint.layers[layer] = (shape.channels, labelCount, raw.flatMap(\.values))
-                checkpoint.topImages[layer] = top
-                try AnalysisCheckpointFile.save(checkpoint, to: checkpointURL)
+                report.imagesDone = source.imageCount
             }
-            let (analysis, sweep) = analyzeLayer(raw, parameters: parameters, thresholds: thresholds)
-            let filters = analysis.filters
-            let record = AnalysisLayerRecord(
-                layer: layer, filterCount: filters.count, labelCount: labelCount, raw: analysis.stackedRaw,
-                normalized: analysis.stackedNormalized, binary: analysis.stackedBinary,
-                clusterOfLabel: analysis.stackedClusterAssignment,
-                filterIntegers: FilterColumns.all.filter { $0.storage == .integer }.map { column in
-                    (column.name, Measures.values(column, of: filters).map { Int32($0) })
-                },
-                filterReals: FilterColumns.all.filter { $0.storage == .real }.map { ($0.name, Measures.values($0, of: filters)) },
-                topImages: top)
-            try writer.writeLayer(record, attributes: [
+            let layerWriter = try writer.beginLayer(layer, filterCount: filters, attributes: [
                 ("channels", Double(shape.channels)), ("height", Double(shape.height)), ("width", Double(shape.width)),
             ])
-            results.append(LayerResult(layer: layer, summary: analysis.summary, probeSR: head.finalSR,
-                                       probeBestSR: head.bestSR, sweep: sweep))
+            var summaries: [FilterSummary] = []
+            var sweepSummaries = [[FilterSummary]](repeating: [], count: thresholds.count)
+            let block = filterBlock(filters: filters, labels: labelCount, bytes: filterBlockBytes)
+            var first = 0
+            while first < filters {
+                let range = first..<min(filters, first + block)
+                let analysed = FilterBlockAnalysis(raw: try rawBlock(range), filters: range.count, labelCount: labelCount,
+                                                   parameters: parameters, thresholds: thresholds)
+                try layerWriter.write(filters: range, raw: analysed.raw, binary: analysed.binary, scale: analysed.scale,
+                                      clusterOfLabel: analysed.clusterOfLabel)
+                summaries += analysed.summaries
+                for t in thresholds.indices { sweepSummaries[t] += analysed.sweep[t] }
+                first = range.upperBound
+                report.filtersDone = first
+                report.allFiltersDone = filtersBefore + first
+                report.elapsed = Date().timeIntervalSince(start)
+                try progress(report)
+            }
+            try layerWriter.finish(
+                filterIntegers: FilterColumns.all.filter { $0.storage == .integer }.map { column in
+                    (column.name, Measures.values(column, of: summaries).map { Int32($0) })
+                },
+                filterReals: FilterColumns.all.filter { $0.storage == .real }.map { ($0.name, Measures.values($0, of: summaries)) },
+                topImages: top)
+            filtersBefore += filters
+            let summary = LayerSummary(summaries: summaries, parameters: parameters)
+            let sweep = thresholds.indices.map { t in
+                LayerSummary(summaries: sweepSummaries[t],
+                             parameters: AnalysisParameters(threshold: thresholds[t], normalization: parameters.normalization))
+            }
+            results.append(LayerResult(layer: layer, summary: summary, probeSR: head.finalSR, probeBestSR: head.bestSR, sweep: sweep))
         }
         let probeColumns: NamedColumns = [(LayerColumns.probeFinalSR.name, results.map(\.probeSR)),
                                           (LayerColumns.probeBestSR.name, results.map(\.probeBestSR))]
@@ -229,7 +273,7 @@ public enum RunAnalysis {
         for (index, column) in summaryColumns(results[0].summary).enumerated() {
             sweepColumns.append((column.name, thresholds.indices.flatMap { t in results.map { summaryColumns($0.sweep[t])[index].value } }))
         }
-        try writer.writeSweep(thresholds: thresholds, layers: layers.count, columns: sweepColumns)
+        try writer.writeSweep(thresholds: thresholds, layers: layers, columns: sweepColumns)
         try writer.commit()
         try AtomicFile.write(Data(csv(layers: layers, columns: probeColumns + columns).utf8),
                              to: directory.appendingPathComponent("layers.csv"))
@@ -250,6 +294,7 @@ public enum RunAnalysis {
     /// (`BlockReadAhead`).
     private static func streamFieldSums(layer: Int, layerCount: Int, head: ProbeHead, shape: BlockShape, labelCount: Int,
                                         activations: ActivationsReader, batchSize: Int, topImages: Int, start: Date,
+                                        template: AnalysisProgress,
                                         progress: (AnalysisProgress) throws(RunStoreError) -> Void) throws(RunStoreError) -> (FieldSums, TopImageRecord) {
         let accumulator = FieldAccumulator(weights: head.weight, labelCount: labelCount, channels: shape.channels,
                                            height: shape.height, width: shape.width)
@@ -261,8 +306,10 @@ public enum RunAnalysis {
                 accumulator.add(activations: values.baseAddress!, labels: labels.baseAddress! + from, batch: batch)
                 top.add(activations: values.baseAddress!, labels: labels.baseAddress! + from, firstImage: from, batch: batch)
             }
-            try progress(AnalysisProgress(layer: layer, layerCount: layerCount, imagesDone: from + batch,
-                                      imagesTotal: activations.count, elapsed: Date().timeIntervalSince(start)))
+            var report = template
+            report.imagesDone = from + batch
+            report.elapsed = Date().timeIntervalSince(start)
+            try progress(report)
         }
         return (accumulator.fieldSums, top.record)
     }
@@ -305,13 +352,11 @@ public enum RunAnalysis {
         ([parameters.threshold] + sweepThresholds).reduce(into: [Double]()) { if !$0.contains($1) { $0.append($1) } }.sorted()
     }
 
-    /// One layer's analysis from its raw filter-label matrices: every filter analysed under `parameters`, and the
-    /// layer summary under each of `thresholds` (in their order).
-    static func analyzeLayer(_ raw: [FilterLabelMatrix], parameters: AnalysisParameters,
-                        thresholds: [Double]) -> (analysis: LayerAnalysis, sweep: [LayerSummary]) {
-        let analysis = LayerAnalysis(rawMatrices: raw, parameters: parameters)
-        let sweep = LayerAnalysis.thresholdSweep(rawMatrices: raw, thresholds: thresholds, normalization: parameters.normalization)
-        return (analysis, sweep)
+    /// Filters analysed at once: as many L x L float64 matrices as fit in about 64 MB, at least two per core (so that
+    /// every core has work), at most the layer.
+    static func filterBlock(filters: Int, labels: Int, bytes: Int = 64 << 20) -> Int {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        return min(filters, max(2 * cores, bytes / max(1, labels * labels * 8)))
     }
 
     /// The per-layer table as CSV: a header row, then one row per layer.

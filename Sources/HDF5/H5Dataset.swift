@@ -132,6 +132,33 @@ public final class H5Dataset: H5AttributeHolder, @unchecked Sendable {
         }
     }
 
+    /// Makes this one-dimensional dataset a dimension scale named `name` (H5DSset_scale): its values are the
+    /// coordinates of the dimensions it is attached to; netCDF-4 readers (xarray's h5netcdf engine, ncdump) see a
+    /// dimension `name` with this coordinate variable.
+    public func makeDimensionScale(_ name: String) throws(HDF5Error) {
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
+        try checked(H5DSset_scale(objectHandle.id, name), "make dimension scale \"\(name)\"", objectHandle.errorPath())
+    }
+
+    /// Attaches the dimension scale `scale` to dimension `dimension` (0 = slowest) of this dataset (H5DSattach_scale);
+    /// the scale's length must equal that dimension's extent.
+    public func attachDimensionScale(_ scale: H5Dataset, dimension: Int) throws(HDF5Error) {
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
+        let operation = "attach dimension scale \(scale.name) to dimension \(dimension)"
+        let extent = shape
+        guard extent.indices.contains(dimension), scale.shape == [extent[dimension]] else {
+            throw HDF5Error(operation: operation, path: objectHandle.errorPath(),
+                            message: "the scale's shape \(scale.shape) does not match dimension \(dimension) of \(extent)")
+        }
+        try checked(H5DSattach_scale(objectHandle.id, scale.objectHandle.id, UInt32(dimension)), operation, objectHandle.errorPath())
+    }
+
+    /// Whether this dataset is a dimension scale (H5DSis_scale).
+    public func isDimensionScale() -> Bool {
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
+        return H5DSis_scale(objectHandle.id) > 0
+    }
+
     /// The dimension labels, one per dimension ("" for an unlabelled one; [] for a scalar dataset).
     public func dimensionLabels() throws(HDF5Error) -> [String] {
         enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }

@@ -1,5 +1,11 @@
 import CHDF5
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// An HDF5 group ("/" or nested). Thread safety: see `H5File`.
 public final class H5Group: H5AttributeHolder, @unchecked Sendable {
     /// The open group id and its file.
@@ -140,6 +146,31 @@ public final class H5Group: H5AttributeHolder, @unchecked Sendable {
         }
         let dataset = try createDataset(name, type: T.h5Type, shape: shape, chunk: chunk, compression: compression)
         try dataset.write(values)
+        return dataset
+    }
+
+    /// Creates the one-dimensional dataset `name` of variable-length UTF-8 strings and writes `values` (label names,
+    /// e.g., as a coordinate that netCDF-4 readers show).
+    @discardableResult
+    public func writeStrings(_ name: String, _ values: [String]) throws(HDF5Error) -> H5Dataset {
+        enterLibrary(objectHandle.errorPath()); defer { leaveLibrary() }
+        let operation = "create string dataset"
+        let path = objectHandle.errorPath(objectHandle.childPath(name))
+        let type = try createVariableStringType(H5T_CSET_UTF8, operation, path)
+        defer { _ = H5Tclose(type) }
+        let space = try createDataspace(shape: [values.count], operation, path)
+        defer { _ = H5Sclose(space) }
+        let links = try createIntermediateLinkProperties(operation, path)
+        defer { _ = H5Pclose(links) }
+        let id = try checked(H5Dcreate2(objectHandle.id, name, type, space, links, fl_H5P_DEFAULT(), fl_H5P_DEFAULT()),
+                             operation, path)
+        let dataset = H5Dataset(H5ObjectHandle(id: id, file: objectHandle.file))
+        let cStrings = values.map { UnsafePointer(strdup($0)) }
+        defer { cStrings.forEach { free(UnsafeMutablePointer(mutating: $0)) } }
+        if !values.isEmpty {
+            try checked(cStrings.withUnsafeBufferPointer { H5Dwrite(id, type, fl_H5S_ALL(), fl_H5S_ALL(), fl_H5P_DEFAULT(), $0.baseAddress) },
+                        operation, path)
+        }
         return dataset
     }
 

@@ -119,7 +119,8 @@ public enum RunFigures {
                              title: String, xLabel: String, colorBarLabel: String, width: Double) -> Figure {
         // Up to 100 labels stay readable: the figure widens with the columns (about 0.12 in each), and cells are
         // annotated only while a number fits (up to 30 columns).
-        let figure = Figure(width: max(width, 0.12 * Double(columnLabels.count) + 2.5),
+        // Past 100 labels the figure stops widening (16 in) and the axes thin the column names.
+        let figure = Figure(width: min(16, max(width, 0.12 * Double(columnLabels.count) + 2.5)),
                             height: max(2.8, 0.32 * Double(run.layers.count) + 2))
         let axes = figure.addAxes()
         axes.heatmap(values, rows: run.layers.count, columns: columnLabels.count, rowLabels: run.layers.map { "layer \($0)" },
@@ -132,11 +133,15 @@ public enum RunFigures {
 
     /// Phase 3: share of clusters of each size, per layer.
     public static func clusterSizes(_ run: RunContents) -> ReportFigure {
+        // Sizes up to the largest cluster of any layer (at least 10, at most L): at 1,000 labels the sizes beyond
+        // are empty columns.
+        let largest = run.clusterSizeHistogram.map { row in (row.lastIndex { $0 > 0 } ?? 0) + 1 }.max() ?? 1
+        let sizes = min(run.labelNames.count, max(10, largest))
         let shares = run.clusterSizeHistogram.flatMap { row in
             let total = row.reduce(0, +)
-            return row.map { total > 0 ? $0 / total : .nan }
+            return row.prefix(sizes).map { total > 0 ? $0 / total : .nan }
         }
-        let figure = layerHeatmap(run, values: shares, columnLabels: (1...run.labelNames.count).map(String.init), range: 0...1,
+        let figure = layerHeatmap(run, values: shares, columnLabels: (1...sizes).map(String.init), range: 0...1,
                                   title: "Cluster sizes per layer", xLabel: "cluster size (labels)",
                                   colorBarLabel: "share of the layer's clusters", width: 7)
         return ReportFigure(id: "cluster_sizes", title: "Histogram of cluster sizes", caption:
@@ -176,12 +181,9 @@ public enum RunFigures {
             figure: figure)
     }
 
-    /// One layer's figures: example filter-label matrices with label names, and a mosaic of all filters.
-    public static func layer(_ layer: Int, matrices: [Double], filterCount: Int, noise: [Double], clusters: [Double],
-                             run: RunContents) -> [ReportFigure] {
-        let labels = run.labelNames.count
-        let cells = labels * labels
-        let name = RunLayout.layerName(layer)
+    /// The example filters of a layer (up to 4): the lowest, median and highest noise among the filters with clusters,
+    /// and the one with the most clusters; filters in order fill the rest.
+    public static func exampleFilters(noise: [Double], clusters: [Double]) -> [Int] {
         let order = noise.indices.filter { noise[$0].isFinite && clusters[$0] > 0 }.sorted { noise[$0] < noise[$1] }
         var chosen: [Int] = []
         if let low = order.first { chosen.append(low) }
@@ -189,51 +191,116 @@ public enum RunFigures {
         if let high = order.last { chosen.append(high) }
         if let most = clusters.indices.max(by: { clusters[$0] < clusters[$1] }) { chosen.append(most) }
         chosen = chosen.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
-        for filter in 0..<filterCount where chosen.count < 4 && !chosen.contains(filter) { chosen.append(filter) }
-        chosen = Array(chosen.prefix(4))
-        // Panels grow with the label count (about 0.09 in a label beyond 20), so tick names stay legible up to 100
-        // labels; the axes thin the names when they would still collide.
-        let grow = 2 * 0.09 * Double(max(0, labels - 20))
-        let examples = Figure(width: 10 + grow, height: 9 + grow)
-        let grid = examples.subplots(rows: 2, columns: 2)
-        for (slot, filter) in chosen.enumerated() {
-            let axes = grid[slot / 2][slot % 2]
-            axes.heatmap(Array(matrices[(filter * cells)..<((filter + 1) * cells)]), rows: labels, columns: labels,
-                         rowLabels: run.labelNames, columnLabels: run.labelNames, colorMap: .viridis, range: -1...1,
-                         annotate: false, colorBar: slot % 2 == 1)
-            axes.title = "filter \(filter): \(Int(clusters[filter])) cluster(s), noise \(Int(noise[filter]))"
-            axes.xLabel = "output label"
-            axes.yLabel = "input label"
+        for filter in 0..<noise.count where chosen.count < 4 && !chosen.contains(filter) { chosen.append(filter) }
+        return Array(chosen.prefix(4))
+    }
+
+    /// Labels beyond which an example matrix is shown with its labels ordered by cluster, and the gallery shows
+    /// thumbnails instead of whole matrices.
+    public static let largeLabelCount = 30
+
+    /// The label order of an example matrix: as given up to `largeLabelCount` labels; beyond, the labels of the
+    /// filter's clusters first (cluster by cluster, in the order found), then the others in order, so that the
+    /// cluster squares sit on the diagonal at the top left.
+    public static func exampleOrder(clusterOfLabel: [Int32]) -> [Int] {
+        guard clusterOfLabel.count > largeLabelCount else { return Array(clusterOfLabel.indices) }
+        return clusterOfLabel.indices.sorted { a, b in
+            let (ca, cb) = (clusterOfLabel[a] < 0 ? Int32.max : clusterOfLabel[a], clusterOfLabel[b] < 0 ? Int32.max : clusterOfLabel[b])
+            return ca != cb ? ca < cb : a < b
         }
-        for slot in chosen.count..<4 { grid[slot / 2][slot % 2].title = "" }
+    }
+
+    /// Side of a gallery thumbnail for L labels: L up to `largeLabelCount`, else `largeLabelCount` bins.
+    public static func thumbnailSide(labels: Int) -> Int { min(labels, largeLabelCount) }
+
+    /// The `side` x `side` thumbnail of an L x L matrix (row-major): the mean over each bin of about L / side
+    /// consecutive labels in each direction (the matrix itself when side == L).
+    public static func thumbnail(_ matrix: ArraySlice<Double>, labels: Int, side: Int) -> [Double] {
+        let start = matrix.startIndex
+        guard side < labels else { return Array(matrix) }
+        var sums = [Double](repeating: 0, count: side * side), counts = [Double](repeating: 0, count: side * side)
+        for i in 0..<labels {
+            let row = i * side / labels
+            for j in 0..<labels {
+                let cell = row * side + j * side / labels
+                sums[cell] += matrix[start + i * labels + j]
+                counts[cell] += 1
+            }
+        }
+        return zip(sums, counts).map { $0 / $1 }
+    }
+
+    /// One layer's figures: example filter-label matrices (`examples`: filter, its L x L normalized matrix and the
+    /// label order to show it in), and the gallery of every filter's thumbnail (`thumbnails`: F x side x side,
+    /// `thumbnail`: of the normalized matrices when side == L, else of the binary ones). Their CSVs list the filters shown and name the analysis.h5 datasets that hold the matrices:
+    /// they never repeat analysis.h5's L x L x F.
+    public static func layer(_ layer: Int, examples: [(filter: Int, matrix: [Double], order: [Int])], thumbnails: [Double],
+                             thumbnailSide side: Int, filterCount: Int, noise: [Double], clusters: [Double],
+                             run: RunContents) -> [ReportFigure] {
+        let labels = run.labelNames.count
+        let name = RunLayout.layerName(layer)
+        let dataset = "analysis.h5:/layers/\(name)"
+        let ordered = labels > largeLabelCount
+        // Panels grow with the label count (about 0.09 in a label beyond 20, at most 8 in), so tick names stay legible
+        // up to 100 labels; the axes thin the names when they would still collide.
+        let grow = min(8, 2 * 0.09 * Double(max(0, labels - 20)))
+        let figure = Figure(width: 10 + grow, height: 9 + grow)
+        let grid = figure.subplots(rows: 2, columns: 2)
+        var exampleTable = CSVTable(header: ["filter", "clusters", "noise", "labels_in_order_shown", "normalized_matrix"])
+        for (slot, example) in examples.prefix(4).enumerated() {
+            let axes = grid[slot / 2][slot % 2]
+            let order = example.order
+            var shown = [Double](repeating: 0, count: labels * labels)
+            for (r, i) in order.enumerated() {
+                for (c, j) in order.enumerated() { shown[r * labels + c] = example.matrix[i * labels + j] }
+            }
+            let names = order.map { run.labelNames[$0] }
+            axes.heatmap(shown, rows: labels, columns: labels, rowLabels: names, columnLabels: names, colorMap: .viridis,
+                         range: -1...1, annotate: false, colorBar: slot % 2 == 1)
+            axes.title = "filter \(example.filter): \(Int(clusters[example.filter])) cluster(s), noise \(Int(noise[example.filter]))"
+            axes.xLabel = ordered ? "output label (by cluster)" : "output label"
+            axes.yLabel = ordered ? "input label (by cluster)" : "input label"
+            exampleTable.append([String(example.filter), CSVTable.number(clusters[example.filter]), CSVTable.number(noise[example.filter]),
+                                 ordered ? order.map(String.init).joined(separator: " ") : "as in label_names",
+                                 "\(dataset)/raw[\(example.filter)] normalized by scale[\(example.filter)] (docs/hdf5-layout.md)"])
+        }
+        for slot in examples.count..<4 { grid[slot / 2][slot % 2].title = "" }
         let columns = Int(Double(filterCount).squareRoot().rounded(.up))
         let rows = (filterCount + columns - 1) / columns
-        let stride = labels + 1
+        let stride = side + 1
         var mosaic = [Double](repeating: .nan, count: rows * stride * columns * stride)
         for filter in 0..<filterCount {
             let top = (filter / columns) * stride, left = (filter % columns) * stride
-            for i in 0..<labels {
-                for j in 0..<labels {
-                    mosaic[(top + i) * columns * stride + left + j] = matrices[filter * cells + i * labels + j]
+            for i in 0..<side {
+                for j in 0..<side {
+                    mosaic[(top + i) * columns * stride + left + j] = thumbnails[(filter * side + i) * side + j]
                 }
             }
         }
-        let side = min(11.0, max(5.0, Double(columns) * 0.55))
-        let gallery = Figure(width: side + 1.2, height: side * Double(rows) / Double(columns) + 1)
+        let width = min(11.0, max(5.0, Double(columns) * 0.55))
+        let gallery = Figure(width: width + 1.2, height: width * Double(rows) / Double(columns) + 1)
         let axes = gallery.addAxes()
-        axes.heatmap(mosaic, rows: rows * stride, columns: columns * stride, colorMap: .viridis, range: -1...1,
-                     colorBarLabel: "normalized field")
+        axes.heatmap(mosaic, rows: rows * stride, columns: columns * stride, colorMap: .viridis, range: side < labels ? 0...max(1e-3, thumbnails.filter(\.isFinite).max() ?? 1) : -1...1,
+                     colorBarLabel: side < labels ? "share of bright elements per label bin" : "normalized field")
         axes.setXTicks([], labels: [])
         axes.setYTicks([], labels: [])
         axes.showGrid = false
         axes.title = "Layer \(layer): all \(filterCount) filters, row-major from the top left"
+        var galleryTable = CSVTable(header: ["filter", "clusters", "noise", "raw_matrix", "binary_matrix"])
+        for filter in 0..<filterCount {
+            galleryTable.append([String(filter), CSVTable.number(clusters[filter]), CSVTable.number(noise[filter]),
+                                 "\(dataset)/raw[\(filter)]", "\(dataset)/binary[\(filter)]"])
+        }
+        let exampleCaption = "Normalized filter-label matrices (rows: true input label, columns: output label) of the filters with the lowest, median and highest noise among those with clusters, and the one with the most clusters. Elements above \(format(run.threshold)) are bright."
+            + (ordered ? " With \(labels) labels, each matrix shows its labels ordered by cluster (the cluster squares on the diagonal from the top left, then the labels in no cluster); tick names are thinned." : "")
+        let galleryCaption = side < labels
+            ? "Every filter's binary \(labels) x \(labels) matrix (normalized > \(format(run.threshold))) as a \(side) x \(side) thumbnail: the share of bright elements in bins of about \(labels / side) consecutive labels each way, labels in order, the colour scale up to the largest share. Tiled in filter order (filter 0 top left, row by row); grey gaps separate them. The matrices themselves are in \(dataset)."
+            : "Every filter's normalized \(labels) x \(labels) matrix, tiled in filter order (filter 0 top left, row by row); grey gaps separate them."
         return [
-            ReportFigure(id: "\(name)_examples", title: "Layer \(layer): example filter-label matrices", caption:
-                "Normalized filter-label matrices (rows: true input label, columns: output label) of the filters with the lowest, median and highest noise among those with clusters, and the one with the most clusters. Elements above \(format(run.threshold)) are bright.",
-                figure: examples),
-            ReportFigure(id: "\(name)_filters", title: "Layer \(layer): filter gallery", caption:
-                "Every filter's normalized \(labels) x \(labels) matrix, tiled in filter order (filter 0 top left, row by row); grey gaps separate them.",
-                figure: gallery),
+            ReportFigure(id: "\(name)_examples", title: "Layer \(layer): example filter-label matrices", caption: exampleCaption,
+                         figure: figure, table: exampleTable),
+            ReportFigure(id: "\(name)_filters", title: "Layer \(layer): filter gallery", caption: galleryCaption,
+                         figure: gallery, table: galleryTable),
         ]
     }
 

@@ -33,18 +33,16 @@ public enum RunReport {
         var layerSections: [[String: Any]] = []
         for (index, layer) in run.layers.enumerated() {
             progress(RunLayout.layerName(layer))
-            let (filters, _, matrices) = try analysis.matrices(layer: layer, "normalized")
-            let figures = RunFigures.layer(layer, matrices: matrices, filterCount: filters,
-                                           noise: try analysis.filterColumn(layer: layer, FilterColumns.noise.name),
-                                           clusters: try analysis.filterColumn(layer: layer, FilterColumns.clusterCount.name), run: run)
+            let figures = try layerFigures(layer, analysis: analysis, run: run)
+            let filters = try analysis.filterCount(layer: layer)
             let probe = run.probes.first { $0.layer == layer }
             layerSections.append([
                 "layer": layer, "filters": filters, "open": index == run.layers.count - 1,
                 "shape": probe.map { "\($0.channels) x \($0.height) x \($0.width)" } ?? "?",
                 "sr": number(run.column(LayerColumns.probeFinalSR.name)[index]), "snr": number(run.column(LayerColumns.snr.name)[index]),
                 "figures": try figures.map { try save($0, in: figuresDirectory) },
-                "explorer": try FilterExplorer.layer(layer, analysis: analysis, run: run, normalized: matrices, filterCount: filters,
-                                                     figures: figuresDirectory, images: imagePaths),
+                "explorer": try explorer(layer, analysis: analysis, run: run, filters: filters, figures: figuresDirectory,
+                                         images: imagePaths) as Any,
             ])
         }
         var values = context(run, overview: overview, layers: layerSections)
@@ -57,6 +55,53 @@ public enum RunReport {
         let url = directory.appendingPathComponent(RunLayout.reportFile)
         try AtomicFile.write(Data(html.utf8), to: url)
         return url
+    }
+
+    /// One layer's figures, reading its matrices a block of filters at a time: memory and time grow with F x L x L
+    /// read once, not with what is drawn.
+    static func layerFigures(_ layer: Int, analysis: AnalysisFileReader, run: RunContents) throws -> [ReportFigure] {
+        let filters = try analysis.filterCount(layer: layer)
+        let labels = run.labelNames.count
+        let noise = try analysis.filterColumn(layer: layer, FilterColumns.noise.name)
+        let clusters = try analysis.filterColumn(layer: layer, FilterColumns.clusterCount.name)
+        let clusterOfLabel = try AnalysisFileReader.clusterOfLabel(URL(fileURLWithPath: analysis.path), layer: layer).values
+        let examples = try RunFigures.exampleFilters(noise: noise, clusters: clusters).map { filter in
+            (filter: filter, matrix: try analysis.matrices(layer: layer, "normalized", filters: filter..<(filter + 1)).values,
+             order: RunFigures.exampleOrder(clusterOfLabel: Array(clusterOfLabel[(filter * labels)..<((filter + 1) * labels)])))
+        }
+        let side = RunFigures.thumbnailSide(labels: labels)
+        let cells = labels * labels
+        let block = max(1, min(filters, (64 << 20) / max(1, cells * 8)))
+        var thumbnails: [Double] = []
+        thumbnails.reserveCapacity(filters * side * side)
+        var first = 0
+        while first < filters {
+            let range = first..<min(filters, first + block)
+            // Whole matrices: normalized; thumbnails: the share of bright elements (binary) in each bin, which the
+            // clusters and the noise count (a mean of normalized values over 1,000 labels is a flat grey).
+            let values = try analysis.matrices(layer: layer, side < labels ? "binary" : "normalized", filters: range).values
+            for k in 0..<range.count {
+                thumbnails += RunFigures.thumbnail(values[(k * cells)..<((k + 1) * cells)], labels: labels, side: side)
+            }
+            first = range.upperBound
+        }
+        return RunFigures.layer(layer, examples: examples, thumbnails: thumbnails, thumbnailSide: side, filterCount: filters,
+                                noise: noise, clusters: clusters, run: run)
+    }
+
+    /// Elements (F x L x L) up to which a layer gets the filter explorer: its page data hold every filter's normalized
+    /// and binary matrices (about 8 bytes of JSON an element), so a layer of 512 filters at 1,000 labels would write
+    /// GBs. Past it the layer section shows the figures only, and the matrices stay in analysis.h5.
+    static let explorerElements = 4_000_000
+
+    /// The filter explorer of a layer small enough for it (`explorerElements`), nil otherwise.
+    static func explorer(_ layer: Int, analysis: AnalysisFileReader, run: RunContents, filters: Int, figures: URL,
+                         images: [Int: String]) throws -> [String: Any]? {
+        let labels = run.labelNames.count
+        guard filters * labels * labels <= explorerElements else { return nil }
+        let normalized = try analysis.matrices(layer: layer, "normalized").values
+        return try FilterExplorer.layer(layer, analysis: analysis, run: run, normalized: normalized, filterCount: filters,
+                                        figures: figures, images: images)
     }
 
     /// The small copies of test images filterlens-torch's `dissect` stored in the run's fields.h5, nil when none.
@@ -164,7 +209,7 @@ public enum RunReport {
             "sweepHeader": run.layers.map { "layer \($0)" }, "sweepRows": sweepRows,
             "figures": overview, "layers": layers,
             "definitions": definitions(run), "metadata": metadata.map { ["key": $0.0, "value": $0.1] }, "files": files,
-            "h5pySnippet": "import h5py; a = h5py.File(\"\(run.directory.path)/analysis.h5\"); print(dict(a[\"summary\"]), a[\"layers/layer01/normalized\"].shape)",
+            "h5pySnippet": "import h5py; a = h5py.File(\"\(run.directory.path)/analysis.h5\"); print(dict(a[\"summary\"]), a[\"layers/layer01/raw\"].shape)",
             "generated": RunLayout.timestamp(),
         ]
     }

@@ -42,53 +42,16 @@ public struct TopImageRecord: Sendable, Equatable {
     }
 }
 
-/// Phase 3 results of one layer, as stored in `analysis.h5` under `/layers/layerNN`.
-public struct AnalysisLayerRecord: Sendable {
-    /// 1-based layer.
-    public var layer: Int
-    /// Filters F (the layer's channels C).
-    public var filterCount: Int
-    /// Labels L.
-    public var labelCount: Int
-    /// F x L x L raw filter-label matrices (rows: input labels, columns: output labels).
-    public var raw: [Double]
-    /// F x L x L normalized matrices.
-    public var normalized: [Double]
-    /// F x L x L binary matrices (0/1).
-    public var binary: [UInt8]
-    /// F x L: the cluster index (0-based, in discovery order) of each label, -1 when in none.
-    public var clusterOfLabel: [Int32]
-    /// Integer per-filter columns (length F each): cluster_count, signal, noise, silent, dominant_label, ...
-    public var filterIntegers: [(name: String, values: [Int32])]
-    /// Real per-filter columns (length F each): dominant_ones_ratio.
-    public var filterReals: NamedColumns
-    /// The filters' top images (F x k), nil when the source held none (a fields.h5 written without them).
-    public var topImages: TopImageRecord?
-
-    public init(layer: Int, filterCount: Int, labelCount: Int, raw: [Double], normalized: [Double], binary: [UInt8],
-                clusterOfLabel: [Int32], filterIntegers: [(name: String, values: [Int32])], filterReals: NamedColumns,
-                topImages: TopImageRecord? = nil) {
-        self.layer = layer
-        self.filterCount = filterCount
-        self.labelCount = labelCount
-        self.raw = raw
-        self.normalized = normalized
-        self.binary = binary
-        self.clusterOfLabel = clusterOfLabel
-        self.filterIntegers = filterIntegers
-        self.filterReals = filterReals
-        self.topImages = topImages
-    }
-}
-
 /// Writes `analysis.h5` (temporary name, renamed by `commit()`).
 public final class AnalysisFileWriter {
     private let staged: StagedFile
     private let fix = StagedFile.fix
+    private let labelNames: [String]
 
     /// Starts the file; `attributes` and `numbers` go to the root (threshold, normalization, ...).
     public init(creating url: URL, labelNames: [String], attributes: [(String, String)], numbers: [(String, Double)]) throws(RunStoreError) {
-        staged = try StagedFile(creating: url, format: RunLayout.analysisFormat)
+        staged = try StagedFile(creating: url, format: RunLayout.analysisFormat, version: RunLayout.analysisVersion)
+        self.labelNames = labelNames
         let root = staged.root
         try accessing(fix: fix) { () throws(HDF5Error) in
             try root.setAttribute("label_names", labelNames)
@@ -97,38 +60,27 @@ public final class AnalysisFileWriter {
         }
     }
 
-    /// Writes `/images_per_label` (int64 [label]): the test images of each true label the analysis ran over.
+    /// Writes `/images_per_label` (int64 [label]): the test images of each true label the analysis ran over, with
+    /// the root's `label` coordinate (the label names).
     public func writeImagesPerLabel(_ counts: [Int]) throws(RunStoreError) {
         let root = staged.root
+        let names = labelNames.count == counts.count ? labelNames : counts.indices.map(String.init)
         try accessing(fix: fix) { () throws(HDF5Error) in
-            try root.write("images_per_label", counts.map(Int64.init), shape: [counts.count]).setDimensionLabels(["label"])
+            let label = try coordinate(root, "label", names)
+            try dimensioned(root.write("images_per_label", counts.map(Int64.init), shape: [counts.count]), [label])
         }
     }
 
-    /// Writes one layer's matrices and per-filter columns.
-    public func writeLayer(_ record: AnalysisLayerRecord, attributes: [(String, Double)]) throws(RunStoreError) {
+    /// Starts `/layers/layerNN` of `filterCount` filters: its coordinates and its F x L x L datasets, filled chunk by
+    /// chunk through the returned writer (layout version 3: raw and binary stored, normalized derived).
+    public func beginLayer(_ layer: Int, filterCount: Int, attributes: [(String, Double)]) throws(RunStoreError) -> AnalysisLayerWriter {
         let root = staged.root
-        try accessing(fix: fix) { () throws(HDF5Error) in
-            let group = try root.group("layers").createGroup(RunLayout.layerName(record.layer))
-            try group.setAttribute("layer", record.layer)
+        let labelNames = self.labelNames
+        return try accessing(fix: fix) { () throws(HDF5Error) in
+            let group = try root.group("layers").createGroup(RunLayout.layerName(layer))
+            try group.setAttribute("layer", layer)
             for (name, value) in attributes { try group.setAttribute(name, value) }
-            let (f, l) = (record.filterCount, record.labelCount)
-            let cube = [f, l, l]
-            let cubeNames = ["filter", "input_label", "output_label"]
-            let chunk = [max(1, min(f, 64)), l, l]
-            try group.write("raw", record.raw, shape: cube, chunk: chunk, compression: 4).setDimensionLabels(cubeNames)
-            try group.write("normalized", record.normalized, shape: cube, chunk: chunk, compression: 4).setDimensionLabels(cubeNames)
-            try group.write("binary", record.binary, shape: cube, chunk: chunk, compression: 4).setDimensionLabels(cubeNames)
-            try group.write("cluster_of_label", record.clusterOfLabel, shape: [f, l]).setDimensionLabels(["filter", "label"])
-            for (name, values) in record.filterIntegers {
-                try group.write(name, values, shape: [f]).setDimensionLabels(["filter"])
-            }
-            for (name, values) in record.filterReals {
-                try group.write(name, values, shape: [f]).setDimensionLabels(["filter"])
-            }
-            if let top = record.topImages {
-                try top.write(to: group, indices: "top_images", values: "top_activations", labels: "top_labels")
-            }
+            return try AnalysisLayerWriter(group: group, filterCount: filterCount, labelNames: labelNames)
         }
     }
 
@@ -140,26 +92,29 @@ public final class AnalysisFileWriter {
         try accessing(fix: fix) { () throws(HDF5Error) in
             let group = try root.createGroup("summary")
             for (name, value) in attributes { try group.setAttribute(name, value) }
-            try group.write("layer", layers.map(Int32.init), shape: [layers.count]).setDimensionLabels(["layer"])
+            let layer = try coordinate(group, "layer", layers.map(Int32.init))
             for (name, values) in columns {
-                try group.write(name, values, shape: [layers.count]).setDimensionLabels(["layer"])
+                try dimensioned(group.write(name, values, shape: [layers.count]), [layer])
             }
             let labels = clusterSizeHistogram.first?.count ?? 0
-            try group.write("cluster_size_histogram", clusterSizeHistogram.flatMap { $0 }, shape: [layers.count, labels])
-                .setDimensionLabels(["layer", "cluster_size"])
-            try group.write("dominant_label_share", dominantLabelShare.flatMap { $0 }, shape: [layers.count, labels])
-                .setDimensionLabels(["layer", "label"])
+            let size = try coordinate(group, "cluster_size", (0..<labels).map { Int32($0 + 1) })
+            let label = try coordinate(group, "label", labelNames.count == labels ? labelNames : (0..<labels).map(String.init))
+            try dimensioned(group.write("cluster_size_histogram", clusterSizeHistogram.flatMap { $0 }, shape: [layers.count, labels]),
+                            [layer, size])
+            try dimensioned(group.write("dominant_label_share", dominantLabelShare.flatMap { $0 }, shape: [layers.count, labels]),
+                            [layer, label])
         }
     }
 
     /// Writes the threshold sweep under `/sweep`: thresholds (T) and one T x layers dataset per column.
-    public func writeSweep(thresholds: [Double], layers: Int, columns: NamedColumns) throws(RunStoreError) {
+    public func writeSweep(thresholds: [Double], layers: [Int], columns: NamedColumns) throws(RunStoreError) {
         let root = staged.root
         try accessing(fix: fix) { () throws(HDF5Error) in
             let group = try root.createGroup("sweep")
-            try group.write("threshold", thresholds, shape: [thresholds.count]).setDimensionLabels(["threshold"])
+            let threshold = try coordinate(group, "threshold", thresholds)
+            let layer = try coordinate(group, "layer", layers.map(Int32.init))   // netCDF sees a dimension only in its group or above
             for (name, values) in columns {
-                try group.write(name, values, shape: [thresholds.count, layers]).setDimensionLabels(["threshold", "layer"])
+                try dimensioned(group.write(name, values, shape: [thresholds.count, layers.count]), [threshold, layer])
             }
         }
     }
@@ -170,6 +125,104 @@ public final class AnalysisFileWriter {
     }
 }
 
+/// Writes the one-dimensional coordinate `name` of `group` and makes it the dimension scale `name`
+/// (netCDF-4 readers, xarray among them, see a dimension `name` with these values).
+func coordinate<T: H5Scalar>(_ group: H5Group, _ name: String, _ values: [T]) throws(HDF5Error) -> H5Dataset {
+    let dataset = try group.write(name, values, shape: [values.count])
+    try dataset.makeDimensionScale(name)
+    return dataset
+}
+
+/// A string coordinate (label names), as `coordinate`.
+func coordinate(_ group: H5Group, _ name: String, _ values: [String]) throws(HDF5Error) -> H5Dataset {
+    let dataset = try group.writeStrings(name, values)
+    try dataset.makeDimensionScale(name)
+    return dataset
+}
+
+/// Attaches `scales` to the dimensions of `dataset` in order, and labels them with the scales' names.
+@discardableResult
+func dimensioned(_ dataset: H5Dataset, _ scales: [H5Dataset]) throws(HDF5Error) -> H5Dataset {
+    for (index, scale) in scales.enumerated() { try dataset.attachDimensionScale(scale, dimension: index) }
+    try dataset.setDimensionLabels(scales.map { String($0.name.split(separator: "/").last ?? "") })
+    return dataset
+}
+
+/// Writes one layer of `analysis.h5` (layout version 3), chunk of filters by chunk: `raw` (float64) and `binary`
+/// (uint8) F x L x L, `scale` [F] and `cluster_of_label` F x L as the filters arrive, the per-filter columns at
+/// `finish`. The layer's memory is one chunk, whatever F.
+public final class AnalysisLayerWriter {
+    /// Filters F and labels L.
+    public let filterCount: Int, labelCount: Int
+    private let group: H5Group
+    private let raw: H5Dataset, binary: H5Dataset, scale: H5Dataset, clusterOfLabel: H5Dataset
+    private let filter: H5Dataset, label: H5Dataset
+    private let fix = StagedFile.fix
+
+    /// The gzip level of `raw`: none. Shuffled and gzipped at level 1, the raw doubles of a 100-label run shrank by
+    /// 23% at 10 MB/s on a loaded 2-core machine (7 minutes for 1,000 labels x 512 filters): it does not pay.
+    /// `binary` (0/1 bytes) shrinks 40-fold at level 4 in no time.
+    public static let rawCompression: Int? = nil
+
+    init(group: H5Group, filterCount: Int, labelNames: [String]) throws(HDF5Error) {
+        let (f, l) = (filterCount, labelNames.count)
+        self.group = group
+        self.filterCount = f
+        labelCount = l
+        filter = try coordinate(group, "filter", (0..<f).map(Int32.init))
+        let input = try coordinate(group, "input_label", labelNames)
+        let output = try coordinate(group, "output_label", labelNames)
+        label = try coordinate(group, "label", labelNames)
+        // One chunk per filter from 64 labels up (a reader of one filter reads one chunk); smaller matrices share
+        // chunks of about 512 kB.
+        let chunk = [max(1, min(f, 65_536 / max(1, l * l))), l, l]
+        raw = try dimensioned(group.createDataset("raw", type: .float64, shape: [f, l, l], chunk: chunk,
+                                                  compression: Self.rawCompression), [filter, input, output])
+        binary = try dimensioned(group.createDataset("binary", type: .uint8, shape: [f, l, l], chunk: chunk, compression: 4),
+                                 [filter, input, output])
+        scale = try dimensioned(group.createDataset("scale", type: .float64, shape: [f]), [filter])
+        clusterOfLabel = try dimensioned(group.createDataset("cluster_of_label", type: .int32, shape: [f, l]), [filter, label])
+    }
+
+    /// Writes filters `filters` (a block of consecutive filters, n of them): raw and binary n x L x L, scale n,
+    /// clusterOfLabel n x L, row-major.
+    public func write(filters: Range<Int>, raw rawValues: [Double], binary binaryValues: [UInt8], scale scaleValues: [Double],
+                      clusterOfLabel clusters: [Int32]) throws(RunStoreError) {
+        let (n, l) = (filters.count, labelCount)
+        let (raw, binary, scale, clusterOfLabel) = (self.raw, self.binary, self.scale, self.clusterOfLabel)
+        try accessing(fix: fix) { () throws(HDF5Error) in
+            try rawValues.withUnsafeBufferPointer { values throws(HDF5Error) in
+                try raw.write(values, start: [filters.lowerBound, 0, 0], count: [n, l, l])
+            }
+            try binaryValues.withUnsafeBufferPointer { values throws(HDF5Error) in
+                try binary.write(values, start: [filters.lowerBound, 0, 0], count: [n, l, l])
+            }
+            try scaleValues.withUnsafeBufferPointer { values throws(HDF5Error) in
+                try scale.write(values, start: [filters.lowerBound], count: [n])
+            }
+            try clusters.withUnsafeBufferPointer { values throws(HDF5Error) in
+                try clusterOfLabel.write(values, start: [filters.lowerBound, 0], count: [n, l])
+            }
+        }
+    }
+
+    /// Writes the per-filter columns (length F each) and the filters' top images (F x k, with a `rank` coordinate),
+    /// when the source held any.
+    public func finish(filterIntegers: [(name: String, values: [Int32])], filterReals: NamedColumns,
+                       topImages: TopImageRecord? = nil) throws(RunStoreError) {
+        let (group, filter, f) = (self.group, self.filter, filterCount)
+        try accessing(fix: fix) { () throws(HDF5Error) in
+            for (name, values) in filterIntegers { try dimensioned(group.write(name, values, shape: [f]), [filter]) }
+            for (name, values) in filterReals { try dimensioned(group.write(name, values, shape: [f]), [filter]) }
+            if let top = topImages {
+                try top.write(to: group, indices: "top_images", values: "top_activations", labels: "top_labels")
+                let rank = try coordinate(group, "rank", (0..<top.count).map(Int32.init))
+                for name in ["top_images", "top_activations", "top_labels"] { try dimensioned(group.openDataset(name), [filter, rank]) }
+            }
+        }
+    }
+}
+
 /// Reads `analysis.h5`.
 public final class AnalysisFileReader {
     /// The file.
@@ -177,10 +230,15 @@ public final class AnalysisFileReader {
     private let file: H5File
     private let fix = "re-run `filterlens analyze`"
 
+    /// The layout version of the file (`format_version`): 1 and 2 store the normalized matrices, 3 derives them.
+    public let formatVersion: Int
+
     /// Opens and validates `url`.
     public init(_ url: URL) throws(RunStoreError) {
         path = url.path
-        file = try openValidated(url.path, format: RunLayout.analysisFormat, producer: "filterlens analyze")
+        file = try openValidated(url.path, format: RunLayout.analysisFormat, versions: RunLayout.analysisReadableVersions,
+                                 producer: "filterlens analyze")
+        formatVersion = (try? file.root.intAttribute("format_version")) ?? RunLayout.analysisVersion
     }
 
     /// A root string attribute, nil when absent.
@@ -240,15 +298,49 @@ public final class AnalysisFileReader {
         return (t, (0..<t.count).map { Array(v[($0 * width)..<(($0 + 1) * width)]) })
     }
 
-    /// The F x L x L dataset `name` ("raw", "normalized", "binary") of `layer`, with F.
-    public func matrices(layer: Int, _ name: String) throws(RunStoreError) -> (filters: Int, labels: Int, values: [Double]) {
+    /// The F x L x L matrices `name` ("raw", "normalized", "binary") of `layer`, with F and L; `filters` limits
+    /// them to a block of filters (F is then the block's size). Normalized matrices are read where stored (layout
+    /// versions 1 and 2) and derived from `raw` and `scale` otherwise (`MatrixNormalization`).
+    public func matrices(layer: Int, _ name: String, filters: Range<Int>? = nil) throws(RunStoreError) -> (filters: Int, labels: Int, values: [Double]) {
+        let group = try layerGroup(layer)
+        let stored = name != "normalized" || group.contains("normalized")
+        let dataset = try openChecked(group, stored ? name : "raw", file: path, shape: [nil, nil, nil])
+        let shape = dataset.shape
+        let block = filters ?? 0..<shape[0]
+        guard block.lowerBound >= 0, block.upperBound <= shape[0] else {
+            throw RunStoreError(path: path, object: dataset.name, problem: "filters \(block) outside 0..<\(shape[0])", fix: fix)
+        }
+        var values = try accessing(fix: fix) { () throws(HDF5Error) in
+            try dataset.read(start: [block.lowerBound, 0, 0], count: [block.count, shape[1], shape[2]], as: Double.self)
+        }
+        if !stored {
+            let scaleSet = try openChecked(group, "scale", file: path, shape: [shape[0]])
+            let scales = try accessing(fix: fix) { () throws(HDF5Error) in
+                try scaleSet.read(start: [block.lowerBound], count: [block.count], as: Double.self)
+            }
+            let centred = string("normalization") == "column-centred"
+            let cells = shape[1] * shape[2]
+            values.withUnsafeMutableBufferPointer { all in
+                for (k, scale) in scales.enumerated() {
+                    MatrixNormalization.apply(UnsafeMutableBufferPointer(rebasing: all[(k * cells)..<((k + 1) * cells)]),
+                                              labelCount: shape[1], columnCentred: centred, scale: scale)
+                }
+            }
+        }
+        return (block.count, shape[1], values)
+    }
+
+    /// Filters F of `layer`.
+    public func filterCount(layer: Int) throws(RunStoreError) -> Int {
+        try openChecked(try layerGroup(layer), "raw", file: path, shape: [nil, nil, nil]).shape[0]
+    }
+
+    private func layerGroup(_ layer: Int) throws(RunStoreError) -> H5Group {
         let groupName = "layers/" + RunLayout.layerName(layer)
         guard file.root.contains(groupName), let group = try? file.root.openGroup(groupName) else {
             throw RunStoreError(path: path, object: "/" + groupName, problem: "missing group", fix: fix)
         }
-        let dataset = try openChecked(group, name, file: path, shape: [nil, nil, nil])
-        let values = try accessing(fix: fix) { () throws(HDF5Error) in try dataset.read(as: Double.self) }
-        return (dataset.shape[0], dataset.shape[1], values)
+        return group
     }
 
     /// The top images of `layer`'s filters (`/layers/layerNN/top_images`, `top_activations`, `top_labels`); nil when the file
@@ -286,6 +378,30 @@ public final class AnalysisFileReader {
         }
         let dataset = try openChecked(group, name, file: path, shape: [nil])
         return try accessing(fix: fix) { () throws(HDF5Error) in try dataset.read(as: Double.self) }
+    }
+}
+
+/// The normalization of a filter-label matrix (docs/method.md, phase 3), said once: Analysis normalizes with it, and
+/// the reader of `analysis.h5` derives the normalized matrices of layout version 3 with it from `raw` and `scale`.
+public enum MatrixNormalization {
+    /// Subtracts from each column of the L x L row-major `matrix` its mean over the rows (column-centred
+    /// normalization's centring).
+    public static func centreColumns(_ matrix: UnsafeMutableBufferPointer<Double>, labelCount: Int) {
+        var means = [Double](repeating: 0, count: labelCount)
+        for index in 0..<matrix.count { means[index % labelCount] += matrix[index] }
+        for j in 0..<labelCount { means[j] /= Double(labelCount) }
+        for index in 0..<matrix.count { matrix[index] -= means[index % labelCount] }
+    }
+
+    /// Turns the raw `matrix` into its normalized form in place: centred first when `columnCentred`, then divided by
+    /// `scale` (the largest centred element); all zeros when `scale` is not positive (a silent filter).
+    public static func apply(_ matrix: UnsafeMutableBufferPointer<Double>, labelCount: Int, columnCentred: Bool, scale: Double) {
+        guard scale > 0 else {
+            for index in 0..<matrix.count { matrix[index] = 0 }
+            return
+        }
+        if columnCentred { centreColumns(matrix, labelCount: labelCount) }
+        for index in 0..<matrix.count { matrix[index] /= scale }
     }
 }
 

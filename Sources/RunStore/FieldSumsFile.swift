@@ -26,10 +26,28 @@ public final class FieldSumsWriter {
     /// Writes `/layerNN`: `sums` is L x C x L, [input_label i][filter f][output_label j], row-major.
     public func writeLayer(_ layer: Int, sums: [Double], shape: BlockShape, module: String = "") throws(RunStoreError) {
         precondition(sums.count == labelCount * shape.channels * labelCount, "sums must hold labels x C x labels values")
+        let cells = shape.channels * labelCount
+        try writeLayer(layer, shape: shape, module: module) { rows in Array(sums[(rows.lowerBound * cells)..<(rows.upperBound * cells)]) }
+    }
+
+    /// Writes `/layerNN` a block of input labels at a time (about 64 MB each): `rows(i0..<i1)` gives the sums of
+    /// those input labels, (i1 - i0) x C x L, so that a layer of 1,000 labels never sits in memory whole.
+    public func writeLayer(_ layer: Int, shape: BlockShape, module: String = "", rows: (Range<Int>) -> [Double]) throws(RunStoreError) {
         let root = staged.root
         let labelCount = self.labelCount
+        let block = max(1, (64 << 20) / max(1, shape.channels * labelCount * 8))
         try accessing(fix: StagedFile.fix) { () throws(HDF5Error) in
-            let dataset = try root.write(RunLayout.layerName(layer), sums, shape: [labelCount, shape.channels, labelCount])
+            let dataset = try root.createDataset(RunLayout.layerName(layer), type: .float64, shape: [labelCount, shape.channels, labelCount])
+            var first = 0
+            while first < labelCount {
+                let range = first..<min(labelCount, first + block)
+                let values = rows(range)
+                precondition(values.count == range.count * shape.channels * labelCount, "rows must hold rows x C x labels values")
+                try values.withUnsafeBufferPointer { buffer throws(HDF5Error) in
+                    try dataset.write(buffer, start: [range.lowerBound, 0, 0], count: [range.count, shape.channels, labelCount])
+                }
+                first = range.upperBound
+            }
             try dataset.setDimensionLabels(["input_label", "filter", "output_label"])
             try dataset.setAttribute("layer", layer)
             try dataset.setAttribute("channels", shape.channels)
@@ -123,10 +141,15 @@ public final class FieldSumsReader {
         return ImageCopies(indices: index.map { Int($0) }, height: shape[1], width: shape[2], pixels: bytes)
     }
 
-    /// The sums of layer `layer`: L x C x L, [input_label i][filter f][output_label j], row-major.
-    public func sums(layer: Int) throws(RunStoreError) -> [Double] {
-        let (dataset, _) = try dataset(layer)
-        let sums = try accessing(fix: fix) { () throws(HDF5Error) in try dataset.read(as: Double.self) }
+    /// The sums of layer `layer`: L x C x L, [input_label i][filter f][output_label j], row-major; with `filters`,
+    /// those of a block of n filters only (L x n x L), so that a layer is read a block at a time.
+    public func sums(layer: Int, filters: Range<Int>? = nil) throws(RunStoreError) -> [Double] {
+        let (dataset, shape) = try dataset(layer)
+        let labels = imagesPerLabel.count
+        let block = filters ?? 0..<shape.channels
+        let sums = try accessing(fix: fix) { () throws(HDF5Error) in
+            try dataset.read(start: [0, block.lowerBound, 0], count: [labels, block.count, labels], as: Double.self)
+        }
         guard sums.allSatisfy(\.isFinite) else {
             throw RunStoreError(path: path, object: "/" + RunLayout.layerName(layer), problem: "holds NaN or infinite sums",
                                 fix: "check the network and its probe of layer \(layer) for NaN weights, then dissect again")

@@ -439,7 +439,8 @@ public enum PruneCheckpointFile {
 extension AnalysisFileReader {
     /// Layer `layer`'s clusters: `/layers/layerNN/cluster_of_label` (F x L, -1 = no cluster).
     public static func clusterOfLabel(_ url: URL, layer: Int) throws(RunStoreError) -> (filters: Int, labels: Int, values: [Int32]) {
-        let file = try openValidated(url.path, format: RunLayout.analysisFormat, producer: "filterlens analyze")
+        let file = try openValidated(url.path, format: RunLayout.analysisFormat, versions: RunLayout.analysisReadableVersions,
+                                     producer: "filterlens analyze")
         let name = "layers/" + RunLayout.layerName(layer)
         guard file.root.contains(name), let group = try? file.root.openGroup(name) else {
             throw RunStoreError(path: url.path, object: "/" + name, problem: "layer \(layer) was not analysed",

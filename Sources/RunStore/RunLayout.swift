@@ -17,6 +17,11 @@ public enum RunLayout {
     public static let version = 2
     /// The `format_version`s this build reads: version 1 files too (`ProbeSource` reads a version 1 run.h5's `/probe`).
     public static let readableVersions = 1...version
+    /// Root attribute `format_version` of `analysis.h5`: 3 stores raw and binary matrices without the normalized
+    /// ones (derived from `raw` and `scale`), with dimension scales and coordinates (docs/hdf5-layout.md).
+    public static let analysisVersion = 3
+    /// The `format_version`s of `analysis.h5` this build reads.
+    public static let analysisReadableVersions = 1...analysisVersion
     /// Root attribute `format_version` of a field-sums file, versioned on its own (docs/hdf5-layout.md, `fields.h5`).
     public static let fieldsVersion = 1
 

@@ -19,7 +19,7 @@ struct FilterLens: ParsableCommand {
         """,
         version: RunLayout.toolVersion,
         subcommands: [RunCommand.self, DataCommand.self, TrainCommand.self, ProbeCommand.self, AnalyzeCommand.self,
-                      ReportCommand.self, CompareCommand.self, SweepLabelsCommand.self, BenchCommand.self,
+                      ReportCommand.self, CompareCommand.self, SweepLabelsCommand.self, BenchCommand.self, BenchLabelsCommand.self,
                       PruneCommand.self, StatusCommand.self]
     )
 }

@@ -62,6 +62,7 @@ struct ReadPathTests {
                     switch dataset.elementType {
                     case .float64: contents[path + name] = try dataset.read(as: Double.self).map(\.bitPattern)
                     case .uint8: contents[path + name] = try dataset.read(as: UInt8.self).map(UInt64.init)
+                    case nil: continue   // the label names of the coordinates (strings)
                     default: contents[path + name] = try dataset.read(as: Int64.self).map { UInt64(bitPattern: $0) }
                     }
                 } else {

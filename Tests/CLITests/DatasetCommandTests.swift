@@ -137,7 +137,12 @@ struct DatasetCommandTests {
         let analysis = try H5File.open(root.appendingPathComponent("fine/analysis.h5").path)
         #expect(try analysis.root.openDataset("layers/layer02/binary").shape.suffix(2) == [100, 100])
         let png = try Data(contentsOf: root.appendingPathComponent("fine/figures/layer01_examples.png"))
-        #expect(pngSize(png).width > 2 * 10 * 150, "the example matrices grow with 100 labels: \(pngSize(png))")
+        // The example matrices grow with 100 labels, to 18 in at most (tick names thinned rather than shrunk).
+        #expect(pngSize(png).width > 15 * 150 && pngSize(png).width <= 18 * 150, "\(pngSize(png))")
+        let gallery = try String(contentsOf: root.appendingPathComponent("fine/figures/layer02_filters.csv"), encoding: .utf8)
+        #expect(gallery.hasPrefix("filter,clusters,noise,raw_matrix,binary_matrix\n") && gallery.contains("analysis.h5:/layers/layer02/raw[0]"),
+                "the gallery's CSV names the datasets instead of repeating 100 x 100 x F numbers")
+        #expect(gallery.utf8.count < 200 * 100, "one short line a filter: \(gallery.utf8.count) bytes")
         if let text = try pdfText(root.appendingPathComponent("fine/figures/dominant_labels.pdf").path) {
             #expect(text.contains("fine0") && text.contains("fine98"), "label names on the axis")
         }

@@ -1,5 +1,6 @@
 import Foundation
 import HDF5
+import RunStore
 import Testing
 
 /// Issue 37: phase 3 records every filter's top images, and the report's explorer opens a filter's panel in a
@@ -80,7 +81,8 @@ struct FilterExplorerTests {
             return
         }
         let shown = matches(of: #"<rect [^>]*data-value="([^"]+)""#, in: String(panel[svgStart.lowerBound..<svgEnd.upperBound])).map { Double($0)! }
-        let normalized = try group.openDataset("normalized").read(as: Double.self)
+        // analysis.h5 (layout version 3) derives the normalized matrices from raw and scale.
+        let normalized = try AnalysisFileReader(run.appendingPathComponent("analysis.h5")).matrices(layer: 1, "normalized").values
         let cells = normalized.count / channels
         #expect(shown.count == cells, "every element of the \(Int(Double(cells).squareRoot()))-label matrix")
         for (index, value) in shown.enumerated() where index < cells {

@@ -81,7 +81,7 @@ struct Version1RunTests {
         #expect(analyze.status == 0, "\(analyze.errors)")
         #expect(try Self.text(run.appendingPathComponent("layers.csv")) == Self.text(Self.fixture.appendingPathComponent("layers.csv")))
         let analysis = try H5File.open(run.appendingPathComponent("analysis.h5").path).root
-        #expect(try analysis.intAttribute("format_version") == 2 && analysis.stringAttribute("source_probe") == "run.h5")
+        #expect(try analysis.intAttribute("format_version") == RunLayout.analysisVersion && analysis.stringAttribute("source_probe") == "run.h5")
         #expect(!analysis.contains("summary/sr_probe_final"), "SR(l) is not copied into a version 2 analysis.h5")
         #expect(try Data(contentsOf: runFile) == before)
         #expect(!FileManager.default.fileExists(atPath: run.appendingPathComponent("probe.h5").path))

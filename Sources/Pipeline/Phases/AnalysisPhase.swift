@@ -15,6 +15,8 @@ public struct AnalysisRequest: Sendable {
     /// With `resume`, keep an existing analysis.h5 made with these parameters (as `run --resume` does); one made
     /// with others is redone from scratch.
     public var keepsMatchingAnalysis: Bool
+    /// The layers to analyse; nil: every layer with a probe.
+    public var layers: [Int]?
     /// Test images kept per filter: those with the largest spatially averaged block output (analysis.h5's
     /// `top_images`).
     public var topImages: Int
@@ -57,7 +59,7 @@ enum AnalysisPhase {
         do {
             results = try RunAnalysis.run(directory: directory.url, parameters: request.parameters,
                                           sweepThresholds: request.sweepThresholds, resume: request.resume,
-                                          topImages: request.topImages) { progress throws(RunStoreError) in
+                                          topImages: request.topImages, layers: request.layers) { progress throws(RunStoreError) in
                 do {
                     try context.faults.analysing(progress)
                 } catch {

@@ -17,11 +17,21 @@ struct AnalyzeCommand: ParsableCommand {
     @Flag(help: "Take the layers an interrupted analysis finished from analysis-checkpoint.h5 instead of recomputing them.")
     var resume = false
 
+    @Option(help: ArgumentHelp("Analyse only these layers, comma-separated (e.g. 13 for the last layer of a VGG-16); analysis.h5 and layers.csv then hold only them.",
+                               valueName: "l1,l2,..."))
+    var layers: NumberList<Int>?
+
+    func validate() throws {
+        if let layers, layers.values.contains(0) { throw ValidationError("--layers: layers are numbered from 1") }
+    }
+
     func run() throws {
         try reportingFailures {
             let directory = URL(fileURLWithPath: runDirectory)
             try RunLock.holding(RunDirectory(directory), command: "filterlens analyze", creating: false) {
-                try Pipeline.analyze(try analysis.request(directory: directory, resume: resume), .console())
+                var request = try analysis.request(directory: directory, resume: resume)
+                request.layers = layers?.values
+                try Pipeline.analyze(request, .console())
             }
         }
     }

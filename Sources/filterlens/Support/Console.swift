@@ -23,11 +23,22 @@ final class Console: PipelineObserver {
             printLine("  analyze layer \(progress.layer)/\(progress.layerCount): taken from \(RunLayout.analysisCheckpointFile)")
             return
         }
-        guard progress.imagesDone == progress.imagesTotal || Date().timeIntervalSince(lastAnalysisPrint) > 10 else { return }
+        let layerDone = progress.filterCount > 0 && progress.filtersDone == progress.filterCount
+        guard layerDone || Date().timeIntervalSince(lastAnalysisPrint) > 10 else { return }
         lastAnalysisPrint = Date()
-        FileHandle.standardError.write(Data(String(format: "  analyze layer %d/%d  %d/%d images  %.1fs\n", progress.layer,
-                                                   progress.layerCount, progress.imagesDone, progress.imagesTotal,
-                                                   progress.elapsed).utf8))
+        var line = String(format: "  analyze layer %d (%d layers)", progress.layer, progress.layerCount)
+        if progress.imagesDone < progress.imagesTotal {
+            line += String(format: "  %d/%d images", progress.imagesDone, progress.imagesTotal)
+        } else {
+            line += String(format: "  %d/%d filters", progress.filtersDone, progress.filterCount)
+        }
+        if progress.allFiltersDone > 0 && progress.elapsed > 0 {
+            let rate = Double(progress.allFiltersDone) / progress.elapsed
+            line += String(format: "  %.1f filters/s  ETA %@", rate,
+                           ProgressPrinter.duration(Double(progress.allFilters - progress.allFiltersDone) / rate))
+        }
+        line += String(format: "  %.1fs\n", progress.elapsed)
+        FileHandle.standardError.write(Data(line.utf8))
     }
 
     func analysisFinished(_ results: [RunAnalysis.LayerResult], parameters: AnalysisParameters, seconds: Double, directory: URL) {
