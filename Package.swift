@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "ReportTests", dependencies: ["Report", "Plot", "RunStore"]),
         .testTarget(name: "PruningTests", dependencies: ["Pruning", "Training", "Engine", "RunStore", "HDF5", "Tensor", "CIFAR", "Report", "Plot"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "CLITests", dependencies: ["HDF5", "CIFAR", "RunStore", "Pipeline", "Analysis", "Training", "Pruning", "TestSupport"],
+        .testTarget(name: "CLITests", dependencies: ["HDF5", "CIFAR", "RunStore", "Pipeline", "Analysis", "Training", "Pruning", "Report", "TestSupport"],
                     resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

@@ -11,6 +11,7 @@ public enum RunReport {
     /// set); without it the copies filterlens-torch stored in fields.h5 are used when there are any, and the panels
     /// otherwise name the images they lack.
     public static func write(directory: URL, templates: TemplateSet, testImages: TestImageLookup? = nil,
+                             explorerElements: Int = RunReport.explorerElements,
                              progress: (String) -> Void = { _ in }) throws -> URL {
         let run = try RunContents(directory: directory)
         let analysis = try AnalysisFileReader(directory.appendingPathComponent(RunLayout.analysisFile))
@@ -36,14 +37,23 @@ public enum RunReport {
             let figures = try layerFigures(layer, analysis: analysis, run: run)
             let filters = try analysis.filterCount(layer: layer)
             let probe = run.probes.first { $0.layer == layer }
-            layerSections.append([
+            var section: [String: Any] = [
                 "layer": layer, "filters": filters, "open": index == run.layers.count - 1,
                 "shape": probe.map { "\($0.channels) x \($0.height) x \($0.width)" } ?? "?",
                 "sr": number(run.column(LayerColumns.probeFinalSR.name)[index]), "snr": number(run.column(LayerColumns.snr.name)[index]),
                 "figures": try figures.map { try save($0, in: figuresDirectory) },
-                "explorer": try explorer(layer, analysis: analysis, run: run, filters: filters, figures: figuresDirectory,
-                                         images: imagePaths) as Any,
-            ])
+            ]
+            // A key holding nil would still open the template's {{#explorer}} section: set it only when there is one.
+            if let explorer = try explorer(layer, analysis: analysis, run: run, filters: filters, figures: figuresDirectory,
+                                           images: imagePaths, largest: explorerElements) {
+                section["explorer"] = explorer
+            } else {
+                let labels = run.labelNames.count
+                section["explorerOmitted"] = "The per-filter explorer is left out for this layer: its \(filters) matrices of "
+                    + "\(labels) x \(labels) would make the page's data about \(filters * labels * labels * 8 / 1_000_000) MB. "
+                    + "Every filter's matrices, clusters and measures are in analysis.h5:/layers/\(RunLayout.layerName(layer))."
+            }
+            layerSections.append(section)
         }
         var values = context(run, overview: overview, layers: layerSections)
         values["explorerMeta"] = try FilterExplorer.meta(run: run, analysis: analysis)
@@ -92,13 +102,13 @@ public enum RunReport {
     /// Elements (F x L x L) up to which a layer gets the filter explorer: its page data hold every filter's normalized
     /// and binary matrices (about 8 bytes of JSON an element), so a layer of 512 filters at 1,000 labels would write
     /// GBs. Past it the layer section shows the figures only, and the matrices stay in analysis.h5.
-    static let explorerElements = 4_000_000
+    public static let explorerElements = 4_000_000
 
-    /// The filter explorer of a layer small enough for it (`explorerElements`), nil otherwise.
+    /// The filter explorer of a layer of at most `largest` matrix elements (F x L x L), nil otherwise.
     static func explorer(_ layer: Int, analysis: AnalysisFileReader, run: RunContents, filters: Int, figures: URL,
-                         images: [Int: String]) throws -> [String: Any]? {
+                         images: [Int: String], largest: Int) throws -> [String: Any]? {
         let labels = run.labelNames.count
-        guard filters * labels * labels <= explorerElements else { return nil }
+        guard filters * labels * labels <= largest else { return nil }
         let normalized = try analysis.matrices(layer: layer, "normalized").values
         return try FilterExplorer.layer(layer, analysis: analysis, run: run, normalized: normalized, filterCount: filters,
                                         figures: figures, images: images)

@@ -1,4 +1,5 @@
 import Foundation
+import Report
 import HDF5
 import RunStore
 import Testing
@@ -51,6 +52,14 @@ struct FilterExplorerTests {
         for remote in ["src=\"http", "href=\"http://", "url(http", "src=\"//"] {
             #expect(!report.contains(remote), "nothing is fetched from the network: \(remote)")
         }
+        // A layer past the explorer's size says so, and nothing of the explorer is written (a copy of the run, its
+        // report made with a limit no layer fits).
+        let copy = root.appendingPathComponent("runs/limited")
+        try FileManager.default.copyItem(at: run, to: copy)
+        let limited = try String(contentsOf: try RunReport.write(directory: copy, templates: TemplateSet(directory: TemplateSet.locate(explicit: nil)),
+                                                                 explorerElements: 0), encoding: .utf8)
+        #expect(!limited.contains("class=\"filter-tile\"") && !limited.contains("every filter</h3>"))
+        #expect(limited.contains("The per-filter explorer is left out for this layer"))
         guard let browser = headlessBrowser() else {
             if ProcessInfo.processInfo.environment["FILTERLENS_REQUIRE_BROWSER"] == "1" {
                 Issue.record("no chromium on PATH, but scripts/test.sh ran setup, which installs it")
